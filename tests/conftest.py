@@ -1,0 +1,162 @@
+"""Shared fixtures: a temporary embedded vault, acting identities without scrypt cost, and an
+in-process CLI runner."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage_backends import LocalStore
+from vault import bootstrap, keys
+from vault.age import X25519Identity
+from vault.config import Settings
+from vault.db import open_database
+from vault.service import Vault
+
+PASSPHRASE = "correct horse battery staple"
+
+
+class StepClock:
+    """A clock the tests move: every call returns the current time; advance() moves it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(microseconds=1)
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    home = tmp_path / "home"
+    return Settings(home=home, db_url=f"sqlite:///{home / 'vault.db'}",
+                    store_url=f"file://{home / 'objects'}",
+                    identity_path=tmp_path / "identity.age")
+
+
+@pytest.fixture
+def make_vault(settings: Settings, clock: StepClock) -> Callable[..., Vault]:
+    """Open `settings`' vault as `identity` (registering the first one as admin), no scrypt."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = open_database(settings.db_url)
+    store = LocalStore(settings.home / "objects", clock=clock)
+
+    def make(identity: X25519Identity, name: str = "alice") -> Vault:
+        bootstrap._register_first(engine, identity, name, clock, os.urandom)
+        return Vault(engine, store, identity, tmp_dir=settings.home / "tmp", clock=clock)
+    return make
+
+
+@pytest.fixture
+def alice_id() -> X25519Identity:
+    return X25519Identity.generate()
+
+
+@pytest.fixture
+def vault(make_vault: Callable[..., Vault], alice_id: X25519Identity) -> Vault:
+    return make_vault(alice_id)
+
+
+@pytest.fixture
+def engagement(vault: Vault) -> str:
+    vault.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
+    return "acme-2026"
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    code: int
+    out: bytes
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out.decode("utf-8")
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_load(path: Path, passphrase: str, blob: bytes) -> X25519Identity:
+    return _real_load(path, passphrase)
+
+
+_real_load = keys.load_identity
+
+
+def _fast_load(path: Path, passphrase: str) -> X25519Identity:
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return _real_load(path, passphrase)
+    return _cached_load(path, passphrase, blob)
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("VAULT_HOME", str(settings.home))
+    monkeypatch.delenv("VAULT_DB_URL", raising=False)
+    monkeypatch.delenv("VAULT_STORE_URL", raising=False)
+    monkeypatch.setenv("VAULT_IDENTITY", str(settings.identity_path))
+    monkeypatch.setenv("VAULT_PASSPHRASE", PASSPHRASE)
+    # Unlocking is real (scrypt) the first time per file content, then memoised for speed.
+    monkeypatch.setattr(keys, "load_identity", _fast_load)
+    return settings
+
+
+@pytest.fixture
+def run(cli_env: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run `vault ARGS...` in-process; stdin may be given as bytes."""
+    from vault.cli import main
+
+    def runner(*args: str, stdin: bytes = b"") -> Result:
+        out = io.BytesIO()
+
+        wrapper = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+        monkeypatch.setattr(sys, "stdout", wrapper)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        capsys.readouterr()
+        code = main(list(args))
+        wrapper.flush()
+        err = capsys.readouterr().err
+        return Result(code, out.getvalue(), err)
+    return runner
+
+
+@pytest.fixture
+def initialised(run: Callable[..., Result]) -> Callable[..., Result]:
+    r = run("init", "--name", "alice")
+    assert r.code == 0, r.err
+    return run
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Iterator[Path]:
+    d = tmp_path / "evidence"
+    (d / "fw").mkdir(parents=True)
+    (d / "fw" / "rules.txt").write_text("permit tcp any host 10.0.0.1 eq 443\n")
+    (d / "notes.md").write_text("# interview\nthe admin reviews rules twice a year\n")
+    (d / "empty.log").write_bytes(b"")
+    yield d

@@ -1,0 +1,105 @@
+"""Creating and opening a vault: the database, the store and the acting person's identity."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from storage_backends import open_store
+from vault import keys
+from vault.age import X25519Identity
+from vault.config import Settings
+from vault.db import open_database
+from vault.errors import InvalidInput, NotInitialised, PermissionDenied, StorageError
+from vault.models import User
+from vault.service import Clock, Rng, Vault, utcnow
+
+
+@dataclass(frozen=True)
+class InitResult:
+    vault: Vault
+    created_vault: bool
+    created_identity: bool
+    registered: bool
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _store(settings: Settings, clock: Clock):  # type: ignore[no-untyped-def]
+    try:
+        return open_store(settings.store_url, clock=clock)
+    except ValueError as exc:
+        raise InvalidInput(f"bad VAULT_STORE_URL: {exc}") from None
+    except OSError as exc:
+        raise StorageError(f"cannot open the object store: {exc.strerror or exc}") from None
+
+
+def exists(settings: Settings) -> bool:
+    """Whether an embedded vault was created here (other deployments: assumed to exist)."""
+    path = _sqlite_path(settings.db_url)
+    return path is None or path.exists()
+
+
+def initialise(settings: Settings, passphrase: keys.PassphraseSource, *,
+               name: str | None = None, clock: Clock = utcnow,
+               rng: Rng = os.urandom) -> InitResult:
+    """Create what is missing — vault home, database schema, store, personal identity — and
+    register the first person as administrator. Safe to run again: it changes nothing that
+    exists."""
+    created_vault = not exists(settings)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = open_database(settings.db_url)
+    store = _store(settings, clock)
+    created_identity = not settings.identity_path.exists()
+    if created_identity:
+        identity = keys.create_identity(settings.identity_path, passphrase(True), rng)
+    else:
+        identity = keys.load_identity(settings.identity_path, passphrase(False))
+    registered = _register_first(engine, identity, name or _login_name(), clock, rng)
+    vault = Vault(engine, store, identity, tmp_dir=settings.home / "tmp", clock=clock, rng=rng)
+    return InitResult(vault, created_vault, created_identity, registered)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "assessor"
+
+
+def _register_first(engine: sa.Engine, identity: X25519Identity, name: str, clock: Clock,
+                    rng: Rng) -> bool:
+    recipient = str(identity.recipient)
+    with Session(engine) as s:
+        if s.exec(select(User).where(User.recipient == recipient)).first():
+            return False
+        if s.exec(select(func.count()).select_from(User)).one() > 0:
+            raise PermissionDenied(
+                "this vault has users already and your identity is not one of them",
+                hint=f"ask an administrator to add your recipient {recipient}")
+        s.add(User(id=rng(16).hex(), name=name, recipient=recipient, firm_role="admin",
+                   created_at=clock()))
+        s.commit()
+    return True
+
+
+def open_vault(settings: Settings, passphrase: keys.PassphraseSource, *,
+               clock: Clock = utcnow, rng: Rng = os.urandom) -> Vault:
+    """Open an existing vault as the person whose identity file is configured."""
+    if not exists(settings):
+        raise NotInitialised(f"no vault at {settings.home}",
+                             hint="run `vault init` (or `make run`) to create one")
+    engine = open_database(settings.db_url)
+    store = _store(settings, clock)
+    identity = keys.load_identity(settings.identity_path, passphrase(False))
+    return Vault(engine, store, identity, tmp_dir=settings.home / "tmp", clock=clock, rng=rng)

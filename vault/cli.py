@@ -1,0 +1,291 @@
+"""The `vault` command line: argument parsing and printing only; all work is the service's.
+
+Errors: every VaultError becomes `vault: error: ...` (and `vault: hint: ...`) on stderr, exit 2.
+`vault verify` exits 1 when it found a damaged item. Every verb takes --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vault import bootstrap, catalogue, sources
+from vault.config import Settings
+from vault.errors import InvalidInput, VaultError
+from vault.keys import passphrase_from_env_or_tty
+from vault.service import (
+    DISCLOSURES,
+    KINDS,
+    IngestOptions,
+    IngestResult,
+    ItemFilter,
+    Vault,
+    engagement_dict,
+)
+from vault.termout import Progress, safe, table
+
+EXIT_ERROR = 2
+EXIT_FOUND = 1
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    p = argparse.ArgumentParser(prog="vault", description="Evidence Vault: encrypted PCI "
+                                "assessment evidence.", parents=[common])
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help, parents=[common])  # type: ignore[no-any-return]
+
+    c = cmd("init", "create the vault and your personal identity (safe to re-run)")
+    c.add_argument("--name", help="your name in the vault (default: login name)")
+    c.add_argument("--demo", action="store_true",
+                   help="add a demo engagement with synthetic evidence when there is none")
+    cmd("whoami", "who the identity in use is")
+    cmd("status", "what this vault holds and where")
+
+    eng = cmd("engagement", "create, list, show and complete engagements")
+    esub = eng.add_subparsers(dest="ecmd", required=True, metavar="ACTION")
+    c = cmd("create", "a new engagement (you become its lead)", esub)
+    c.add_argument("name")
+    c.add_argument("--client", required=True)
+    c.add_argument("--standard", required=True, choices=catalogue.STANDARDS)
+    c.add_argument("--period-start", type=_date)
+    c.add_argument("--period-end", type=_date)
+    cmd("list", "engagements you are a member of", esub)
+    c = cmd("show", "one engagement", esub)
+    c.add_argument("engagement")
+    c = cmd("complete", "set the completion date (starts the retention clock)", esub)
+    c.add_argument("engagement")
+    c.add_argument("--date", type=_date, required=True)
+
+    c = cmd("ingest", "encrypt files, directories or stdin (-) into an engagement")
+    c.add_argument("engagement")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--kind", choices=KINDS)
+    c.add_argument("--req", action="append", default=[], metavar="ID",
+                   help="requirement id from the engagement's catalogue (repeatable)")
+    c.add_argument("--disclosure", choices=DISCLOSURES, default="team")
+    c.add_argument("--system", help="sampled system or component")
+    c.add_argument("--description")
+    c.add_argument("--name", help="original name for stdin (-)")
+
+    c = cmd("ls", "list an engagement's evidence")
+    c.add_argument("engagement")
+    c.add_argument("--kind", choices=KINDS)
+    c.add_argument("--req", metavar="ID")
+    c.add_argument("--disclosure", choices=DISCLOSURES)
+    c.add_argument("--state", choices=("active", "quarantined", "superseded"))
+    c.add_argument("--search", metavar="TEXT", help="in names, descriptions and systems")
+    c.add_argument("--limit", type=int)
+
+    c = cmd("show", "one item's metadata")
+    c.add_argument("item")
+    c = cmd("get", "decrypt one item to a file (-o) or to stdout")
+    c.add_argument("item")
+    c.add_argument("-o", "--output", type=Path)
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
+    c = cmd("verify", "re-read, decrypt and re-hash items; names every mismatch")
+    c.add_argument("item", nargs="?")
+    c.add_argument("--all", action="store_true")
+    c.add_argument("--engagement")
+    return p
+
+
+class Cli:
+    def __init__(self, args: argparse.Namespace, settings: Settings) -> None:
+        self.args = args
+        self.settings = settings
+        self.json: bool = args.json
+
+    def out(self, data: Any, human: Callable[[], None]) -> None:
+        if self.json:
+            json.dump(data, sys.stdout, ensure_ascii=False)
+            sys.stdout.write("\n")
+        else:
+            human()
+
+    def open(self) -> Vault:
+        return bootstrap.open_vault(self.settings, passphrase_from_env_or_tty())
+
+    # -- verbs ---------------------------------------------------------------------------------
+
+    def init(self) -> int:
+        from vault import demo
+        r = bootstrap.initialise(self.settings, passphrase_from_env_or_tty(),
+                                 name=self.args.name)
+        demo_made = demo.ensure(r.vault) if self.args.demo else False
+        data = {"home": str(self.settings.home), "created_vault": r.created_vault,
+                "created_identity": r.created_identity, "identity": str(
+                    self.settings.identity_path), "recipient": r.vault.user.recipient,
+                "user": r.vault.user.name, "demo": demo_made}
+
+        def human() -> None:
+            print(("created vault at " if r.created_vault else "vault at ") + str(
+                self.settings.home))
+            if r.created_identity:
+                print(f"created your identity at {self.settings.identity_path}")
+            print(f"you are {safe(r.vault.user.name)} ({r.vault.user.recipient})")
+            if demo_made:
+                print("added the demo engagement: try `vault ls demo`")
+        self.out(data, human)
+        return 0
+
+    def whoami(self) -> int:
+        who = self.open().whoami()
+        self.out(who, lambda: print(f"{safe(who['name'])} {who['recipient']}"
+                                    + (f" [{who['firm_role']}]" if who["firm_role"] else "")))
+        return 0
+
+    def status(self) -> int:
+        st = self.open().status()
+        st["home"] = str(self.settings.home)
+        self.out(st, lambda: table([(k, safe(str(v))) for k, v in st.items()]))
+        return 0
+
+    def engagement(self) -> int:
+        v, a = self.open(), self.args
+        if a.ecmd == "create":
+            e = v.create_engagement(a.name, client=a.client, standard=a.standard,
+                                    period_start=a.period_start, period_end=a.period_end)
+            self.out(engagement_dict(e), lambda: print(f"created engagement {safe(e.name)}"
+                                                       f" ({e.id[:8]})"))
+        elif a.ecmd == "list":
+            rows = v.list_engagements()
+            self.out([engagement_dict(e, n) for e, n in rows], lambda: table(
+                [("NAME", "CLIENT", "STANDARD", "COMPLETED", "ITEMS")]
+                + [(safe(e.name), safe(e.client), e.standard, str(e.completed_on or "-"),
+                    str(n)) for e, n in rows], header=True))
+        elif a.ecmd == "show":
+            e, n = v.engagement(a.engagement)
+            d = engagement_dict(e, n)
+            self.out(d, lambda: table([(k, safe(str(val))) for k, val in d.items()]))
+        else:
+            e = v.complete_engagement(a.engagement, a.date)
+            self.out(engagement_dict(e), lambda: print(
+                f"engagement {safe(e.name)} completed on {e.completed_on}"))
+        return 0
+
+    def ingest(self) -> int:
+        a = self.args
+        srcs = sources.collect(a.paths, stdin_name=a.name)
+        v = self.open()
+        opts = IngestOptions(kind=a.kind, requirements=tuple(a.req), disclosure=a.disclosure,
+                             system=a.system, description=a.description)
+        total = sum(s.size or 0 for s in srcs)
+        failed = 0
+        records: list[dict[str, Any]] = []
+        with Progress.maybe(total, len(srcs), enabled=not self.json) as bar:
+            def report(src: sources.Source, r: IngestResult | VaultError) -> None:
+                nonlocal failed
+                if isinstance(r, VaultError):
+                    failed += 1
+                    records.append({"name": src.name, "error": r.message})
+                    bar.println(f"vault: error: {safe(r.message)}", err=True)
+                    return
+                d = r.view.as_dict() | {"duplicate": r.duplicate}
+                records.append(d)
+                if not self.json:
+                    note = " (already in the vault)" if r.duplicate else ""
+                    bar.println(f"{r.view.item.id[:12]}  {safe(src.name)}{note}")
+            v.ingest(a.engagement, srcs, opts, progress=bar.advance, on_result=report)
+        if self.json:
+            self.out(records, lambda: None)
+        return EXIT_ERROR if failed else 0
+
+    def ls(self) -> int:
+        a = self.args
+        flt = ItemFilter(kind=a.kind, requirement=a.req, disclosure=a.disclosure,
+                         state=a.state, text=a.search, limit=a.limit)
+        items = self.open().list_items(a.engagement, flt)
+        self.out([i.as_dict() for i in items], lambda: table(
+            [("ID", "KIND", "SIZE", "DISCLOSURE", "STATE", "REQS", "NAME")]
+            + [(i.item.id[:12], i.item.kind, _size(i.item.size), i.item.disclosure,
+                i.item.state, ",".join(i.requirements) or "-", safe(i.item.original_name))
+               for i in items], header=True))
+        return 0
+
+    def show(self) -> int:
+        view = self.open().item(self.args.item)
+        d = view.as_dict()
+        self.out(d, lambda: table([(k, safe(_fmt(val))) for k, val in d.items()]))
+        return 0
+
+    def get(self) -> int:
+        a = self.args
+        v = self.open()
+        if a.output is None or str(a.output) == "-":
+            if sys.stdout.isatty() and not a.force:
+                raise InvalidInput("refusing to write evidence to a terminal",
+                                   hint="use -o FILE, a pipe, or --force")
+            view = v.read_item(a.item, out=sys.stdout.buffer)
+            return 0
+        view = v.read_item(a.item, dest=a.output, overwrite=a.force)
+        self.out({"id": view.item.id, "output": str(a.output), "sha256": view.item.sha256},
+                 lambda: print(f"wrote {safe(str(a.output))} ({_size(view.item.size)}, "
+                               f"sha256 {view.item.sha256})", file=sys.stderr))
+        return 0
+
+    def verify(self) -> int:
+        a = self.args
+        if a.item is None and not a.all and a.engagement is None:
+            raise InvalidInput("name an item, --engagement E or --all")
+        results = self.open().verify(a.item, engagement=a.engagement)
+        bad = [r for r in results if not r.ok]
+        data = {"checked": len(results), "damaged": len(bad),
+                "results": [r.__dict__ for r in results]}
+
+        def human() -> None:
+            for r in bad:
+                print(f"DAMAGED {r.item_id} {safe(r.name)}: {r.problem}")
+            print(f"{len(results)} checked, {len(bad)} damaged")
+        self.out(data, human)
+        return EXIT_FOUND if bad else 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, list):
+        return ", ".join(map(str, v)) or "-"
+    return "-" if v is None else str(v)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cli = Cli(args, Settings.from_env())
+    try:
+        return int(getattr(cli, args.cmd)())
+    except VaultError as exc:
+        print(f"vault: error: {safe(exc.message)}", file=sys.stderr)
+        if exc.hint:
+            print(f"vault: hint: {safe(exc.hint)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vault: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

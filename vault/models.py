@@ -1,0 +1,134 @@
+"""Metadata tables (SQLModel). Schema changes go through an Alembic migration in
+``vault/migrations/versions`` — this data lives for years and must survive upgrades.
+
+Nothing here holds evidence content, a key in clear, or a card number: engagement identities are
+stored only wrapped to each member's personal recipient, and each item's age header (which is
+what makes its payload readable) is kept here so that deleting it crypto-shreds the item.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(**kw: object) -> object:
+    return Field(sa_type=UTCDateTime, **kw)  # type: ignore[arg-type]
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(unique=True, max_length=200)
+    recipient: str = Field(unique=True, max_length=100)
+    firm_role: str | None = Field(default=None, max_length=20)  # admin | destruction-job
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class Engagement(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(unique=True, max_length=200)
+    client: str = Field(max_length=500)
+    standard: str = Field(max_length=40)
+    period_start: date | None = None
+    period_end: date | None = None
+    completed_on: date | None = None
+    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_by: str = Field(foreign_key="user_account.id", max_length=32)
+
+
+class EngagementKey(SQLModel, table=True):
+    """One generation of an engagement's X25519 identity (public part only)."""
+
+    __tablename__ = "engagement_key"
+    id: str = Field(primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    recipient: str = Field(max_length=100)
+    created_at: datetime = _ts()  # type: ignore[assignment]
+    retired_at: datetime | None = _ts(default=None, nullable=True)  # type: ignore[assignment]
+
+
+class Member(SQLModel, table=True):
+    engagement_id: str = Field(foreign_key="engagement.id", primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
+    role: str = Field(max_length=20)
+    added_at: datetime = _ts()  # type: ignore[assignment]
+    added_by: str = Field(max_length=32)
+
+
+class KeyGrant(SQLModel, table=True):
+    """An engagement identity, age-encrypted to one member's personal recipient."""
+
+    __tablename__ = "key_grant"
+    key_id: str = Field(foreign_key="engagement_key.id", primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
+    wrapped: bytes = Field(sa_type=sa.LargeBinary)
+    granted_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class EvidenceItem(SQLModel, table=True):
+    __tablename__ = "evidence_item"
+    __table_args__ = (sa.UniqueConstraint("engagement_id", "sha256", name="uq_item_sha256"),)
+    id: str = Field(primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    key_id: str = Field(foreign_key="engagement_key.id", max_length=32)
+    kind: str = Field(max_length=20)
+    original_name: str = Field(max_length=4096)
+    declared_mime: str | None = Field(default=None, max_length=200)
+    detected_mime: str | None = Field(default=None, max_length=200)
+    size: int = Field(default=0, sa_type=sa.BigInteger)
+    sha256: str | None = Field(default=None, max_length=64)
+    ingested_at: datetime = _ts()  # type: ignore[assignment]
+    ingested_by: str = Field(foreign_key="user_account.id", max_length=32)
+    system: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=4000)
+    disclosure: str = Field(default="team", max_length=20)
+    state: str = Field(default="pending", max_length=20, index=True)
+    supersedes_id: str | None = Field(default=None, foreign_key="evidence_item.id", max_length=32)
+    object_key: str = Field(unique=True, max_length=200)
+    age_header: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+
+
+class ItemRequirement(SQLModel, table=True):
+    __tablename__ = "item_requirement"
+    item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
+    requirement_id: str = Field(primary_key=True, max_length=20, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: never content, keys or a card number — only who did what to which object."""
+
+    __tablename__ = "audit_event"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()  # type: ignore[assignment]
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=60)
+    object: str = Field(max_length=200)
+    outcome: str = Field(max_length=20)
+    engagement_id: str | None = Field(default=None, max_length=32, index=True)
+    detail: str | None = Field(default=None, max_length=2000)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
