@@ -26,6 +26,7 @@ from .base import (
     is_valid_key,
     system_clock,
 )
+from .durable import BackgroundSync
 
 __all__ = ["LocalStore"]
 
@@ -265,13 +266,22 @@ class LocalStore:
         fd, tmp = self._create_temp(directory, key)
         size = 0
         try:
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    if not isinstance(chunk, bytes | bytearray | memoryview):
-                        raise TypeError(f"chunks must be bytes, not {type(chunk).__name__}")
-                    size += f.write(chunk)
-                f.flush()
-                os.fsync(f.fileno())
+            with os.fdopen(fd, "wb", buffering=0) as f:
+                syncer = BackgroundSync(f.fileno())
+                try:
+                    for chunk in chunks:
+                        if not isinstance(chunk, bytes | bytearray | memoryview):
+                            raise TypeError(
+                                f"chunks must be bytes, not {type(chunk).__name__}")
+                        n = len(chunk)
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[f.write(view) or 0:]
+                        size += n
+                        syncer.wrote(n)
+                    syncer.finish()
+                finally:
+                    syncer.close()
             meta = _Meta(retain_until=until, legal_hold=legal_hold)
             with self._locked():
                 self._check_free(path, key)

@@ -3,7 +3,6 @@ in-process CLI runner."""
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -97,9 +96,13 @@ class Result:
         return json.loads(self.out)
 
 
-@functools.lru_cache(maxsize=32)
+_unlocked: dict[tuple[str, bytes], X25519Identity] = {}
+
+
 def _cached_load(path: Path, passphrase: str, blob: bytes) -> X25519Identity:
-    return _real_load(path, passphrase)
+    if (passphrase, blob) not in _unlocked:
+        _unlocked[(passphrase, blob)] = _real_load(path, passphrase)
+    return _unlocked[(passphrase, blob)]
 
 
 _real_load = keys.load_identity
@@ -145,8 +148,20 @@ def run(cli_env: Settings, monkeypatch: pytest.MonkeyPatch,
     return runner
 
 
+@pytest.fixture(scope="session")
+def identity_blob(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One passphrase-protected identity file for the session (scrypt is slow by design)."""
+    path = tmp_path_factory.mktemp("identity") / "identity.age"
+    keys.create_identity(path, PASSPHRASE)
+    return path.read_bytes()
+
+
 @pytest.fixture
-def initialised(run: Callable[..., Result]) -> Callable[..., Result]:
+def initialised(run: Callable[..., Result], cli_env: Settings,
+                identity_blob: bytes) -> Callable[..., Result]:
+    """A vault whose first user, alice, uses a copy of the session's identity file."""
+    cli_env.identity_path.write_bytes(identity_blob)
+    cli_env.identity_path.chmod(0o600)
     r = run("init", "--name", "alice")
     assert r.code == 0, r.err
     return run

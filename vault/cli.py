@@ -141,6 +141,8 @@ class Cli:
             print(f"you are {safe(r.vault.user.name)} ({r.vault.user.recipient})")
             if demo_made:
                 print("added the demo engagement: try `vault ls demo`")
+            print()
+            table([(k, safe(str(v))) for k, v in r.vault.status().items()])
         self.out(data, human)
         return 0
 

@@ -9,6 +9,7 @@ what makes its payload readable) is kept here so that deleting it crypto-shreds 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -35,8 +36,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _ts(**kw: object) -> object:
-    return Field(sa_type=UTCDateTime, **kw)  # type: ignore[arg-type]
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
 
 
 class User(SQLModel, table=True):
@@ -45,7 +46,7 @@ class User(SQLModel, table=True):
     name: str = Field(unique=True, max_length=200)
     recipient: str = Field(unique=True, max_length=100)
     firm_role: str | None = Field(default=None, max_length=20)  # admin | destruction-job
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class Engagement(SQLModel, table=True):
@@ -56,7 +57,7 @@ class Engagement(SQLModel, table=True):
     period_start: date | None = None
     period_end: date | None = None
     completed_on: date | None = None
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
     created_by: str = Field(foreign_key="user_account.id", max_length=32)
 
 
@@ -67,15 +68,15 @@ class EngagementKey(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
     recipient: str = Field(max_length=100)
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    retired_at: datetime | None = _ts(default=None, nullable=True)  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    retired_at: datetime | None = _ts(default=None, nullable=True)
 
 
 class Member(SQLModel, table=True):
     engagement_id: str = Field(foreign_key="engagement.id", primary_key=True, max_length=32)
     user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
     role: str = Field(max_length=20)
-    added_at: datetime = _ts()  # type: ignore[assignment]
+    added_at: datetime = _ts()
     added_by: str = Field(max_length=32)
 
 
@@ -86,7 +87,7 @@ class KeyGrant(SQLModel, table=True):
     key_id: str = Field(foreign_key="engagement_key.id", primary_key=True, max_length=32)
     user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
     wrapped: bytes = Field(sa_type=sa.LargeBinary)
-    granted_at: datetime = _ts()  # type: ignore[assignment]
+    granted_at: datetime = _ts()
 
 
 class EvidenceItem(SQLModel, table=True):
@@ -101,7 +102,7 @@ class EvidenceItem(SQLModel, table=True):
     detected_mime: str | None = Field(default=None, max_length=200)
     size: int = Field(default=0, sa_type=sa.BigInteger)
     sha256: str | None = Field(default=None, max_length=64)
-    ingested_at: datetime = _ts()  # type: ignore[assignment]
+    ingested_at: datetime = _ts()
     ingested_by: str = Field(foreign_key="user_account.id", max_length=32)
     system: str | None = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=4000)
@@ -123,7 +124,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     seq: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()  # type: ignore[assignment]
+    at: datetime = _ts()
     actor: str = Field(max_length=200)
     action: str = Field(max_length=60)
     object: str = Field(max_length=200)

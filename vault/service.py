@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from storage_backends import ObjectStore
-from vault import access, audit, catalogue, ingest, retrieve
+from vault import access, audit, catalogue, retrieve
+from vault import ingest as pipeline
 from vault.age import X25519Identity, X25519Recipient
 from vault.errors import (
     AlreadyExists,
@@ -128,7 +129,7 @@ class ItemFilter:
 
 
 def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
-    d = {"id": e.id, "name": e.name, "client": e.client, "standard": e.standard,
+    d: dict[str, Any] = {"id": e.id, "name": e.name, "client": e.client, "standard": e.standard,
          "period_start": e.period_start.isoformat() if e.period_start else None,
          "period_end": e.period_end.isoformat() if e.period_end else None,
          "completed_on": e.completed_on.isoformat() if e.completed_on else None,
@@ -361,7 +362,7 @@ class Vault:
         _clean_text(opts.description, "description", 4000)
 
     def ingest(self, ref: str, sources: Iterable[Source], opts: IngestOptions,
-               progress: ingest.Progress | None = None,
+               progress: pipeline.Progress | None = None,
                on_result: Callable[[Source, IngestResult | VaultError], None] | None = None,
                ) -> list[IngestResult | VaultError]:
         """Ingest every source into the engagement; each commits fully or leaves nothing visible.
@@ -385,7 +386,7 @@ class Vault:
         return results
 
     def _ingest_one(self, eng: Engagement, src: Source, opts: IngestOptions,
-                    progress: ingest.Progress | None) -> IngestResult:
+                    progress: pipeline.Progress | None) -> IngestResult:
         if len(src.name) > 4096 or not src.name:
             raise InvalidInput("a file name must be 1-4096 characters")
         item_id = self._new_id()
@@ -402,7 +403,7 @@ class Vault:
         try:
             stream = src.open()
             try:
-                sealed = ingest.seal(stream, self.store, pending.object_key,
+                sealed = pipeline.seal(stream, self.store, pending.object_key,
                                      X25519Recipient.from_str(key.recipient),
                                      name=src.name, rng=self.rng, progress=progress)
             finally:
@@ -429,7 +430,7 @@ class Vault:
                 s.delete(row)
                 s.commit()
 
-    def _finalise(self, eng: Engagement, pending: EvidenceItem, sealed: ingest.Sealed,
+    def _finalise(self, eng: Engagement, pending: EvidenceItem, sealed: pipeline.Sealed,
                   opts: IngestOptions) -> IngestResult:
         kind = opts.kind or guess_kind(sealed.detected_mime)
         with self._session() as s:
@@ -480,7 +481,7 @@ class Vault:
                 q = q.where(sa.or_(col(EvidenceItem.original_name).ilike(like),
                                    col(EvidenceItem.description).ilike(like),
                                    col(EvidenceItem.system).ilike(like)))
-            q = q.order_by(EvidenceItem.ingested_at, EvidenceItem.id).offset(flt.offset)
+            q = q.order_by(col(EvidenceItem.ingested_at), col(EvidenceItem.id)).offset(flt.offset)
             if flt.limit is not None:
                 q = q.limit(flt.limit)
             return [self._view(s, i, eng) for i in s.exec(q).all()]
@@ -492,7 +493,7 @@ class Vault:
             return self._view(s, item)
 
     def read_item(self, ref: str, *, dest: Path | None = None, out: BinaryIO | None = None,
-                  overwrite: bool = False, progress: ingest.Progress | None = None) -> ItemView:
+                  overwrite: bool = False, progress: pipeline.Progress | None = None) -> ItemView:
         """Decrypt one item to `dest` (atomically) or to `out` (after full authentication)."""
         with self._session() as s:
             item = self._item(s, ref)
@@ -526,8 +527,8 @@ class Vault:
                 q = select(EvidenceItem).where(col(EvidenceItem.state).in_(VISIBLE_STATES))
                 if engagement is not None:
                     q = q.where(EvidenceItem.engagement_id == self._engagement(s, engagement).id)
-                items = list(s.exec(q.order_by(EvidenceItem.engagement_id,
-                                               EvidenceItem.ingested_at)).all())
+                items = list(s.exec(q.order_by(col(EvidenceItem.engagement_id),
+                                               col(EvidenceItem.ingested_at))).all())
             results: list[VerifyResult] = []
             keys: dict[str, X25519Identity] = {}
             for item in items:

@@ -1,0 +1,41 @@
+# Evidence Vault — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# What the product needs at run time, and what the tests need besides (interop with the real CLIs).
+RUN_DEBS  := libmagic1
+TEST_DEBS := $(RUN_DEBS) age openssl
+
+.PHONY: setup run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { bash infra/dev/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+## make setup: create .venv/ and install the project into it (non-interactive)
+setup: $(VENV)/.installed
+	@bash infra/dev/system-deps.sh $(RUN_DEBS)
+
+## make run: set up, create the embedded vault (with a demo engagement) and open it
+run: setup
+	$(BIN)/vault init --demo
+
+## make test: install what the tests need (Debian packages too) and run the whole suite
+test: $(VENV)/.installed
+	@bash infra/dev/system-deps.sh $(TEST_DEBS)
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check vault storage_backends tui tests
+	$(BIN)/mypy vault storage_backends
+
+## make bench: the benchmarks (not part of the suite)
+bench: setup
+	$(BIN)/python tests/bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
