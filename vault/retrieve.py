@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from storage_backends import ObjectStore
+from storage_backends.durable import BackgroundSync
 from vault.age import AgeError, X25519Identity, decrypt_payload, unwrap_file_key
 from vault.errors import AlreadyExists, IntegrityError, StorageError
 from vault.models import EvidenceItem
@@ -65,6 +66,20 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
         raise _corrupted(item)
 
 
+class _SyncingWriter:
+    """Writes everything (a raw file may write less than asked) and starts writeback early."""
+
+    def __init__(self, f: BinaryIO, syncer: BackgroundSync) -> None:
+        self._f, self._syncer = f, syncer
+
+    def write(self, b: bytes) -> int:
+        view = memoryview(b)
+        while view:
+            view = view[self._f.write(view) or 0:]
+        self._syncer.wrote(len(b))
+        return len(b)
+
+
 class _Sink:
     def write(self, b: bytes) -> int:
         return len(b)
@@ -84,10 +99,14 @@ def publish(item: EvidenceItem, store: ObjectStore, key: X25519Identity, dest: P
         raise AlreadyExists(f"output file exists: {dest}", hint="use --force to replace it")
     fd, tmp = tempfile.mkstemp(prefix=".vault-get-", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            decrypt_to(item, store, key, f, progress=progress)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb", buffering=0) as f:
+            syncer = BackgroundSync(f.fileno())
+            try:
+                decrypt_to(item, store, key, _SyncingWriter(f, syncer),  # type: ignore[arg-type]
+                           progress=progress)
+                syncer.finish()
+            finally:
+                syncer.close()
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

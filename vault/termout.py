@@ -6,15 +6,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.progress import Progress as RichProgress
+from typing import Any
 
 PROGRESS_MIN_BYTES = 16 << 20
 PROGRESS_MIN_FILES = 10
@@ -49,8 +41,16 @@ class Progress(AbstractContextManager["Progress"]):
     """A byte progress bar on stderr, or nothing; `println` prints above it either way."""
 
     def __init__(self, total: int | None) -> None:
-        self._bar: RichProgress | None = None
+        self._bar: Any = None
         if total is not None:
+            from rich.console import Console  # imported only when a bar is shown
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+            from rich.progress import Progress as RichProgress
             self._bar = RichProgress("[progress.description]{task.description}", BarColumn(),
                                      DownloadColumn(), TransferSpeedColumn(),
                                      TimeRemainingColumn(), console=Console(stderr=True),

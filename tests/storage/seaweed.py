@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -146,21 +147,22 @@ class Server:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def client(self, **config: object) -> object:
-        """A boto3 S3 client with the admin credentials (``config`` goes to botocore)."""
+    def client(self, **config: Any) -> Any:
+        """A boto3 S3 client with the admin credentials (``config`` overrides botocore options)."""
+        options: dict[str, Any] = {
+            "s3": {"addressing_style": "path"},
+            "retries": {"mode": "standard", "max_attempts": 2},
+            "connect_timeout": 2,
+            "read_timeout": 10,
+        }
+        options.update(config)
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"mode": "standard", "max_attempts": 2},
-                connect_timeout=2,
-                read_timeout=10,
-                **config,  # type: ignore[arg-type]
-            ),
+            config=Config(**options),
         )
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
@@ -195,9 +197,9 @@ class Server:
                 raise SeaweedError(f"weed exited with code {self._proc_rc()}\n{self.log_tail()}")
             try:
                 with suppress(ClientError):
-                    s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
-                s3.put_object(Bucket=bucket, Key="probe", Body=b"ready")  # type: ignore[attr-defined]
-                body = s3.get_object(Bucket=bucket, Key="probe")["Body"].read()  # type: ignore[attr-defined]
+                    s3.create_bucket(Bucket=bucket)
+                s3.put_object(Bucket=bucket, Key="probe", Body=b"ready")
+                body = s3.get_object(Bucket=bucket, Key="probe")["Body"].read()
                 if body == b"ready":
                     return
             except (BotoCoreError, ClientError) as exc:
