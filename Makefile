@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # What the product needs at run time, and what the tests need besides (interop with the real CLIs).
 RUN_DEBS  := libmagic1
-TEST_DEBS := $(RUN_DEBS) age openssl
+TEST_DEBS := $(RUN_DEBS) age openssl postgresql
 
 .PHONY: setup run test lint bench clean
 

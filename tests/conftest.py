@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from storage_backends import LocalStore
+from tests.pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
 from vault import bootstrap, keys
 from vault.age import X25519Identity
 from vault.config import Settings

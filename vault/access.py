@@ -22,6 +22,19 @@ MATRIX: dict[str, frozenset[str]] = {
     "item.list": _TEAM,
     "item.read": _TEAM,
     "item.verify": frozenset({"lead", "assessor", "qa"}),
+    "user.add": frozenset({"admin"}),
+    "user.list": frozenset({"admin"}),
+    "member.add": frozenset({"lead"}),
+    "member.remove": frozenset({"lead"}),
+    "member.list": _TEAM | {"admin"},
+    "audit.read": frozenset({"lead", "qa", "admin"}),
+    "audit.read-all": frozenset({"admin"}),
+    "audit.verify": frozenset({"admin"}),
+    "audit.proof": frozenset({"admin"}),
+    "audit.export": frozenset({"admin"}),
+    "audit.checkpoint": frozenset({"admin", "destruction-job"}),
+    "signing.export": frozenset({"person", "admin", "destruction-job"}),
+    "signing.rotate": frozenset({"admin"}),
 }
 
 

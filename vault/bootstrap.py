@@ -17,6 +17,7 @@ from vault.config import Settings
 from vault.db import open_database
 from vault.errors import InvalidInput, NotInitialised, PermissionDenied, StorageError
 from vault.models import User
+from vault.people import new_signing_key
 from vault.service import Clock, Rng, Vault, utcnow
 
 
@@ -87,8 +88,11 @@ def _register_first(engine: sa.Engine, identity: X25519Identity, name: str, cloc
             raise PermissionDenied(
                 "this vault has users already and your identity is not one of them",
                 hint=f"ask an administrator to add your recipient {recipient}")
-        s.add(User(id=rng(16).hex(), name=name, recipient=recipient, firm_role="admin",
-                   created_at=clock()))
+        user = User(id=rng(16).hex(), name=name, recipient=recipient, firm_role="admin",
+                    created_at=clock())
+        s.add(user)
+        s.flush()
+        new_signing_key(s, [user], clock())
         s.commit()
     return True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pyrage
@@ -103,3 +103,16 @@ def unwrap_identity(blob: bytes, personal: X25519Identity) -> X25519Identity:
     except (pyrage.DecryptError, OSError, ValueError):
         raise AuthenticationError("your identity cannot open this engagement's key") from None
     return X25519Identity.from_str(text.decode("ascii"))
+
+
+def wrap_bytes(secret: bytes, to: Sequence[str]) -> bytes:
+    """`secret` as an age file to the given recipients (``age1...`` strings)."""
+    return pyrage.encrypt(secret, [pyrage.x25519.Recipient.from_str(r) for r in to])
+
+
+def unwrap_bytes(blob: bytes, personal: X25519Identity) -> bytes:
+    """Reverse of wrap_bytes; AuthenticationError if `personal` cannot open it."""
+    try:
+        return pyrage.decrypt(blob, [pyrage.x25519.Identity.from_str(str(personal))])
+    except (pyrage.DecryptError, OSError, ValueError):
+        raise AuthenticationError("your identity cannot open this key") from None

@@ -133,3 +133,54 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=2000)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the log's size and newest event hash. Appenders update it first, which
+    serialises them (a row lock on PostgreSQL, the write lock on SQLite)."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    size: int = Field(default=0, sa_type=sa.BigInteger)
+    last_hash: str = Field(max_length=64)
+
+
+class AuditNode(SQLModel, table=True):
+    """Hash of a perfect subtree of the RFC 9162 Merkle tree: leaves [idx*2^level,
+    (idx+1)*2^level). Level 0 holds the leaf hashes; appending writes O(log n) rows."""
+
+    __tablename__ = "audit_node"
+    level: int = Field(primary_key=True)
+    idx: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    hash: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head: the Merkle root over the first `size` events at a time."""
+
+    __tablename__ = "audit_checkpoint"
+    size: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    root: str = Field(max_length=64)
+    at: datetime = _ts()
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
+
+
+class SigningKey(SQLModel, table=True):
+    """A generation of the firm's Ed25519 signing key: public part only; id = SHA-256 of the
+    raw public key."""
+
+    __tablename__ = "signing_key"
+    id: str = Field(primary_key=True, max_length=64)
+    public_pem: str = Field(max_length=400)
+    created_at: datetime = _ts()
+    retired_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class SigningGrant(SQLModel, table=True):
+    """The signing key's private part, age-encrypted to one signer's personal recipient."""
+
+    __tablename__ = "signing_grant"
+    key_id: str = Field(foreign_key="signing_key.id", primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
+    wrapped: bytes = Field(sa_type=sa.LargeBinary)

@@ -24,6 +24,7 @@ from storage_backends import ObjectStore
 from vault import access, audit, catalogue, retrieve
 from vault import ingest as pipeline
 from vault.age import X25519Identity, X25519Recipient
+from vault.auditing import AuditMixin
 from vault.errors import (
     AlreadyExists,
     IntegrityError,
@@ -43,6 +44,7 @@ from vault.models import (
     Member,
     User,
 )
+from vault.people import PeopleMixin
 from vault.sources import Source
 
 KINDS = ("screenshot", "log_export", "config_export", "interview_note", "document", "other")
@@ -139,7 +141,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
     return d
 
 
-class Vault:
+class Vault(PeopleMixin, AuditMixin):
     """The vault as one acting person sees it."""
 
     def __init__(self, engine: Engine, store: ObjectStore, identity: X25519Identity, *,
@@ -446,13 +448,15 @@ class Vault:
                 s.add(item)
                 for req in dict.fromkeys(opts.requirements):
                     s.add(ItemRequirement(item_id=item.id, requirement_id=req))
-                self._audit(s, "item.ingest", item.id, engagement_id=eng.id,
-                            detail={"sha256": sealed.sha256, "size": sealed.size})
                 try:
-                    s.commit()
-                    return IngestResult(self._view(s, item, eng), duplicate=False)
+                    s.flush()  # the unique (engagement, sha256) constraint decides races here
                 except sa.exc.IntegrityError:
                     s.rollback()  # a concurrent ingest of the same bytes won the race
+                else:
+                    self._audit(s, "item.ingest", item.id, engagement_id=eng.id,
+                                detail={"sha256": sealed.sha256, "size": sealed.size})
+                    s.commit()
+                    return IngestResult(self._view(s, item, eng), duplicate=False)
             existing = s.exec(select(EvidenceItem).where(
                 EvidenceItem.engagement_id == eng.id,
                 EvidenceItem.sha256 == sealed.sha256)).one()
