@@ -107,3 +107,22 @@ def open_vault(settings: Settings, passphrase: keys.PassphraseSource, *,
     store = _store(settings, clock)
     identity = keys.load_identity(settings.identity_path, passphrase(False))
     return Vault(engine, store, identity, tmp_dir=settings.home / "tmp", clock=clock, rng=rng)
+
+
+def create_or_load_identity(settings: Settings, passphrase: keys.PassphraseSource,
+                            rng: Rng = os.urandom) -> tuple[X25519Identity, bool]:
+    """The personal identity at the configured path, created (passphrase-protected) if absent.
+    Returns (identity, created)."""
+    if settings.identity_path.exists():
+        return keys.load_identity(settings.identity_path, passphrase(False)), False
+    return keys.create_identity(settings.identity_path, passphrase(True), rng), True
+
+
+def is_registered(settings: Settings, identity: X25519Identity) -> bool:
+    """Whether the vault (if there is one) knows this identity's recipient."""
+    if not exists(settings):
+        return False
+    engine = open_database(settings.db_url)
+    with Session(engine) as s:
+        return s.exec(select(User).where(User.recipient == str(identity.recipient))
+                      ).first() is not None

@@ -14,9 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from vault import bootstrap, catalogue, sources
+from vault import access, bootstrap, catalogue, sources
+from vault.auditing import event_dict
 from vault.config import Settings
-from vault.errors import InvalidInput, VaultError
+from vault.errors import AlreadyExists, InvalidInput, VaultError
 from vault.keys import passphrase_from_env_or_tty
 from vault.service import (
     DISCLOSURES,
@@ -54,6 +55,49 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--name", help="your name in the vault (default: login name)")
     c.add_argument("--demo", action="store_true",
                    help="add a demo engagement with synthetic evidence when there is none")
+    c.add_argument("--join", action="store_true",
+                   help="join an existing vault: make your identity and print your recipient")
+    ident = cmd("identity", "your personal identity")
+    isub = ident.add_subparsers(dest="icmd", required=True, metavar="ACTION")
+    cmd("create", "make a passphrase-protected identity and print its recipient", isub)
+    user = cmd("user", "register people (administrators)")
+    usub = user.add_subparsers(dest="ucmd", required=True, metavar="ACTION")
+    c = cmd("add", "register a person by their recipient", usub)
+    c.add_argument("name")
+    c.add_argument("--recipient", required=True, metavar="age1...")
+    c.add_argument("--role", choices=access.FIRM_ROLES, help="a firm-wide role")
+    cmd("users", "registered people")
+    mem = cmd("member", "add or remove engagement members")
+    msub = mem.add_subparsers(dest="mcmd", required=True, metavar="ACTION")
+    c = cmd("add", "grant a person a role (and the engagement key)", msub)
+    c.add_argument("engagement")
+    c.add_argument("user")
+    c.add_argument("--role", required=True, choices=access.ENGAGEMENT_ROLES)
+    c = cmd("remove", "remove a member and their key grants", msub)
+    c.add_argument("engagement")
+    c.add_argument("user")
+    c.add_argument("--rotate", action="store_true",
+                   help="give the engagement a new key for new items")
+    c = cmd("members", "an engagement's members")
+    c.add_argument("engagement")
+    au = cmd("audit", "the audit log: list, verify, checkpoint, proof, export")
+    au.add_argument("--engagement")
+    au.add_argument("--actor")
+    au.add_argument("--action")
+    au.add_argument("--limit", type=int)
+    asub = au.add_subparsers(dest="acmd", required=False, metavar="ACTION")
+    cmd("verify", "check the chain, the tree heads and their signatures", asub)
+    cmd("checkpoint", "sign the current tree head", asub)
+    c = cmd("proof", "inclusion proof of one event against the latest tree head", asub)
+    c.add_argument("event", type=int, metavar="SEQ")
+    c = cmd("export", "the whole log as JSON Lines with tree heads and public keys", asub)
+    c.add_argument("-o", "--output", type=Path, required=True)
+    sk = cmd("signing-key", "the firm's public signing key")
+    ssub = sk.add_subparsers(dest="scmd", required=True, metavar="ACTION")
+    c = cmd("export", "write the public key (PEM) for out-of-band handover", ssub)
+    c.add_argument("-o", "--output", type=Path, required=True)
+    c.add_argument("--all", action="store_true", help="every generation, newest first")
+    cmd("rotate", "a new signing key; old signatures stay verifiable", ssub)
     cmd("whoami", "who the identity in use is")
     cmd("status", "what this vault holds and where")
 
@@ -125,6 +169,8 @@ class Cli:
 
     def init(self) -> int:
         from vault import demo
+        if self.args.join:
+            return self._join()
         r = bootstrap.initialise(self.settings, passphrase_from_env_or_tty(),
                                  name=self.args.name)
         demo_made = demo.ensure(r.vault) if self.args.demo else False
@@ -144,6 +190,122 @@ class Cli:
             print()
             table([(k, safe(str(v))) for k, v in r.vault.status().items()])
         self.out(data, human)
+        return 0
+
+    def _join(self) -> int:
+        ident, created = bootstrap.create_or_load_identity(self.settings,
+                                                           passphrase_from_env_or_tty())
+        registered = bootstrap.is_registered(self.settings, ident)
+        data = {"identity": str(self.settings.identity_path), "created_identity": created,
+                "recipient": str(ident.recipient), "registered": registered}
+
+        def human() -> None:
+            if created:
+                print(f"created your identity at {self.settings.identity_path}")
+            print(f"your recipient: {ident.recipient}")
+            if not registered:
+                print("ask an administrator to run: vault user add NAME --recipient "
+                      f"{ident.recipient}")
+        self.out(data, human)
+        return 0
+
+    def identity(self) -> int:
+        ident, created = bootstrap.create_or_load_identity(self.settings,
+                                                           passphrase_from_env_or_tty())
+        if not created:
+            raise AlreadyExists(f"an identity exists already at {self.settings.identity_path}",
+                                hint="point VAULT_IDENTITY to another file for a new one")
+        self.out({"identity": str(self.settings.identity_path),
+                  "recipient": str(ident.recipient)},
+                 lambda: print(f"created {self.settings.identity_path}\n"
+                               f"your recipient: {ident.recipient}"))
+        return 0
+
+    def user(self) -> int:
+        a = self.args
+        u = self.open().add_user(a.name, a.recipient, a.role)
+        self.out({"id": u.id, "name": u.name, "recipient": u.recipient,
+                  "firm_role": u.firm_role},
+                 lambda: print(f"added {safe(u.name)}" + (f" [{u.firm_role}]"
+                                                          if u.firm_role else "")))
+        return 0
+
+    def users(self) -> int:
+        rows = self.open().list_users()
+        self.out([{"name": u.name, "recipient": u.recipient, "firm_role": u.firm_role}
+                  for u in rows],
+                 lambda: table([("NAME", "ROLE", "RECIPIENT")] + [
+                     (safe(u.name), u.firm_role or "-", u.recipient) for u in rows],
+                     header=True))
+        return 0
+
+    def member(self) -> int:
+        a, v = self.args, self.open()
+        if a.mcmd == "add":
+            m = v.add_member(a.engagement, a.user, a.role)
+            self.out({"engagement": a.engagement, "user": a.user, "role": m.role},
+                     lambda: print(f"{safe(a.user)} is {m.role} of {safe(a.engagement)}"))
+        else:
+            v.remove_member(a.engagement, a.user, rotate=a.rotate)
+            self.out({"engagement": a.engagement, "user": a.user, "removed": True,
+                      "rotated": a.rotate},
+                     lambda: print(f"removed {safe(a.user)} from {safe(a.engagement)}"
+                                   + (" and rotated its key" if a.rotate else "")))
+        return 0
+
+    def members(self) -> int:
+        rows = self.open().members(self.args.engagement)
+        self.out(rows, lambda: table([("USER", "ROLE", "RECIPIENT")] + [
+            (safe(r["user"]), r["role"], r["recipient"]) for r in rows], header=True))
+        return 0
+
+    def audit(self) -> int:
+        a, v = self.args, self.open()
+        if a.acmd is None:
+            events = v.audit_events(a.engagement, limit=a.limit, actor=a.actor,
+                                    action=a.action)
+            rows = [event_dict(e) for e in events]
+            self.out(rows, lambda: table([("SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME",
+                                           "OBJECT")] + [
+                (str(r["seq"]), r["at"][:19], safe(r["actor"]), r["action"], r["outcome"],
+                 safe(r["object"])) for r in rows], header=True))
+            return 0
+        if a.acmd == "verify":
+            rep = v.audit_verify()
+            self.out({"ok": rep.ok, "events": rep.events, "tree_heads": rep.checkpoints,
+                      "problems": rep.problems},
+                     lambda: print("\n".join(rep.problems + [
+                         f"{rep.events} events, {rep.checkpoints} signed tree heads: "
+                         + ("intact" if rep.ok else "BROKEN")])))
+            return 0 if rep.ok else EXIT_FOUND
+        if a.acmd == "checkpoint":
+            cp = v.audit_checkpoint()
+            self.out({"size": cp.size, "root": cp.root, "time": cp.at.isoformat(),
+                      "key_id": cp.key_id, "signature": cp.signature},
+                     lambda: print(f"signed tree head: size {cp.size}, root {cp.root}"))
+            return 0
+        if a.acmd == "proof":
+            proof = v.audit_proof(a.event)
+            print(json.dumps(proof, indent=None if self.json else 2, ensure_ascii=False))
+            return 0
+        n = v.audit_export(a.output)
+        self.out({"output": str(a.output), "lines": n},
+                 lambda: print(f"wrote {n} lines to {safe(str(a.output))}"))
+        return 0
+
+    def signing_key(self) -> int:
+        a, v = self.args, self.open()
+        if a.scmd == "rotate":
+            k = v.rotate_signing_key()
+            self.out({"key_id": k.id}, lambda: print(f"new signing key {k.id}"))
+            return 0
+        keys = v.signing_keys()
+        pem = "".join(k.public_pem for k in (keys if a.all else keys[:1]))
+        tmp = a.output.with_name(a.output.name + ".tmp")
+        tmp.write_text(pem, encoding="ascii")
+        tmp.replace(a.output)
+        self.out({"output": str(a.output), "key_ids": [k.id for k in keys]},
+                 lambda: print(f"wrote {safe(str(a.output))} (key {keys[0].id[:16]}…)"))
         return 0
 
     def whoami(self) -> int:
@@ -276,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cli = Cli(args, Settings.from_env())
     try:
-        return int(getattr(cli, args.cmd)())
+        return int(getattr(cli, args.cmd.replace("-", "_"))())
     except VaultError as exc:
         print(f"vault: error: {safe(exc.message)}", file=sys.stderr)
         if exc.hint:

@@ -116,3 +116,12 @@ def unwrap_bytes(blob: bytes, personal: X25519Identity) -> bytes:
         return pyrage.decrypt(blob, [pyrage.x25519.Identity.from_str(str(personal))])
     except (pyrage.DecryptError, OSError, ValueError):
         raise AuthenticationError("your identity cannot open this key") from None
+
+
+def unwrap_bytes_ok(blob: bytes, personal: X25519Identity) -> bool:
+    """Whether `personal` can open the age file `blob` (for checks and tests)."""
+    try:
+        unwrap_bytes(blob, personal)
+    except AuthenticationError:
+        return False
+    return True
