@@ -127,6 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--description")
     c.add_argument("--name", help="original name for stdin (-)")
 
+    c = cmd("scan", "scan files for card data and PII without storing anything "
+                    "(exit 1 when something is found)")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+
     c = cmd("ls", "list an engagement's evidence")
     c.add_argument("engagement")
     c.add_argument("--kind", choices=KINDS)
@@ -369,6 +373,28 @@ class Cli:
         if self.json:
             self.out(records, lambda: None)
         return EXIT_ERROR if failed else 0
+
+    def scan(self) -> int:
+        from vault.pii import Scanner
+        from vault.scan import scan_source
+        srcs = sources.collect(self.args.paths)
+        scanner = Scanner()
+        hits, errors = [], 0
+        for src in srcs:
+            try:
+                for hit in scan_source(src, scanner):
+                    hits.append(hit)
+                    if self.json:
+                        print(json.dumps(hit.as_dict(), ensure_ascii=False))
+            except (OSError, ValueError) as exc:
+                errors += 1
+                print(f"vault: error: cannot scan {safe(src.name)}: {exc}", file=sys.stderr)
+        if not self.json:
+            table([("PATH", "LINE", "KIND", "VALUE", "DETECTOR")] + [
+                (safe(h.path), str(h.finding.line or "-"), h.finding.kind, h.finding.masked,
+                 h.finding.detector) for h in hits], header=True)
+            print(f"{len(srcs)} files scanned, {len(hits)} findings")
+        return EXIT_ERROR if errors else (EXIT_FOUND if hits else 0)
 
     def ls(self) -> int:
         a = self.args

@@ -1,0 +1,273 @@
+"""PAN and track-data rules: brands, lengths, layouts, masked forms and look-alikes."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from tests.pii.corpus import BRAND_SPECS, GROUPINGS, group, iban_spaced, make_iban, make_pan
+from vault.pii import Scanner
+from vault.pii.cards import brand_of, luhn_complete, luhn_ok, valid_pan
+from vault.pii.model import mask_pan
+
+
+def pans(s: Scanner, text: str) -> list[tuple[str, str]]:
+    return [(f.kind, text[f.start : f.end]) for f in s.scan_text(text) if f.kind in (
+        "pan", "track_data")]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- brand table
+
+
+@pytest.mark.parametrize("brand", sorted(BRAND_SPECS))
+def test_every_brand_and_length_contiguous_and_grouped(brand: str, scanner: Scanner) -> None:
+    rng = random.Random(brand)
+    prefixes, lengths = BRAND_SPECS[brand]
+    for n in lengths:
+        for p in prefixes:
+            pan = luhn_complete(
+                p + "".join(rng.choice("0123456789") for _ in range(n - len(p) - 1))
+            )
+            assert valid_pan(pan) == brand or (brand == "unionpay" and valid_pan(pan)), pan
+            label = "card: " if n < 16 else ""
+            for text in (pan, *(group(pan, sep, lay) for lay in GROUPINGS[n] for sep in " -")):
+                found = pans(scanner, f"{label}{text} end")
+                assert found == [("pan", text)], (brand, n, text)
+
+
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("4111111111111111", "visa"),
+        ("5555555555554444", "mastercard"),
+        ("2223003122003222", "mastercard"),
+        ("378282246310005", "amex"),
+        ("6011000990139424", "discover"),
+        ("3566002020360505", "jcb"),
+        ("30569309025904", "diners"),
+        ("6759649826438453", "maestro"),
+        ("6221261111111111113", None),  # luhn check below decides
+    ],
+)
+def test_known_test_numbers(number: str, expected: str | None) -> None:
+    if expected is None:
+        assert brand_of(number) == "discover"
+    else:
+        assert valid_pan(number) == expected
+
+
+@pytest.mark.parametrize(
+    "number,why",
+    [
+        ("4111111111111112", "luhn"),
+        (luhn_complete("4" + "1" * 13), "visa 15 digits"),
+        (luhn_complete("4" + "1" * 16), "visa 18 digits"),
+        (luhn_complete("51" + "0" * 14 + "0"[:0]), "mastercard 17"),
+        (luhn_complete("34" + "0" * 14), "amex 16"),
+        (luhn_complete("2220" + "0" * 11), "below 2221"),
+        (luhn_complete("2721" + "0" * 11), "above 2720"),
+        (luhn_complete("6011" + "0" * 10), "discover 15"),
+        (luhn_complete("3527" + "0" * 11), "below jcb"),
+        (luhn_complete("306" + "0" * 12), "306 is not diners"),
+        (luhn_complete("65" + "0" * 12), "65 is discover only, 15 digits"),
+        (luhn_complete("1" + "0" * 14), "no brand 1"),
+        (luhn_complete("9" + "0" * 14), "no brand 9"),
+        (luhn_complete("59" + "0" * 13), "59 no brand"),
+    ],
+)
+def test_invalid_brand_length_or_luhn(number: str, why: str, scanner: Scanner) -> None:
+    assert valid_pan(number) is None, why
+    assert pans(scanner, f"card {number} x") == [], why
+
+
+def test_overlap_precision() -> None:
+    assert brand_of("650000") == "discover"
+    assert brand_of("622126") == "discover"
+    assert brand_of("622125") == "unionpay"
+    assert brand_of("640000") == "maestro"
+    assert brand_of("601100") == "discover"
+    assert brand_of("601200") == "maestro"
+    assert valid_pan(luhn_complete("6012" + "0" * 7)) == "maestro"  # 12 digits
+
+
+# ----------------------------------------------------------------------------- layouts
+
+VISA = "4111111111111111"
+AMEX = "378282246310005"
+DINERS = "30569309025904"
+VISA19 = luhn_complete("4" + "0123456789" + "1234567")
+
+POSITIVE_TEXTS = [
+    f"pan={VISA}",
+    f"card {VISA[:4]} {VISA[4:8]} {VISA[8:12]} {VISA[12:]}.",
+    f"card {VISA[:4]}-{VISA[4:8]}-{VISA[8:12]}-{VISA[12:]};",
+    f"amex {AMEX[:4]} {AMEX[4:10]} {AMEX[10:]}",
+    f"amex {AMEX[:4]}-{AMEX[4:10]}-{AMEX[10:]}",
+    f"diners {DINERS[:4]} {DINERS[4:10]} {DINERS[10:]}",
+    f"visa19 {group(VISA19, ' ')}",
+    f'{{"pan":"{VISA}"}}',
+    f"<pan>{VISA}</pan>",
+    f"{VISA},5555555555554444",
+    f"card_{VISA}",
+    f"{VISA} 12/27",
+]
+
+
+@pytest.mark.parametrize("text", POSITIVE_TEXTS)
+def test_positive_layouts(text: str, scanner: Scanner) -> None:
+    found = pans(scanner, text)
+    assert found and all(k == "pan" for k, _ in found), text
+
+
+NEGATIVE_TEXTS = [
+    "411111******1111",
+    "4111-11XX-XXXX-1111",
+    "4111 11** **** 1111",
+    "4111 11XX XXXX 1111",
+    "XXXX-XXXX-XXXX-1111",
+    "card ending 1111",
+    f"12{VISA}34",  # glued into a 20-digit run
+    f"9{VISA}",
+    f"{VISA}0",
+    f"x{VISA}",
+    f"{VISA}abc",
+    f"{VISA[:4]} {VISA[4:8]}-{VISA[8:12]} {VISA[12:]}",  # mixed separators
+    f"{VISA[:4]}  {VISA[4:8]}  {VISA[8:12]}  {VISA[12:]}",  # double spaces
+    f"{VISA[:4]}--{VISA[4:8]}--{VISA[8:12]}--{VISA[12:]}",
+    f"{VISA[:4]}-{VISA[4:8]}-{VISA[8:12]}-{VISA[12:]}-1234",  # extra dash group
+    f"{VISA[:2]} {VISA[2:8]} {VISA[8:]}",  # not a printed layout
+    "20240101123456789",  # timestamp
+    "ts=2024010112345678901",
+    "order ORD-2024-00012345",
+    f"order_id={VISA}",
+    f"rrn={VISA}",
+    f'"merchantId": "{VISA}"',
+    f"tel +{VISA[:15]}",
+    "+358 40 123 4567",
+    "(555) 123-4567",
+    f"1.{VISA}",
+    f"{VISA}.5",
+    "3.14159265358979323846",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVE_TEXTS)
+def test_lookalikes_are_not_pans(text: str, scanner: Scanner) -> None:
+    assert pans(scanner, text) == [], text
+
+
+def test_iban_with_luhn_valid_run_is_not_a_pan(scanner: Scanner) -> None:
+    rng = random.Random(7)
+    for _ in range(20):
+        core = make_pan(rng, "discover", 16)
+        iban = make_iban(rng, "FR", core + "1234567")
+        for text in (iban, iban_spaced(iban)):
+            found = scanner.scan_text(f"IBAN {text} ok")
+            kinds = {f.kind for f in found}
+            assert "pan" not in kinds, text
+            assert kinds == {"iban"}, (text, found)
+
+
+def test_iban_mod97_failure_still_shields_digits(scanner: Scanner) -> None:
+    rng = random.Random(8)
+    core = make_pan(rng, "discover", 16)
+    iban = make_iban(rng, "FR", core + "1234567")
+    broken = iban[:2] + f"{(int(iban[2:4]) + 1) % 100:02d}" + iban[4:]
+    assert [f.kind for f in scanner.scan_text(iban_spaced(broken))] == []
+
+
+# ----------------------------------------------------------------------------- tracks
+
+TRACKS = [
+    (";4111111111111111=25121010000012300000?", "track2"),
+    ("4111111111111111=25121010000012300000", "track2"),
+    ("raw=5555555555554444=2709201123456789", "track2"),
+    (";378282246310005=2612101987654321?", "track2"),
+    ("%B4111111111111111^DOE/JOHN^2512101000000000000000000?", "track1"),
+    ("B4111111111111111^DOE/JOHN^25121010000000000?", "track1"),
+    ("%B5555555555554444^SMITH/JANE A.^27091011234567890123?", "track1"),
+]
+
+
+@pytest.mark.parametrize("text,detector", TRACKS)
+def test_track_data(text: str, detector: str, scanner: Scanner) -> None:
+    found = [f for f in scanner.scan_text(text) if f.kind in ("pan", "track_data")]
+    assert len(found) == 1, found
+    f = found[0]
+    assert f.kind == "track_data" and f.detector == detector
+    pan = re.findall(r"[0-9]{12,19}", text)[0]
+    assert f.masked == mask_pan(pan)
+    assert text[f.start] in ";%B45" and f.end == len(text)
+
+
+def test_track_discretionary_is_not_a_second_pan(scanner: Scanner) -> None:
+    # discretionary data that is itself a Luhn-valid 16-digit Visa-looking run
+    disc = "4000000000000002"
+    assert luhn_ok(disc)
+    t2 = f";5555555555554444=2709101{disc}?"
+    t1 = f"%B5555555555554444^DOE/J^2709101{disc}?"
+    for text in (t2, t1, f"x {t2} y {t1}"):
+        found = [f for f in scanner.scan_text(text) if f.kind in ("pan", "track_data")]
+        assert all(f.kind == "track_data" for f in found), found
+        assert all(f.masked == "555555******4444" for f in found)
+
+
+def test_track_with_invalid_pan_is_ignored(scanner: Scanner) -> None:
+    assert scanner.scan_text(";4111111111111112=25121010000012300000?") == []
+
+
+# ----------------------------------------------------------------------------- masking
+
+
+def test_masking_and_repr_never_leak_the_pan(scanner: Scanner) -> None:
+    rng = random.Random(3)
+    for brand in sorted(BRAND_SPECS):
+        pan = make_pan(rng, brand)
+        text = f"card {pan} and {group(pan, ' ')} and ;{pan}=2512101123?"
+        found = scanner.scan_text(text)
+        assert len(found) == 3
+        for f in found:
+            n = len(pan)
+            assert f.masked == pan[:6] + "*" * (n - 10) + pan[-4:]
+            assert len(f.masked) == n
+            assert pan not in repr(f)
+            assert pan[6:-4] not in repr(f).replace(f.value_hash, "")
+
+
+def test_value_hash_is_keyed_and_normalised() -> None:
+    a = Scanner(b"k1").scan_text(f"{VISA} / {group(VISA, '-')}")
+    b = Scanner(b"k2").scan_text(VISA)
+    assert a[0].value_hash == a[1].value_hash
+    assert a[0].value_hash != b[0].value_hash
+    assert len(a[0].value_hash) == 64
+
+
+def test_cvv_requires_context(scanner: Scanner) -> None:
+    def cvvs(t: str) -> list[str]:
+        return [t[f.start : f.end] for f in scanner.scan_text(t) if f.kind == "cvv"]
+
+    assert cvvs("CVV: 123") == ["123"]
+    assert cvvs("cvv2=1234") == ["1234"]
+    assert cvvs('"cvc": "321"') == ["321"]
+    assert cvvs("security code is 987") == ["987"]
+    assert cvvs("Card verification value: 456") == ["456"]
+    assert cvvs("turvakoodi 4321") == ["4321"]
+    assert cvvs("セキュリティコード 555") == ["555"]
+    assert cvvs("code 123") == []
+    assert cvvs("room 123, floor 4") == []
+    assert cvvs("cvv: 12345") == []
+    assert cvvs("scvv 123") == []
+
+
+def test_pin_block(scanner: Scanner) -> None:
+    def pins(t: str) -> list[str]:
+        return [f.masked for f in scanner.scan_text(t) if f.kind == "pin_block"]
+
+    assert pins("PINBLOCK: 0123456789ABCDEF") == ["*" * 16]
+    assert pins("pin block=041215FEDCBA9876") == ["*" * 16]
+    assert pins("pin_block 0123456789abcdef") == ["*" * 16]
+    assert pins("0123456789ABCDEF") == []
+    assert pins("PINBLOCK: 0123456789ABCDEF01") == []
+    assert pins("PINBLOCK: 0123456789ABCDEG") == []

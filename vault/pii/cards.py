@@ -1,0 +1,86 @@
+"""Card-number rules: IIN ranges per brand, valid lengths, Luhn, printed layouts."""
+
+from __future__ import annotations
+
+# brand -> (prefix ranges as (low, high) strings of equal length, allowed lengths)
+_BRANDS: dict[str, tuple[tuple[tuple[str, str], ...], frozenset[int]]] = {
+    "visa": ((("4", "4"),), frozenset({13, 16, 19})),
+    "mastercard": ((("51", "55"), ("2221", "2720")), frozenset({16})),
+    "amex": ((("34", "34"), ("37", "37")), frozenset({15})),
+    "discover": (
+        (("6011", "6011"), ("644", "649"), ("65", "65"), ("622126", "622925")),
+        frozenset(range(16, 20)),
+    ),
+    "jcb": ((("3528", "3589"),), frozenset(range(16, 20))),
+    "diners": ((("300", "305"), ("36", "36"), ("38", "39")), frozenset(range(14, 20))),
+    "unionpay": ((("62", "62"),), frozenset(range(16, 20))),
+    "maestro": ((("50", "50"), ("56", "58"), ("6", "6")), frozenset(range(12, 20))),
+}
+
+# Longest-prefix-wins table: the most specific IIN range decides the brand, so "65" is
+# Discover (16-19) and not Maestro "6" (12-19); "622126" is Discover, "62" UnionPay.
+_PREFIX: dict[str, str] = {}
+for _brand, (_ranges, _lens) in _BRANDS.items():
+    for _lo, _hi in _ranges:
+        _w = len(_lo)
+        for _v in range(int(_lo), int(_hi) + 1):
+            _PREFIX[str(_v).zfill(_w)] = _brand
+_PREFIX_LENGTHS = (6, 4, 3, 2, 1)
+
+BRAND_LENGTHS: dict[str, frozenset[int]] = {b: v[1] for b, v in _BRANDS.items()}
+
+# Printed layouts (group sizes) accepted for grouped numbers, by total length.
+LAYOUTS: frozenset[tuple[int, ...]] = frozenset(
+    {
+        (4, 4, 4),  # 12 (Maestro)
+        (4, 4, 5),
+        (4, 3, 3, 3),  # 13
+        (4, 6, 4),  # 14 (Diners)
+        (4, 6, 5),
+        (4, 4, 4, 3),  # 15 (Amex 4-6-5)
+        (4, 4, 4, 4),  # 16
+        (4, 4, 4, 5),
+        (4, 4, 4, 4, 1),  # 17
+        (4, 4, 4, 6),
+        (4, 4, 4, 4, 2),  # 18
+        (4, 4, 4, 4, 3),
+        (4, 4, 4, 7),
+        (6, 13),  # 19
+    }
+)
+
+_DOUBLE = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
+_PLAIN = bytes.maketrans(b"0123456789", bytes(range(10)))
+
+
+def luhn_ok(digits: bytes | str) -> bool:
+    d = digits.encode("ascii") if isinstance(digits, str) else digits
+    total = sum(d[-1::-2].translate(_PLAIN)) + sum(d[-2::-2].translate(_DOUBLE))
+    return total % 10 == 0
+
+
+def brand_of(digits: str) -> str | None:
+    """Brand by the most specific IIN prefix, or None."""
+    for w in _PREFIX_LENGTHS:
+        b = _PREFIX.get(digits[:w])
+        if b is not None:
+            return b
+    return None
+
+
+def valid_pan(digits: str) -> str | None:
+    """Brand name if ``digits`` is a full PAN (IIN range + brand length + Luhn), else None."""
+    brand = brand_of(digits)
+    if brand is None or len(digits) not in BRAND_LENGTHS[brand]:
+        return None
+    if not luhn_ok(digits):
+        return None
+    return brand
+
+
+def luhn_complete(partial: str) -> str:
+    """Append the Luhn check digit (used by test/corpus generators)."""
+    for c in "0123456789":
+        if luhn_ok(partial + c):
+            return partial + c
+    raise AssertionError("unreachable")

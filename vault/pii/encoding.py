@@ -1,0 +1,66 @@
+"""Encoding detection and the one-byte-per-character view the detectors run on."""
+
+from __future__ import annotations
+
+import codecs
+
+_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
+_FULLWIDTH.update({0xFF21 + i: 0x41 + i for i in range(26)})
+_FULLWIDTH.update({0xFF41 + i: 0x61 + i for i in range(26)})
+_FULLWIDTH.update({0xFF0D: 0x2D, 0x3000: 0x20, 0xFF1A: 0x3A, 0xFF1D: 0x3D})
+
+
+def detect_encoding(head: bytes, *, complete: bool = False) -> str:
+    """Codec name for ``head``: BOMs first, then BOM-less UTF-16 by NUL pattern, then strict
+    UTF-8, else Latin-1. Unless ``complete``, a UTF-8 sequence cut at the end of ``head`` is
+    allowed (``head`` is then taken to be the start of a longer stream)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 8 and sample.count(0) * 4 >= len(sample):
+        even_nul = sample[0::2].count(0)
+        odd_nul = sample[1::2].count(0)
+        half = len(sample) // 2
+        if odd_nul >= half * 0.6 and even_nul <= half * 0.1:
+            return "utf-16-le"
+        if even_nul >= half * 0.6 and odd_nul <= half * 0.1:
+            return "utf-16-be"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if complete:
+        return "latin-1"
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        dec.decode(head, final=False)  # only a sequence cut at the end of the head
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def decode_text(head: bytes) -> str:
+    """Decode ``head`` with the detected encoding (undecodable bytes become U+FFFD)."""
+    return head.decode(detect_encoding(head, complete=True), errors="replace")
+
+
+def byte_view(text: str) -> tuple[bytes, str | None]:
+    """(one byte per character, text-or-None).
+
+    Latin-1-representable text maps 1:1 to bytes and the second item is None. Other text has
+    full-width digits/letters folded to ASCII (same length) and every character outside
+    Latin-1 replaced by '?'; the folded text is returned for the non-ASCII label pass.
+    """
+    if text.isascii():
+        return text.encode("ascii"), None
+    try:
+        return text.encode("latin-1"), None
+    except UnicodeEncodeError:
+        pass
+    folded = text.translate(_FULLWIDTH)
+    return folded.encode("latin-1", "replace"), folded

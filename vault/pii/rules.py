@@ -1,0 +1,715 @@
+"""Detector rules.
+
+Every rule has a precise Python regex (run on a latin-1 byte view of the text, one byte per
+character) plus a handler that validates a match, and one or more *prefilter* patterns for
+Hyperscan. The prefilter patterns are supersets: a hit only says "look in the window
+``[hit_end - back, hit_end + fwd)``"; the precise regex and the handler decide. Without
+Hyperscan the precise regexes run over the whole buffer, so both paths give the same result.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .cards import LAYOUTS, luhn_ok, valid_pan
+from .ids import hetu_ok, iban_mod97, iban_shape, my_number_ok, ssn_ok
+from .model import mask_email, mask_ip, mask_keep_last, mask_pan, mask_tail
+
+# (kind, detector, start, end, masked, normalised value, confidence)
+Hit = tuple[str, str, int, int, str, str, float]
+
+SUPPRESS = "_suppress"  # internal kind: spans inside which PAN candidates are ignored
+
+HS_CASELESS = 1
+
+
+@dataclass
+class Ctx:
+    b: bytes
+    text: str | None  # original (normalised) text when it is not pure ASCII
+    suppress: list[tuple[int, int]] = field(default_factory=list)
+
+    def s(self, start: int, end: int) -> str:
+        if self.text is not None:
+            return self.text[start:end]
+        return self.b[start:end].decode("latin-1")
+
+
+Handler = Callable[[re.Match[bytes], Ctx], list[Hit] | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kinds: frozenset[str]
+    regex: re.Pattern[bytes]
+    hs: tuple[tuple[bytes, int], ...]
+    back: int
+    fwd: int
+    handle: Handler
+
+
+def _rx(p: bytes, flags: int = 0) -> re.Pattern[bytes]:
+    return re.compile(p, flags | re.VERBOSE)
+
+
+_B = rb"(?:^|[^0-9A-Za-z])"  # prefilter leading boundary (consumes one char)
+
+# ------------------------------------------------------------------------------- cards
+
+_CARD_WORDS = re.compile(rb"(?i)card|pan\b|visa|master|amex|kortti|cc[_-]?num|acct[_-]?num")
+# A Luhn-valid number that is the value of a field with a non-card name (merchant / terminal
+# ids, RRN, STAN, amounts, order ids, timestamps, phone numbers) is not reported as a PAN.
+_NEG_LABEL = re.compile(
+    rb"(?i)(?:^|[^A-Za-z])(?:order|invoice|ref|reference|txn|trans|transaction|rrn|stan|mid|tid"
+    rb"|merchant|terminal|amt|amount|ts|timestamp|time|date|phone|tel|fax|mobile|msisdn|imei"
+    rb"|iccid|imsi|serial|tracking|batch|seq|sequence)"
+    rb"(?:[_ -]?(?:id|no|nr|num|number|code|ref))?"
+    rb"(?:[\"']?[\x20\t]{0,3}[:=][\x20\t]{0,3}[\"']?|>)$"
+)
+
+_PAN_RE = _rx(
+    rb"""
+    (?<![0-9A-Za-z])(?<![0-9][.-])
+    (?:
+        (?P<c>[0-9]{12,19})(?![0-9A-Za-z])(?![.-][0-9])
+      | (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
+      | (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11})(?![0-9A-Za-z])(?![.-][0-9])
+    )
+    """
+)
+
+
+def _pan_conf(ctx: Ctx, start: int, grouped: bool) -> float:
+    """Confidence, or 0.0 when the number is the value of a non-card field."""
+    before = ctx.b[max(0, start - 40) : start]
+    if not grouped and _NEG_LABEL.search(before):
+        return 0.0
+    if _CARD_WORDS.search(before):
+        return 0.99
+    return 0.95 if grouped else 0.9
+
+
+def _pan_hit(ctx: Ctx, digits: str, start: int, end: int, grouped: bool) -> Hit | None:
+    if valid_pan(digits) is None:
+        return None
+    conf = _pan_conf(ctx, start, grouped)
+    if not conf:
+        return None
+    return ("pan", "pan.luhn_iin", start, end, mask_pan(digits), digits, conf)
+
+
+def _handle_pan(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    c = m.group("c")
+    if c is not None:
+        start = m.start()
+        if start > 0 and ctx.b[start - 1 : start] == b"+":  # +E.164 phone number
+            return None
+        h = _pan_hit(ctx, c.decode("ascii"), start, m.end(), False)
+        return [h] if h else None
+    d = m.group("d")
+    if d is not None:
+        groups = d.split(b"-")
+        if tuple(len(g) for g in groups) not in LAYOUTS:
+            return None
+        h = _pan_hit(ctx, b"".join(groups).decode("ascii"), m.start(), m.end(), True)
+        return [h] if h else None
+    s = m.group("s")
+    assert s is not None
+    groups = s.split(b" ")
+    offs = []
+    pos = m.start()
+    for g in groups:
+        offs.append(pos)
+        pos += len(g) + 1
+    out: list[Hit] = []
+    i = 0
+    while i < len(groups):
+        found = 0
+        for size in range(min(5, len(groups) - i), 1, -1):
+            sub = groups[i : i + size]
+            if tuple(len(g) for g in sub) not in LAYOUTS:
+                continue
+            start = offs[i]
+            end = offs[i + size - 1] + len(sub[-1])
+            h = _pan_hit(ctx, b"".join(sub).decode("ascii"), start, end, True)
+            if h:
+                out.append(h)
+                found = size
+                break
+        i += found or 1
+    return out or None
+
+
+# Contiguous candidates: brand-anchored, exact brand lengths (6-prefixed: 12-19, decided in
+# Python), bounded by non-alphanumerics. Reported with their start ("direct" pattern), so
+# Python only runs Luhn on them and the precise regex on the few that pass.
+PAN_DIRECT_HS = (
+    rb"(?:^|[^0-9A-Za-z])(?:4(?:[0-9]{12}|[0-9]{15}|[0-9]{18})"
+    rb"|(?:5[1-5][0-9]{2}|222[1-9]|22[3-9][0-9]|2[3-6][0-9]{2}|27[01][0-9]|2720)[0-9]{12}"
+    rb"|3[47][0-9]{13}|35(?:2[89]|[3-8][0-9])[0-9]{12,15}|30[0-5][0-9]{11,16}"
+    rb"|3[689][0-9]{12,17}|(?:50|5[6-8])[0-9]{10,17}|6[0-9]{11,18})(?:[^0-9A-Za-z]|$)"
+)
+_PAN_HS = (
+    (_B + rb"[2-6][0-9]{3}(?:-[0-9]{3,7}){2,3}", 0),
+    (_B + rb"[2-6][0-9]{5}[- ][0-9]{13}", 0),
+    (_B + rb"[0-9]{4} [0-9]{3,7} [0-9]{3,7}", 0),
+)
+
+
+def pan_direct(b: bytes, start: int, end: int, ctx: Ctx) -> list[Hit] | None:
+    """Handle a direct contiguous candidate (hyperscan start/end include the boundaries)."""
+    if not 48 <= b[start] <= 57:
+        start += 1
+    if end > start and not 48 <= b[end - 1] <= 57:
+        end -= 1
+    if not luhn_ok(b[start:end]):
+        return None
+    m = _PAN_RE.match(b, start)
+    if m is None or m.end() != end:
+        return None
+    return _handle_pan(m, ctx)
+
+
+# Track 1: %B<PAN>^<NAME>^<YYMM><SVC><discretionary>?
+_TRACK1_RE = _rx(
+    rb"""
+    (?:%|(?<![0-9A-Za-z]))B(?P<pan>[0-9]{12,19})\^(?P<name>[^\^\r\n?%;]{2,26})\^
+    (?:[0-9]{4}|\^)(?:[0-9]{3}|\^)[^?\r\n%;\^]{0,60}\??
+    """
+)
+# Track 2: ;<PAN>=<YYMM><SVC><discretionary>?
+_TRACK2_RE = _rx(
+    rb"""
+    (?:;|(?<![0-9A-Za-z]))(?P<pan>[0-9]{12,19})=(?:[0-9]{4}|=)(?:[0-9]{3}|=)[0-9]{0,30}
+    (?:\?|(?![0-9A-Za-z]))
+    """
+)
+
+
+def _track_handler(detector: str) -> Handler:
+    def handle(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+        digits = m.group("pan").decode("ascii")
+        start, end = m.start(), m.end()
+        ctx.suppress.append((start, end))
+        if valid_pan(digits) is None:
+            return None
+        return [("track_data", detector, start, end, mask_pan(digits), digits, 0.99)]
+
+    return handle
+
+
+_CVV_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9])
+    (?:cvv2?|cvc2?|cvn2?|csc|security[\x20_-]?code|card[\x20_-]?verification
+       (?:[\x20_-]?(?:value|code|number))?|turvakoodi|tarkistusnumero|varmenne)
+    (?![A-Za-z0-9])["']?
+    [^0-9A-Za-z\r\n]{0,4}(?:(?:is|was|on|oli)[^0-9A-Za-z\r\n]{1,3})?
+    (?P<v>[0-9]{3,4})(?![0-9A-Za-z])
+    """,
+    re.IGNORECASE,
+)
+
+
+def _handle_cvv(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group("v").decode("ascii")
+    return [("cvv", "cvv.labelled", m.start("v"), m.end("v"), "***", v, 0.9)]
+
+
+_PIN_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9])pin[\x20_-]?block(?:[\x20_-]?(?:data|value|hex))?["']?
+    [^0-9A-Za-z\r\n]{0,5}(?P<v>[0-9A-Fa-f]{16})(?![0-9A-Za-z])
+    """,
+    re.IGNORECASE,
+)
+
+
+def _handle_pin(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group("v").decode("ascii").upper()
+    return [("pin_block", "pin_block.labelled", m.start("v"), m.end("v"), "*" * 16, v, 0.95)]
+
+
+# ------------------------------------------------------------------------------- contact
+
+_EMAIL_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9._%+-])
+    [A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+
+    [A-Za-z]{2,24}(?![A-Za-z0-9-])
+    """
+)
+
+
+def _handle_email(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group().decode("latin-1")
+    return [("email", "email", m.start(), m.end(), mask_email(v), v.lower(), 0.95)]
+
+
+_PHONE_RE = _rx(
+    rb"""
+    (?P<intl>(?<![0-9A-Za-z+])\+[1-9][0-9]{0,3}(?:[\x20-]?\(?[0-9]{1,5}\)?){2,5})
+      (?![0-9A-Za-z])(?![.-][0-9])
+  | (?P<nanp>(?<![0-9A-Za-z(-])(?:\([2-9][0-9]{2}\)\x20?|[2-9][0-9]{2}[-.])
+      [2-9][0-9]{2}[-.][0-9]{4})
+      (?![0-9A-Za-z])(?![.-][0-9])
+  | (?P<natl>(?<![0-9A-Za-z-])0[1-9][0-9]{0,3}[-\x20][0-9]{2,4}[-\x20][0-9]{3,4})
+      (?![0-9A-Za-z])(?![.-][0-9])(?!\x20[0-9])
+    """
+)
+
+
+def _handle_phone(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group().decode("ascii")
+    digits = "".join(c for c in v if c.isdigit())
+    if m.group("intl") is not None:
+        if not 8 <= len(digits) <= 15:
+            return None
+        norm = "+" + digits
+        conf = 0.8
+    elif m.group("nanp") is not None:
+        norm = "+1" + digits
+        conf = 0.6
+    else:
+        if not 9 <= len(digits) <= 11:
+            return None
+        norm = digits
+        conf = 0.5
+    return [("phone", "phone", m.start(), m.end(), mask_keep_last(v), norm, conf)]
+
+
+# ------------------------------------------------------------------------------- national ids
+
+_SSN_RE = _rx(
+    rb"""
+    (?<![0-9A-Za-z-])(?P<a>[0-9]{3})-(?P<g>[0-9]{2})-(?P<s>[0-9]{4})(?![0-9A-Za-z])(?![.-][0-9])
+  | (?<![A-Za-z0-9])(?:ssn|social[\x20_-]security(?:[\x20_-](?:number|no))?)["']?
+      [^0-9A-Za-z\r\n]{0,5}(?P<a2>[0-9]{3})(?P<sep>[\x20-]?)(?P<g2>[0-9]{2})(?P=sep)(?P<s2>[0-9]{4})
+      (?![0-9A-Za-z])
+    """,
+    re.IGNORECASE,
+)
+
+
+def _handle_ssn(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    if m.group("a") is not None:
+        a, g, s = m.group("a", "g", "s")
+        start, end, conf = m.start(), m.end(), 0.7
+    else:
+        a, g, s = m.group("a2", "g2", "s2")
+        start, end, conf = m.start("a2"), m.end("s2"), 0.95
+    if not ssn_ok(a.decode(), g.decode(), s.decode()):
+        return None
+    norm = (a + g + s).decode()
+    return [("national_id", "national_id.us_ssn", start, end, "***-**-" + norm[-2:].rjust(4, "*"),
+             norm, conf)]  # fmt: skip
+
+
+_HETU_RE = _rx(
+    rb"(?<![0-9A-Za-z+-])[0-3][0-9][01][0-9][0-9]{2}[-+A-FU-Y][0-9]{3}[0-9A-Y]"
+    rb"(?![0-9A-Za-z])"
+)
+
+
+def _handle_hetu(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group().decode("ascii")
+    if not hetu_ok(v):
+        return None
+    return [("national_id", "national_id.fi_hetu", m.start(), m.end(), mask_keep_last(v), v, 0.95)]
+
+
+_MYNUM_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9])(?:my[\x20_-]?number|my[\x20_-]?no\.?|kojin[\x20_-]?bango)["']?
+    [^0-9A-Za-z\r\n]{0,6}(?P<v>[0-9]{4}(?P<sep>[\x20-]?)[0-9]{4}(?P=sep)[0-9]{4})(?![0-9A-Za-z])
+    """,
+    re.IGNORECASE,
+)
+
+
+def _mynum_hit(v: str, start: int, end: int) -> Hit | None:
+    digits = v.replace("-", "").replace(" ", "")
+    if not my_number_ok(digits):
+        return None
+    return ("national_id", "national_id.jp_my_number", start, end, mask_keep_last(digits), digits,
+            0.9)  # fmt: skip
+
+
+def _handle_mynum(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    h = _mynum_hit(m.group("v").decode("ascii"), m.start("v"), m.end("v"))
+    return [h] if h else None
+
+
+# ------------------------------------------------------------------------------- IBAN
+
+_IBAN_RE = _rx(
+    rb"""
+    (?<![0-9A-Za-z])
+    (?:[A-Z]{2}[0-9]{2}(?:[0-9A-Z]{4}){2,7}[0-9A-Z]{0,4}
+      |[A-Z]{2}[0-9]{2}(?:\x20[0-9A-Z]{4}){2,7}(?:\x20[0-9A-Z]{1,4})?)
+    (?![0-9A-Za-z])
+    """
+)
+
+
+def _handle_iban(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    raw = m.group().decode("ascii")
+    v = raw.replace(" ", "")
+    if iban_shape(v):
+        ctx.suppress.append((m.start(), m.end()))
+        if iban_mod97(v):
+            return [("iban", "iban.mod97", m.start(), m.end(), v[:4] + "*" * (len(v) - 6) + v[-2:],
+                     v, 0.95)]  # fmt: skip
+    return None
+
+
+# ------------------------------------------------------------------------------- IP
+
+_OCT = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4_RE = _rx(rb"(?<![0-9A-Za-z.])(?:" + _OCT + rb"\.){3}" + _OCT + rb"(?![0-9A-Za-z]|\.[0-9])")
+_IPV6_RE = _rx(
+    rb"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?"
+    rb"(?![0-9A-Za-z:])"
+)
+
+
+def _handle_ipv4(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group().decode("ascii")
+    return [("ip_address", "ip_address.v4", m.start(), m.end(), mask_ip(v), v, 0.8)]
+
+
+def _handle_ipv6(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = m.group().decode("ascii")
+    if len(v) < 3 or ("::" not in v and v.count(":") != 7):
+        return None
+    try:
+        addr = ipaddress.IPv6Address(v)
+    except ValueError:
+        return None
+    return [("ip_address", "ip_address.v6", m.start(), m.end(), mask_ip(v), addr.compressed, 0.8)]
+
+
+# ------------------------------------------------------------------------------- secrets
+
+_PEM_RE = _rx(
+    rb"""
+    -----BEGIN\x20(?P<t>(?:[A-Z0-9]+\x20){0,3})PRIVATE\x20KEY(?P<blk>(?:\x20BLOCK)?)-----
+    (?:[\s\S]{0,7000}?-----END\x20(?P=t)PRIVATE\x20KEY(?P=blk)-----)?
+    """
+)
+
+
+def _secret(detector: str, start: int, end: int, value: str, conf: float) -> Hit:
+    return ("secret", detector, start, end, mask_tail(value), value, conf)
+
+
+def _handle_pem(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    v = ctx.s(m.start(), m.end())
+    body = "".join(v.split())
+    conf = 0.99 if "-----END" in v else 0.8
+    return [("secret", "secret.private_key", m.start(), m.end(), "****", body, conf)]
+
+
+_AWS_PREFIX = rb"(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)"
+_AWS_RE = _rx(rb"(?<![A-Za-z0-9])" + _AWS_PREFIX + rb"[A-Z0-9]{16}(?![A-Za-z0-9])")
+
+
+def _simple(detector: str, conf: float, group: str | int = 0) -> Handler:
+    def handle(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+        return [_secret(detector, m.start(group), m.end(group), ctx.s(m.start(group), m.end(group)),
+                        conf)]  # fmt: skip
+
+    return handle
+
+
+_CISCO_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9-])
+    (?:
+       (?P<en>enable\x20(?:secret|password)(?:\x20level\x20[0-9]{1,2})?(?:\x20[0-9])?)
+     | (?P<user>username\x20\S{1,64}(?:\x20privilege\x20[0-9]{1,2})?\x20(?:secret|password)
+         (?:\x20[0-9])?)
+     | (?P<snmp>snmp-server\x20community)
+     | (?P<key>(?:tacacs-server|radius-server)(?:\x20host\x20\S{1,64})?\x20key(?:\x20[0-9])?)
+    )
+    \x20(?P<v>[^\s]{1,200})
+    """
+)
+
+
+def _handle_cisco(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    if m.group("en") is not None:
+        det = "secret.cisco_enable"
+    elif m.group("user") is not None:
+        det = "secret.cisco_username"
+    elif m.group("snmp") is not None:
+        det = "secret.snmp_community"
+    else:
+        det = "secret.cisco_key"
+    v = ctx.s(m.start("v"), m.end("v"))
+    return [_secret(det, m.start("v"), m.end("v"), v, 0.95)]
+
+
+_PW_KEYS = (
+    rb"password|passwd|passphrase|pwd|pass|secret|secret[_-]?key|client[_-]?secret"
+    rb"|secret[_-]?access[_-]?key|api[_-]?key|apikey|access[_-]?key|auth[_-]?token"
+    rb"|access[_-]?token|refresh[_-]?token|token|credentials?|salasana"
+)
+_PW_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,30}[_.-]){0,3}(?:"""
+    + _PW_KEYS
+    + rb""")["']?[\x20\t]{0,3}[:=][\x20\t]{0,3}
+    (?:"(?P<dq>[^"\r\n]{3,256})"|'(?P<sq>[^'\r\n]{3,256})'|(?P<v>[^\s"',;&<>]{3,256}))
+    | <(?P<tag>(?:[A-Za-z0-9]{1,30}[_.-]){0,3}(?:"""
+    + _PW_KEYS
+    + rb"""))>(?P<x>[^<\r\n]{3,256})</(?P=tag)>
+    """,
+    re.IGNORECASE,
+)
+_PW_HS = rb"(?:pass|passwd|password|passphrase|pwd|secret|key|token|credentials?|salasana)"
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:\*+|x+|\$\{.*\}|\{\{.*\}\}|%\(.*\)s?|<.*>|null|none|nil|true|false|undefined"
+    r"|required|optional|redacted|masked|\[redacted\]|\$[A-Z_]+|env\(.*\))$"
+)
+
+
+def _handle_pw(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    for g in ("dq", "sq", "v", "x"):
+        if m.group(g) is not None:
+            start, end = m.start(g), m.end(g)
+            break
+    v = ctx.s(start, end)
+    if _PLACEHOLDER.match(v.strip()):
+        return None
+    return [_secret("secret.config_password", start, end, v, 0.85)]
+
+
+_BEARER_RE = _rx(
+    rb"(?<![A-Za-z0-9])(?:bearer|basic|token)\x20+(?P<v>[A-Za-z0-9._~+/-]{16,1024}={0,2})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_TOKEN_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9_])
+    (?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}
+      |xox[abprs]-[A-Za-z0-9-]{10,200}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,200}
+      |AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,}
+      |eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,2000}\.[A-Za-z0-9_-]{8,2000})
+    (?![A-Za-z0-9_])
+    """
+)
+_URLCRED_RE = _rx(
+    rb"""
+    (?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}://
+    (?P<v>(?P<u>[^\s:/?\#@"'<>]{1,128}):(?P<p>[^\s/?\#@"'<>]{1,128}))@[A-Za-z0-9.\[\]-]{1,253}
+    """
+)
+
+
+def _handle_urlcred(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    pw = ctx.s(m.start("p"), m.end("p"))
+    if _PLACEHOLDER.match(pw):
+        return None
+    user = ctx.s(m.start("u"), m.end("u"))
+    return [("secret", "secret.url_credentials", m.start("v"), m.end("v"),
+             (user[:1] or "*") + "***:" + mask_tail(pw), user + ":" + pw, 0.95)]  # fmt: skip
+
+
+def _r(name: str, kinds: set[str], regex: re.Pattern[bytes], hs: list[tuple[bytes, int]],
+       back: int, fwd: int, handle: Handler) -> Rule:  # fmt: skip
+    return Rule(name, frozenset(kinds), regex, tuple(hs), back, fwd, handle)
+
+
+C = HS_CASELESS
+RULES: tuple[Rule, ...] = (
+    _r(
+        "track1",
+        {"track_data", SUPPRESS},
+        _TRACK1_RE,
+        [(rb"B[0-9]{12,19}\^", 0)],
+        24,
+        100,
+        _track_handler("track1"),
+    ),
+    _r(
+        "track2",
+        {"track_data", SUPPRESS},
+        _TRACK2_RE,
+        [(rb"[0-9]{12,19}=[0-9=]{2}", 0)],
+        24,
+        48,
+        _track_handler("track2"),
+    ),
+    _r(
+        "iban",
+        {"iban", SUPPRESS},
+        _IBAN_RE,
+        [(rb"[A-Z]{2}[0-9]{2} ?[0-9A-Z]{4} ?[0-9A-Z]{4}", 0)],
+        16,
+        48,
+        _handle_iban,
+    ),
+    _r("pan", {"pan"}, _PAN_RE, list(_PAN_HS), 60, 60, _handle_pan),
+    _r(
+        "cvv",
+        {"cvv"},
+        _CVV_RE,
+        [
+            (
+                rb"cvv|cvc|cvn|csc|security.?code|card.?verification|turvakoodi|tarkistusnumero"
+                rb"|varmenne",
+                C,
+            )
+        ],
+        40,
+        40,
+        _handle_cvv,
+    ),
+    _r("pin_block", {"pin_block"}, _PIN_RE, [(rb"pin.?block", C)], 12, 50, _handle_pin),
+    _r(
+        "email",
+        {"email"},
+        _EMAIL_RE,
+        [(rb"[A-Za-z0-9._%+-]@[A-Za-z0-9]", 0)],
+        70,
+        260,
+        _handle_email,
+    ),
+    _r(
+        "phone",
+        {"phone"},
+        _PHONE_RE,
+        [
+            (rb"\+[1-9][0-9]", 0),
+            (rb"[0-9]{3}[-.][0-9]{4}", 0),
+            (rb"0[1-9][0-9]{0,3}[- ][0-9]{2,4}[- ][0-9]{3}", 0),
+        ],
+        30,
+        50,
+        _handle_phone,
+    ),
+    _r(
+        "ssn",
+        {"national_id"},
+        _SSN_RE,
+        [(rb"[0-9]{3}-[0-9]{2}-[0-9]{4}", 0), (rb"ssn|social.security", C)],
+        40,
+        40,
+        _handle_ssn,
+    ),
+    _r(
+        "hetu",
+        {"national_id"},
+        _HETU_RE,
+        [(rb"[0-9]{6}[-+A-FU-Y][0-9]{3}", 0)],
+        12,
+        4,
+        _handle_hetu,
+    ),
+    _r("my_number", {"national_id"}, _MYNUM_RE, [(rb"my.?n|kojin", C)], 20, 40, _handle_mynum),
+    _r(
+        "ipv4",
+        {"ip_address"},
+        _IPV4_RE,
+        [(rb"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", 0)],
+        20,
+        20,
+        _handle_ipv4,
+    ),
+    _r(
+        "ipv6",
+        {"ip_address"},
+        _IPV6_RE,
+        [(rb"::", 0), (rb"(?:[0-9A-Fa-f]{1,4}:){7}", 0)],
+        50,
+        50,
+        _handle_ipv6,
+    ),
+    _r("private_key", {"secret"}, _PEM_RE, [(rb"-----BEGIN ", 0)], 12, 7300, _handle_pem),
+    _r(
+        "aws",
+        {"secret"},
+        _AWS_RE,
+        [(_AWS_PREFIX + rb"[A-Z0-9]{16}", 0)],
+        24,
+        4,
+        _simple("secret.aws_access_key", 0.95),
+    ),
+    _r(
+        "cisco",
+        {"secret"},
+        _CISCO_RE,
+        [
+            (
+                rb"enable (?:secret|password)|username |snmp-server community"
+                rb"|server (?:host .* )?key",
+                0,
+            )
+        ],
+        120,
+        320,
+        _handle_cisco,
+    ),
+    _r(
+        "config_password",
+        {"secret"},
+        _PW_RE,
+        [(_PW_HS + rb"[\"']?[\x20\t]{0,3}[:=]", C), (_PW_HS + rb">", C)],
+        140,
+        420,
+        _handle_pw,
+    ),
+    _r(
+        "bearer",
+        {"secret"},
+        _BEARER_RE,
+        [(rb"(?:bearer|basic|token) ", C)],
+        10,
+        1100,
+        _simple("secret.bearer", 0.9, "v"),
+    ),
+    _r(
+        "token",
+        {"secret"},
+        _TOKEN_RE,
+        [(rb"gh[pousr]_|github_pat_|xox[abprs]-|[sr]k_(?:live|test)_|AIza|glpat-|eyJ", 0)],
+        12,
+        6100,
+        _simple("secret.token", 0.95),
+    ),
+    _r(
+        "url_credentials",
+        {"secret"},
+        _URLCRED_RE,
+        [(rb"://[^\s/@:]{1,128}:[^\s/@]{1,128}@", 0)],
+        280,
+        260,
+        _handle_urlcred,
+    ),
+)
+
+# ------------------------------------------------------------------ non-ASCII (str) labels
+# Run on the decoded text only when it is not pure ASCII (the byte view shows '?' there).
+
+_JP_MYNUM = re.compile(
+    r"(?:マイナンバー|個人番号)[^0-9\n]{0,8}?([0-9]{4}([ -]?)[0-9]{4}\2[0-9]{4})(?![0-9A-Za-z])"
+)
+_JP_CVV = re.compile(r"セキュリティ(?:ー)?コード[^0-9\n]{0,6}?([0-9]{3,4})(?![0-9A-Za-z])")
+
+
+def str_pass(text: str, kinds: frozenset[str]) -> list[Hit]:
+    out: list[Hit] = []
+    if "national_id" in kinds:
+        for m in _JP_MYNUM.finditer(text):
+            h = _mynum_hit(m.group(1), m.start(1), m.end(1))
+            if h:
+                out.append(h)
+    if "cvv" in kinds:
+        for m in _JP_CVV.finditer(text):
+            out.append(("cvv", "cvv.labelled", m.start(1), m.end(1), "***", m.group(1), 0.9))
+    return out

@@ -1,0 +1,374 @@
+"""The scanner: Hyperscan (or plain ``re``) prefilter, Python validation, chunked streaming."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import io
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO, TextIO
+
+from .encoding import byte_view, detect_encoding
+from .model import KINDS, Finding, keyed_hash
+from .rules import PAN_DIRECT_HS, RULES, SUPPRESS, Ctx, Hit, Rule, pan_direct, str_pass
+
+_hs: Any
+try:  # optional accelerator
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - depends on the environment
+    _hs = None
+
+HAVE_HYPERSCAN = _hs is not None
+DEFAULT_OVERLAP = 16384  # must be > 2 x the longest finding (PEM block <= ~7.1k chars)
+_INF = 1 << 62
+
+
+class _HSEngine:
+    """One Hyperscan block-mode database for all prefilter patterns of the selected rules.
+
+    Window patterns report end offsets, which become windows for the rule's precise regex;
+    the contiguous-PAN pattern is compiled with start-of-match and handled directly."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        assert _hs is not None
+        exprs: list[bytes] = []
+        flags: list[int] = []
+        self.rule_of: list[int] = []
+        for ri, rule in enumerate(rules):
+            for pat, f in rule.hs:
+                exprs.append(pat)
+                flags.append(_hs.HS_FLAG_CASELESS if f & 1 else 0)
+                self.rule_of.append(ri)
+        self.direct_id = -1
+        if any(r.name == "pan" for r in rules):
+            self.direct_id = len(exprs)
+            exprs.append(PAN_DIRECT_HS)
+            flags.append(_hs.HS_FLAG_SOM_LEFTMOST)
+        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        self.db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+        self._local = threading.local()
+
+    def hits(self, b: bytes, nrules: int) -> tuple[list[list[int]], list[tuple[int, int]]]:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            assert _hs is not None
+            scratch = self._local.scratch = _hs.Scratch(self.db)
+        found: list[tuple[int, int]] = []
+        direct: list[tuple[int, int]] = []
+        append = found.append
+        dappend = direct.append
+        direct_id = self.direct_id
+
+        def on_match(pid: int, start: int, end: int, flags: int, context: Any) -> None:
+            if pid == direct_id:
+                dappend((start, end))
+            else:
+                append((pid, end))
+
+        self.db.scan(b, match_event_handler=on_match, scratch=scratch)
+        per_rule: list[list[int]] = [[] for _ in range(nrules)]
+        rule_of = self.rule_of
+        for pid, end in found:
+            per_rule[rule_of[pid]].append(end)
+        return per_rule, direct
+
+
+_PRIORITY = {k: i for i, k in enumerate(
+    ("phone", "ip_address", "cvv", "pin_block", "email", "national_id", "iban", "secret", "pan",
+     "track_data")
+)}  # fmt: skip
+
+
+def _rank(h: Hit) -> tuple[int, float, int]:
+    return (_PRIORITY[h[0]], h[6], h[3] - h[2])
+
+
+def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Where findings overlap, keep the one of higher kind priority, then confidence, then
+    length (e.g. digits inside an IBAN are not a phone number, a URL's user:pass@host is a
+    secret and not an e-mail address)."""
+    if len(hits) < 2:
+        return hits
+    hits.sort(key=lambda h: (h[2], -h[3]))
+    kept: list[Hit | None] = []
+    active: list[int] = []  # indexes into kept whose end is beyond the current start
+    for h in hits:
+        active = [i for i in active if (k := kept[i]) is not None and k[3] > h[2]]
+        rank = _rank(h)
+        losers = []
+        for i in active:
+            k = kept[i]
+            assert k is not None
+            if _rank(k) >= rank:
+                break
+            losers.append(i)
+        else:
+            for i in losers:
+                kept[i] = None
+            active.append(len(kept))
+            kept.append(h)
+    return [k for k in kept if k is not None]
+
+
+def _windows(ends: list[int], back: int, fwd: int, n: int) -> list[tuple[int, int]]:
+    ends.sort()
+    out: list[tuple[int, int]] = []
+    lo_cur = hi_cur = -1
+    for e in ends:
+        lo = e - back if e > back else 0
+        hi = e + fwd
+        if hi > n:
+            hi = n
+        if lo <= hi_cur:
+            if hi > hi_cur:
+                hi_cur = hi
+        else:
+            if hi_cur >= 0:
+                out.append((lo_cur, hi_cur))
+            lo_cur, hi_cur = lo, hi
+    if hi_cur >= 0:
+        out.append((lo_cur, hi_cur))
+    return out
+
+
+class Scanner:
+    """Detects PII and cardholder data in text.
+
+    ``kinds`` restricts what is reported (default: all of :data:`KINDS`). ``use_hyperscan``
+    None means "if installed". Offsets are character offsets into the text given.
+    """
+
+    def __init__(
+        self,
+        hash_key: bytes = b"",
+        kinds: Iterable[str] | None = None,
+        *,
+        use_hyperscan: bool | None = None,
+    ) -> None:
+        self.hash_key = bytes(hash_key)
+        self.kinds = frozenset(KINDS if kinds is None else kinds)
+        unknown = self.kinds - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown kinds: {sorted(unknown)}")
+        need = set(self.kinds)
+        if "pan" in need:
+            need.add(SUPPRESS)  # tracks and IBANs must be seen to exclude their digits
+        self._rules = [r for r in RULES if r.kinds & need]
+        if use_hyperscan is None:
+            use_hyperscan = HAVE_HYPERSCAN
+        if use_hyperscan and not HAVE_HYPERSCAN:
+            raise RuntimeError("hyperscan is not installed")
+        self._engine = _HSEngine(self._rules) if use_hyperscan and self._rules else None
+
+    @property
+    def uses_hyperscan(self) -> bool:
+        return self._engine is not None
+
+    # ---------------------------------------------------------------- core
+
+    def _hits(self, b: bytes, text: str | None) -> list[Hit]:
+        n = len(b)
+        ctx = Ctx(b, text)
+        out: list[Hit] = []
+        rules = self._rules
+        seen: set[tuple[str, int, int]] = set()
+        if self._engine is not None:
+            per_rule, direct = self._engine.hits(b, len(rules))
+            for s, e in direct:
+                res = pan_direct(b, s, e, ctx)
+                if res:
+                    for h in res:
+                        key = (h[1], h[2], h[3])
+                        if key not in seen:
+                            seen.add(key)
+                            out.append(h)
+        else:
+            per_rule = [[] for _ in rules]
+        for ri, rule in enumerate(rules):
+            if self._engine is not None:
+                ends = per_rule[ri]
+                if not ends:
+                    continue
+                wins = _windows(ends, rule.back, rule.fwd, n)
+            else:
+                wins = [(0, n)]
+            finditer = rule.regex.finditer
+            handle = rule.handle
+            for lo, hi in wins:
+                edge = hi - 2 if hi < n else _INF
+                for m in finditer(b, lo, hi):
+                    if m.end() > edge:
+                        continue
+                    res = handle(m, ctx)
+                    if res:
+                        for h in res:
+                            key = (h[1], h[2], h[3])
+                            if key not in seen:
+                                seen.add(key)
+                                out.append(h)
+        if text is not None:
+            out.extend(str_pass(text, self.kinds))
+        return self._resolve(out, ctx.suppress)
+
+    def _resolve(self, hits: list[Hit], suppress: list[tuple[int, int]]) -> list[Hit]:
+        kinds = self.kinds
+        res = [h for h in hits if h[0] in kinds]
+        if suppress and any(h[0] == "pan" for h in res):
+            suppress.sort()
+            starts = [s for s, _ in suppress]
+            max_len = max(e - s for s, e in suppress)
+
+            def covered(s: int, e: int) -> bool:
+                i = bisect.bisect_right(starts, e - 1)
+                while i > 0:
+                    i -= 1
+                    ss, se = suppress[i]
+                    if ss + max_len < s:
+                        break
+                    if ss < e and s < se:
+                        return True
+                return False
+
+            res = [h for h in res if h[0] != "pan" or not covered(h[2], h[3])]
+        return _drop_overlaps(res)
+
+    def _findings(
+        self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int
+    ) -> list[Finding]:
+        hits = [h for h in self._hits(b, text) if lo <= h[2] < hi]
+        hits.sort(key=lambda h: (h[2], h[3], h[1]))
+        out = []
+        line = base_line + 1
+        pos = 0
+        key = self.hash_key
+        for kind, det, s, e, masked, norm, conf in hits:
+            line += b.count(b"\n", pos, s)
+            pos = s
+            out.append(
+                Finding(kind, det, base + s, base + e, line, masked, conf, keyed_hash(key, norm))
+            )
+        return out
+
+    def scan_text(self, text: str, *, line_offset: int = 0) -> list[Finding]:
+        b, t = byte_view(text)
+        return self._findings(b, t, 0, line_offset, 0, _INF)
+
+    # ---------------------------------------------------------------- streaming
+
+    def scan_stream(
+        self,
+        f: BinaryIO | TextIO,
+        *,
+        encoding: str | None = None,
+        chunk_chars: int = 1 << 20,
+        overlap: int = DEFAULT_OVERLAP,
+        workers: int | None = None,
+    ) -> Iterator[Finding]:
+        """Scan a stream in chunks of ``chunk_chars`` new characters, each preceded by the last
+        ``overlap`` characters of the previous buffer. A finding belongs to the buffer whose
+        ownership range holds its start, so it is reported exactly once with absolute
+        character offsets and line numbers. ``workers`` > 1 scans chunks on threads (Hyperscan
+        releases the GIL); default: 2 when Hyperscan is in use, else 1."""
+        if chunk_chars < 1:
+            raise ValueError("chunk_chars must be >= 1")
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
+        jobs = self._jobs(_pieces(f, encoding, chunk_chars), overlap)
+        if workers <= 1:
+            for job in jobs:
+                yield from self._findings(*job)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: deque[Future[list[Finding]]] = deque()
+            for job in jobs:
+                pending.append(pool.submit(self._findings, *job))
+                if len(pending) > workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+
+    @staticmethod
+    def _jobs(
+        pieces: Iterator[tuple[bytes, str | None]], overlap: int
+    ) -> Iterator[tuple[bytes, str | None, int, int, int, int]]:
+        half = overlap // 2
+        carry_b = b""
+        carry_t: str | None = None
+        abs_start = 0  # absolute offset of carry start
+        lines_before = 0
+        own_lo = 0
+        nxt = next(pieces, None)
+        while nxt is not None:
+            pb, pt = nxt
+            nxt = next(pieces, None)
+            buf_b = carry_b + pb if carry_b else pb
+            if pt is None and carry_t is None:
+                buf_t: str | None = None
+            else:
+                ct = carry_t if carry_t is not None else carry_b.decode("latin-1")
+                buf_t = ct + (pt if pt is not None else pb.decode("latin-1"))
+            end_abs = abs_start + len(buf_b)
+            own_hi = _INF if nxt is None else max(own_lo, end_abs - half)
+            if own_hi > own_lo:
+                yield (buf_b, buf_t, abs_start, lines_before, own_lo - abs_start,
+                       own_hi - abs_start)  # fmt: skip
+            own_lo = own_hi
+            keep = min(len(buf_b), overlap)
+            cut = len(buf_b) - keep
+            if cut:
+                lines_before += buf_b.count(b"\n", 0, cut)
+                abs_start += cut
+            carry_b = buf_b[cut:]
+            carry_t = None
+            if buf_t is not None:
+                tail = buf_t[cut:]
+                carry_t = None if tail.isascii() else tail
+
+
+def _pieces(
+    f: BinaryIO | TextIO, encoding: str | None, chunk_chars: int
+) -> Iterator[tuple[bytes, str | None]]:
+    """Yield (byte view, text-or-None) per chunk; see :func:`byte_view`."""
+    probe = f.read(0)
+    if isinstance(probe, str):
+        tf: Any = f
+        while True:
+            s = tf.read(chunk_chars)
+            if not s:
+                return
+            yield byte_view(s)
+    bf: Any = f
+    raw = bf.read(max(chunk_chars, 1 << 16))  # enough to detect the encoding
+    if not raw:
+        return
+    enc = codecs.lookup(encoding or detect_encoding(raw)).name
+    if enc == "latin-1" or enc == "iso8859-1":
+        while raw:
+            yield raw, None
+            raw = bf.read(chunk_chars)
+        return
+    dec = codecs.getincrementaldecoder(enc)(errors="replace")
+    ascii_compatible = enc in ("utf-8", "ascii")
+    while True:
+        nxt = bf.read(chunk_chars)
+        final = not nxt
+        if ascii_compatible and raw.isascii() and not dec.getstate()[0]:
+            if raw:
+                yield raw, None
+        else:
+            s = dec.decode(raw, final=final)
+            if s:
+                yield byte_view(s)
+        if final:
+            return
+        raw = nxt
+
+
+def scan_bytes(data: bytes, scanner: Scanner | None = None) -> list[Finding]:
+    """Convenience: scan an in-memory byte string (encoding detected)."""
+    sc = scanner or Scanner()
+    return list(sc.scan_stream(io.BytesIO(data), workers=1))
