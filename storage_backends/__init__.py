@@ -40,6 +40,10 @@ def open_store(url: str, *, clock: Clock | None = None) -> ObjectStore:
     * ``file:///abs/path`` (or ``file://localhost/abs/path``; percent-escapes decoded) or a plain
       filesystem path (relative paths are resolved against the current directory) ->
       :class:`LocalStore`, creating the root directory (mode 0700) if absent.
+    * ``s3://BUCKET[/PREFIX][?endpoint=URL&region=R&path_style=1]`` ->
+      :class:`storage_backends.s3.S3Store` (AWS defaults when a parameter is absent). Credentials
+      come only from boto3's standard chain (``AWS_ACCESS_KEY_ID`` ..., profiles, roles): a URL
+      with ``user:secret@`` raises ``ValueError``. Opening does not contact the server.
 
     ``clock`` (aware-UTC "now") is what retention is checked against; defaults to the system clock.
     Raises ``ValueError`` for an empty URL, a malformed ``file:`` URL, or any other scheme
@@ -59,4 +63,8 @@ def open_store(url: str, *, clock: Clock | None = None) -> ObjectStore:
         if not path.startswith("/"):
             raise ValueError(f"file store URL needs an absolute path (file:///abs/path): {url!r}")
         return LocalStore(Path(path), clock=clock)
+    if parts.scheme.lower() == "s3":
+        from .s3 import S3Store  # imported lazily: boto3 is slow to import
+
+        return S3Store.from_url(url, clock=clock)
     raise ValueError(f"unsupported store URL scheme: {parts.scheme!r}")

@@ -127,9 +127,11 @@ class Server:
             f"-master.port.grpc={p['master_grpc']}",
             "-master.volumeSizeLimitMB=64",
             "-master.telemetry=false",
+            "-master.resumeState=false",  # a single node: skip the slow raft re-election on restart
             f"-volume.port={p['volume']}",
             f"-volume.port.grpc={p['volume_grpc']}",
             "-volume.max=0",
+            "-volume.preStopSeconds=0",  # no 10 s drain on SIGTERM
             "-filer",
             f"-filer.port={p['filer']}",
             f"-filer.port.grpc={p['filer_grpc']}",
@@ -141,6 +143,8 @@ class Server:
             "-s3.port.lance=0",
             f"-s3.localSocket={self.dir / 's3.sock'}",
             f"-s3.config={self.config_path}",
+            "-s3.autoCreateBucket=false",  # a PUT to a missing bucket must fail, not create it
+            "-s3.iam=false",  # no IAM API on the S3 port
         ]
 
     @property
@@ -213,8 +217,12 @@ class Server:
     def _proc_rc(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Terminate the whole process group, wait, then kill; idempotent."""
+    def stop(self, timeout: float = 2.0) -> None:
+        """Terminate the whole process group, wait ``timeout`` s, then kill; idempotent.
+
+        ``weed`` needs 15-25 s for a graceful shutdown; test data is disposable, so the default
+        wait is short.
+        """
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -227,6 +235,13 @@ class Server:
                 with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=timeout)
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        # weed puts some gRPC Unix sockets in /tmp (/tmp/seaweedfs-NAME-grpc-PORT.sock).
+        for name in ("master", "volume", "filer", "s3"):
+            with suppress(OSError):
+                os.unlink(f"/tmp/seaweedfs-{name}-grpc-{self.ports[name + '_grpc']}.sock")
 
     def kill(self) -> None:
         """SIGKILL at once (a crash, not a shutdown)."""
@@ -236,6 +251,7 @@ class Server:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+        self._remove_sockets()
 
     def log_tail(self, lines: int = 40) -> str:
         """Last ``lines`` lines of stdout/stderr and of the newest file in ``-logdir``."""
