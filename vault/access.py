@@ -35,6 +35,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "audit.checkpoint": frozenset({"admin", "destruction-job"}),
     "signing.export": frozenset({"person", "admin", "destruction-job"}),
     "signing.rotate": frozenset({"admin"}),
+    "store.check": frozenset({"person", "admin", "destruction-job"}),
+    "store.doctor": frozenset({"admin"}),
 }
 
 

@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("event", type=int, metavar="SEQ")
     c = cmd("export", "the whole log as JSON Lines with tree heads and public keys", asub)
     c.add_argument("-o", "--output", type=Path, required=True)
+    st = cmd("store", "the object store")
+    stsub = st.add_subparsers(dest="stcmd", required=True, metavar="ACTION")
+    cmd("check", "whether the store has versioning and Object Lock (WORM)", stsub)
+    c = cmd("doctor", "find payloads without metadata, metadata without payloads, stalled "
+                      "ingests and abandoned uploads")
+    c.add_argument("--repair", action="store_true", help="clean what is safe (never live items)")
     sk = cmd("signing-key", "the firm's public signing key")
     ssub = sk.add_subparsers(dest="scmd", required=True, metavar="ACTION")
     c = cmd("export", "write the public key (PEM) for out-of-band handover", ssub)
@@ -126,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--system", help="sampled system or component")
     c.add_argument("--description")
     c.add_argument("--name", help="original name for stdin (-)")
+    c.add_argument("--allow-unlocked", action="store_true",
+                   help="accept an S3 bucket without versioning and Object Lock")
 
     c = cmd("scan", "scan files for card data and PII without storing anything "
                     "(exit 1 when something is found)")
@@ -312,6 +320,25 @@ class Cli:
                  lambda: print(f"wrote {safe(str(a.output))} (key {keys[0].id[:16]}…)"))
         return 0
 
+    def store(self) -> int:
+        st = self.open().store_check()
+        self.out(st, lambda: table([(k, safe(str(v))) for k, v in st.items()]))
+        return 0
+
+    def doctor(self) -> int:
+        rep = self.open().doctor(repair=self.args.repair)
+        problems = sum(len(rep[k]) for k in ("orphan_payloads", "missing_payloads",
+                                              "stalled_ingests", "abandoned_uploads"))
+
+        def human() -> None:
+            for k, v in rep.items():
+                for x in v:
+                    print(f"{k.replace('_', ' ')}: {safe(str(x))}")
+            print(f"{problems} problems found" + (f", {len(rep['repaired'])} repaired"
+                                                   if self.args.repair else ""))
+        self.out(rep, human)
+        return EXIT_FOUND if problems and not self.args.repair else 0
+
     def whoami(self) -> int:
         who = self.open().whoami()
         self.out(who, lambda: print(f"{safe(who['name'])} {who['recipient']}"
@@ -352,7 +379,8 @@ class Cli:
         srcs = sources.collect(a.paths, stdin_name=a.name)
         v = self.open()
         opts = IngestOptions(kind=a.kind, requirements=tuple(a.req), disclosure=a.disclosure,
-                             system=a.system, description=a.description)
+                             system=a.system, description=a.description,
+                             allow_unlocked=a.allow_unlocked)
         total = sum(s.size or 0 for s in srcs)
         failed = 0
         records: list[dict[str, Any]] = []

@@ -35,6 +35,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.keys import unwrap_identity, wrap_identity
+from vault.maintenance import MaintenanceMixin, enforces_retention, is_local
 from vault.models import (
     Engagement,
     EngagementKey,
@@ -45,6 +46,7 @@ from vault.models import (
     User,
 )
 from vault.people import PeopleMixin
+from vault.retention import destruction_date
 from vault.sources import Source
 
 KINDS = ("screenshot", "log_export", "config_export", "interview_note", "document", "other")
@@ -74,6 +76,7 @@ class IngestOptions:
     disclosure: str = "team"
     system: str | None = None
     description: str | None = None
+    allow_unlocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
     return d
 
 
-class Vault(PeopleMixin, AuditMixin):
+class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
     """The vault as one acting person sees it."""
 
     def __init__(self, engine: Engine, store: ObjectStore, identity: X25519Identity, *,
@@ -346,7 +349,12 @@ class Vault(PeopleMixin, AuditMixin):
             self._audit(s, "engagement.complete", e.id, engagement_id=e.id,
                         detail={"completed_on": on.isoformat()})
             s.commit()
-            return e
+            items = s.exec(select(EvidenceItem).where(
+                EvidenceItem.engagement_id == e.id,
+                col(EvidenceItem.state).in_(VISIBLE_STATES))).all()
+        for item in items:  # retention moves with the completion date (extend only)
+            self._protect(item, on)
+        return e
 
     # -- evidence ------------------------------------------------------------------------------
 
@@ -376,6 +384,12 @@ class Vault(PeopleMixin, AuditMixin):
             eng = self._engagement(s, ref)
             self._require(s, "item.ingest", eng.id, eng.id)
         self._check_options(eng, opts)
+        missing = {"versioning", "object_lock"} - self.store.capabilities
+        if not is_local(self.store) and missing and not opts.allow_unlocked:
+            raise InvalidInput(
+                f"the object store lacks {' and '.join(sorted(missing))}: evidence there could "
+                "be deleted before its time", hint="enable them on the bucket (`vault store "
+                "check`), or pass --allow-unlocked to accept that")
         results: list[IngestResult | VaultError] = []
         for src in sources:
             try:
@@ -453,6 +467,7 @@ class Vault(PeopleMixin, AuditMixin):
                 except sa.exc.IntegrityError:
                     s.rollback()  # a concurrent ingest of the same bytes won the race
                 else:
+                    self._protect(item, eng.completed_on)
                     self._audit(s, "item.ingest", item.id, engagement_id=eng.id,
                                 detail={"sha256": sealed.sha256, "size": sealed.size})
                     s.commit()
@@ -463,6 +478,17 @@ class Vault(PeopleMixin, AuditMixin):
             view = self._view(s, existing, eng)
         self._drop_pending(pending)
         return IngestResult(view, duplicate=True)
+
+    def _protect(self, item: EvidenceItem, completed_on: date | None) -> None:
+        """Hold the payload until the item's destruction date where the store can."""
+        if not enforces_retention(self.store):
+            return
+        until = destruction_date(completed_on, item.ingested_at)
+        try:
+            self.store.set_retention(item.object_key, until)
+        except OSError as exc:
+            raise StorageError(f"could not protect item {item.id} with retention: "
+                               f"{exc.strerror or exc}") from None
 
     def list_items(self, ref: str, flt: ItemFilter | None = None) -> list[ItemView]:
         flt = flt or ItemFilter()

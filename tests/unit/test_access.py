@@ -40,6 +40,8 @@ EXPECTED: dict[str, set[str]] = {
     "audit.checkpoint": {"admin", "job"},
     "signing.export": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
     "signing.rotate": {"admin"},
+    "store.check": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
+    "store.doctor": {"admin"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
 
@@ -118,6 +120,8 @@ def _commands(user: str, item: str, tmp: Path, recipient: str) -> dict[str, list
         "audit.checkpoint": ["audit", "checkpoint"],
         "signing.export": ["signing-key", "export", "-o", str(tmp / f"pub-{user}.pem")],
         "signing.rotate": ["signing-key", "rotate"],
+        "store.check": ["store", "check"],
+        "store.doctor": ["doctor"],
     }
 
 
