@@ -42,7 +42,8 @@ class MaintenanceMixin:
                        "worm": "object_lock" in store.capabilities})
         return status
 
-    def doctor(self: Any, *, repair: bool = False) -> dict[str, Any]:
+    def doctor(self: Any, *, repair: bool = False, older_than: timedelta = STALE
+               ) -> dict[str, Any]:
         """Find (and with `repair` clean) leftovers; live items are only reported."""
         f: Facade = self
         with f._session() as s:
@@ -62,7 +63,7 @@ class MaintenanceMixin:
                 self._try_delete(key, report)
         for key, (iid, state, at) in sorted(known.items()):
             if state == "pending":
-                if now - at < STALE:
+                if now - at < older_than:
                     continue  # an ingest may still be running
                 report["stalled_ingests"].append(iid)
                 if repair:
@@ -78,10 +79,10 @@ class MaintenanceMixin:
                 report["missing_payloads"].append(iid)
         multipart: Any = store  # only S3 stores have multipart uploads
         if hasattr(multipart, "abandoned_uploads"):
-            uploads = multipart.abandoned_uploads(STALE)
+            uploads = multipart.abandoned_uploads(older_than)
             report["abandoned_uploads"] = [u.key for u in uploads]
             if repair and uploads:
-                for u in multipart.abort_abandoned_uploads(STALE):
+                for u in multipart.abort_abandoned_uploads(older_than):
                     report["repaired"].append(f"multipart upload {u.key}")
         with f._session() as s:
             f._audit(s, "store.doctor", "store", detail={

@@ -51,6 +51,8 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
         raise StorageError(f"the payload of item {item.id} is missing from the store",
                            hint="restore the store from a backup; `vault verify --all` "
                                 "checks the rest") from None
+    except OSError as exc:
+        raise StorageError(f"cannot read item {item.id} from the store: {exc}") from None
     digest = hashlib.sha256()
     size = 0
     try:
@@ -62,8 +64,17 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
                 progress(len(block))
     except AgeError:
         raise _corrupted(item) from None
+    except OSError as exc:
+        if out_is_store_error(exc):
+            raise StorageError(f"cannot read item {item.id} from the store: {exc}") from None
+        raise
     if digest.hexdigest() != item.sha256 or size != item.size:
         raise _corrupted(item)
+
+
+def out_is_store_error(exc: OSError) -> bool:
+    """Connection and permission failures come from the store; a full disk from our output."""
+    return isinstance(exc, ConnectionError | PermissionError | TimeoutError)
 
 
 class _SyncingWriter:

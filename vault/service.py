@@ -384,7 +384,11 @@ class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
             eng = self._engagement(s, ref)
             self._require(s, "item.ingest", eng.id, eng.id)
         self._check_options(eng, opts)
-        missing = {"versioning", "object_lock"} - self.store.capabilities
+        try:
+            missing = {"versioning", "object_lock"} - self.store.capabilities
+        except OSError as exc:
+            raise StorageError(f"cannot reach the object store {self.store.url}: {exc}"
+                               ) from None
         if not is_local(self.store) and missing and not opts.allow_unlocked:
             raise InvalidInput(
                 f"the object store lacks {' and '.join(sorted(missing))}: evidence there could "
