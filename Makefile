@@ -20,9 +20,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 setup: $(VENV)/.installed
 	@bash infra/dev/system-deps.sh $(RUN_DEBS)
 
-## make run: set up, create the embedded vault (with a demo engagement) and open it
+## make run: set up, create the embedded vault (with a demo engagement) and open it.
+## make run STORE=s3: the same on a local single-node SeaweedFS (S3 with Object Lock).
+STORE ?= local
 run: setup
+ifeq ($(STORE),s3)
+	eval "$$(bash infra/seaweedfs/dev-vault.sh)" && $(BIN)/vault init --demo
+else
 	$(BIN)/vault init --demo
+endif
 
 ## make test: install what the tests need (Debian packages too) and run the whole suite
 test: $(VENV)/.installed
