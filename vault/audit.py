@@ -110,13 +110,84 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(engine: Engine) -> VerifyReport:
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_RAW_EVENTS = ("SELECT seq, at, actor, action, object, outcome, engagement_id, detail, "
+               "prev_hash, hash FROM audit_event WHERE seq >= {lo} AND seq < {hi} ORDER BY seq")
+
+
+def _iso(at: Any) -> str:
+    """The canonical time text from a driver value (SQLite: text; PostgreSQL: datetime)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+
+
+@dataclass
+class _Slice:
+    """Chain and leaf hashes of the events with lo <= seq < hi (step 1, one worker)."""
+
+    count: int = 0
+    first_prev: str | None = None
+    first_seq: int | None = None
+    last_hash: str | None = None
+    broken: tuple[int, int, str, str] | None = None  # (offset, seq, found prev, expected prev)
+    edited: tuple[int, int] | None = None             # (offset, seq)
+    leaves: list[bytes] = field(default_factory=list)
+
+
+def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
+    engine = sa.create_engine(url)
+    out = _Slice()
+    sha = hashlib.sha256
+    try:
+        with engine.connect() as conn:
+            rows = conn.execution_options(yield_per=20000).exec_driver_sql(
+                _RAW_EVENTS.format(lo=int(lo), hi=int(hi)))
+            prev: str | None = None
+            for seq, at, actor, action, obj, outcome, eng, detail, prev_hash, digest in rows:
+                if prev is None:
+                    out.first_prev, out.first_seq = prev_hash, seq
+                elif prev_hash != prev and out.broken is None:
+                    out.broken = (out.count, seq, prev_hash, prev)
+                doc = _ENCODER.encode({"prev": prev_hash, "at": _iso(at), "actor": actor,
+                                       "action": action, "object": obj, "outcome": outcome,
+                                       "engagement": eng, "detail": detail}).encode("utf-8")
+                if out.edited is None and sha(doc).hexdigest() != digest:
+                    out.edited = (out.count, seq)
+                out.leaves.append(sha(b"\x00" + doc).digest())
+                prev = digest
+                out.count += 1
+            out.last_hash = prev
+    finally:
+        engine.dispose()
+    return out
+
+
+def _slices(engine: Engine, workers: int) -> list[_Slice]:
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(AuditEvent.seq),  # type: ignore[call-overload]
+                                             sa.func.max(AuditEvent.seq))).one()
+    if first is None or last is None:
+        return []
+    lo, hi = int(first), int(last)
+    url = engine.url.render_as_string(hide_password=False)
+    step = (hi - lo) // workers + 1
+    bounds = [(lo + i * step, min(lo + (i + 1) * step, hi + 1)) for i in range(workers)]
+    if workers == 1 or hi - lo < 20000:
+        return [_verify_slice(url, lo, hi + 1)]
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.starmap(_verify_slice, [(url, a, b) for a, b in bounds])
+
+
+def verify(engine: Engine, *, workers: int = 2) -> VerifyReport:
     """Check the log in numbered steps; each problem names what was expected and what found.
 
     1. chain: every event's hash matches its content and links to the one before;
     2. tree: the Merkle root over the first N events equals every checkpoint's root;
     3. signatures: every checkpoint is signed by a known key of the firm;
     4. head: the recorded size matches the events present.
+    Step 1 runs in `workers` processes over ranges of the log; the tree is folded here.
     """
     report = VerifyReport()
     with engine.connect() as conn:
@@ -124,45 +195,47 @@ def verify(engine: Engine) -> VerifyReport:
                                                             SigningKey.public_pem))}
         cps = list(conn.execute(sa.select(AuditCheckpoint).order_by(
             col(AuditCheckpoint.size))).all())
-        pending = iter(cps)
-        nxt = next(pending, None)
-        frontier = merkle.Frontier()
-        prev = GENESIS
-        first_broken: str | None = None
-        for row in _events(conn):
-            n = frontier.size + 1
+        size = conn.execute(sa.select(AuditHead.size)).scalar() or 0  # type: ignore[call-overload]
+    frontier = merkle.Frontier()
+    pending = iter(cps)
+    nxt = next(pending, None)
+    prev, base = GENESIS, 0
+    for part in _slices(engine, workers):
+        if report.ok and part.count:
+            if part.first_prev != prev:
+                report.problems.append(_broken(base + 1, part.first_seq, part.first_prev, prev))
+            elif part.broken is not None:
+                off, seq, found, expected = part.broken
+                report.problems.append(_broken(base + off + 1, seq, found, expected))
+            elif part.edited is not None:
+                off, seq = part.edited
+                report.problems.append(f"1. chain: event {base + off + 1} (seq {seq}) does not "
+                                       "match its hash (its content was edited)")
+        for leaf in part.leaves:
             while nxt is not None and nxt.size == frontier.size:
                 _check_cp(report, nxt, frontier.root(), keys)
                 nxt = next(pending, None)
-            doc = canonical(row.prev_hash, row.at if row.at.tzinfo else row.at.replace(
-                tzinfo=UTC), row.actor, row.action, row.object, row.outcome,
-                row.engagement_id, row.detail)
-            if first_broken is None:
-                if row.prev_hash != prev:
-                    first_broken = (f"1. chain: event {n} (seq {row.seq}) links to "
-                                    f"{row.prev_hash[:16]}…, expected {prev[:16]}… "
-                                    "(an event before it was deleted, reordered or edited)")
-                elif hashlib.sha256(doc).hexdigest() != row.hash:
-                    first_broken = (f"1. chain: event {n} (seq {row.seq}) does not match its "
-                                    "hash (its content was edited)")
-            prev = row.hash
-            frontier.append(merkle.leaf_hash(doc))
-        while nxt is not None:
-            if nxt.size == frontier.size:
-                _check_cp(report, nxt, frontier.root(), keys)
-            else:
-                report.problems.append(
-                    f"2. tree: tree head of size {nxt.size} but only {frontier.size} events "
-                    "exist (events were deleted)")
-            nxt = next(pending, None)
-        if first_broken:
-            report.problems.insert(0, first_broken)
-        size = conn.execute(sa.select(AuditHead.size)).scalar() or 0  # type: ignore[call-overload]
-        if size != frontier.size:
-            report.problems.append(f"4. head: the log records {size} events, found "
-                                   f"{frontier.size}")
-        report.events, report.checkpoints = frontier.size, len(cps)
+            frontier.push(leaf)
+        prev = part.last_hash or prev
+        base += part.count
+    while nxt is not None:
+        if nxt.size == frontier.size:
+            _check_cp(report, nxt, frontier.root(), keys)
+        else:
+            report.problems.append(
+                f"2. tree: tree head of size {nxt.size} but only {frontier.size} events "
+                "exist (events were deleted)")
+        nxt = next(pending, None)
+    if size != frontier.size:
+        report.problems.append(f"4. head: the log records {size} events, found "
+                               f"{frontier.size}")
+    report.events, report.checkpoints = frontier.size, len(cps)
     return report
+
+
+def _broken(n: int, seq: int | None, found: str | None, expected: str) -> str:
+    return (f"1. chain: event {n} (seq {seq}) links to {(found or '')[:16]}…, expected "
+            f"{expected[:16]}… (an event before it was deleted, reordered or edited)")
 
 
 def _check_cp(report: VerifyReport, cp: Any, root: bytes, keys: dict[str, str]) -> None:

@@ -45,6 +45,15 @@ class Frontier:
         self.size += 1
         return done
 
+    def push(self, leaf: Hash) -> None:
+        """append() without reporting the completed subtrees (the fast path for verification)."""
+        stack, level, h = self._stack, 0, leaf
+        while stack and stack[-1][0] == level:
+            h = hashlib.sha256(b"\x01" + stack.pop()[1] + h).digest()
+            level += 1
+        stack.append((level, h))
+        self.size += 1
+
     def root(self) -> Hash:
         if not self._stack:
             return EMPTY_ROOT

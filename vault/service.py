@@ -442,8 +442,10 @@ class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
     def _drop_pending(self, pending: EvidenceItem) -> None:
         try:
             self.store.delete(pending.object_key)
+        except PermissionError:
+            pass  # locked by a bucket's default retention: an unreadable orphan (no header)
         except OSError:
-            return  # stays pending: a sweeper finds the row and the payload
+            return  # unreachable: stays pending, and `vault doctor` finds row and payload
         with self._session() as s:
             row = s.get(EvidenceItem, pending.id)
             if row is not None and row.state == "pending":
@@ -489,6 +491,9 @@ class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
             return
         until = destruction_date(completed_on, item.ingested_at)
         try:
+            held = self.store.head(item.object_key).retain_until
+            if held is not None and held >= until:
+                return  # e.g. a bucket's default retention already holds it longer
             self.store.set_retention(item.object_key, until)
         except OSError as exc:
             raise StorageError(f"could not protect item {item.id} with retention: "
