@@ -110,7 +110,6 @@ class VerifyReport:
         return not self.problems
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _RAW_EVENTS = ("SELECT seq, at, actor, action, object, outcome, engagement_id, detail, "
                "prev_hash, hash FROM audit_event WHERE seq >= {lo} AND seq < {hi} ORDER BY seq")
 
@@ -118,8 +117,27 @@ _RAW_EVENTS = ("SELECT seq, at, actor, action, object, outcome, engagement_id, d
 def _iso(at: Any) -> str:
     """The canonical time text from a driver value (SQLite: text; PostgreSQL: datetime)."""
     if isinstance(at, str):
+        # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) in SQLite: rewrite it as
+        # datetime.isoformat() would, without parsing (verification reads millions of them).
+        if len(at) == 26 and at[10] == " " and at[19] == ".":
+            if at.endswith(".000000"):
+                return at[:10] + "T" + at[11:19] + "+00:00"
+            return at[:10] + "T" + at[11:] + "+00:00"
         at = datetime.fromisoformat(at)
     return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+
+
+_q = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json's own (C) quoting
+
+
+def _doc(prev: str, at: str, actor: str, action: str, obj: str, outcome: str,
+         eng: str | None, detail: str | None) -> bytes:
+    """canonical(), assembled directly in its sorted-key order (a test checks they agree)."""
+    return ('{"action":' + _q(action) + ',"actor":' + _q(actor) + ',"at":' + _q(at)
+            + ',"detail":' + ("null" if detail is None else _q(detail))
+            + ',"engagement":' + ("null" if eng is None else _q(eng))
+            + ',"object":' + _q(obj) + ',"outcome":' + _q(outcome)
+            + ',"prev":' + _q(prev) + "}").encode("utf-8")
 
 
 @dataclass
@@ -149,9 +167,7 @@ def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
                     out.first_prev, out.first_seq = prev_hash, seq
                 elif prev_hash != prev and out.broken is None:
                     out.broken = (out.count, seq, prev_hash, prev)
-                doc = _ENCODER.encode({"prev": prev_hash, "at": _iso(at), "actor": actor,
-                                       "action": action, "object": obj, "outcome": outcome,
-                                       "engagement": eng, "detail": detail}).encode("utf-8")
+                doc = _doc(prev_hash, _iso(at), actor, action, obj, outcome, eng, detail)
                 if out.edited is None and sha(doc).hexdigest() != digest:
                     out.edited = (out.count, seq)
                 out.leaves.append(sha(b"\x00" + doc).digest())
@@ -176,7 +192,7 @@ def _slices(engine: Engine, workers: int) -> list[_Slice]:
     if workers == 1 or hi - lo < 20000:
         return [_verify_slice(url, lo, hi + 1)]
     import multiprocessing
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:  # safe beside threads
         return pool.starmap(_verify_slice, [(url, a, b) for a, b in bounds])
 
 

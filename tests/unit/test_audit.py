@@ -203,3 +203,17 @@ def test_rotation_keeps_old_tree_heads_verifiable(logged: tuple[Vault, Engine]) 
     assert rep.checkpoints == 3
     assert {k.id for k in v.signing_keys()} == {old.id, new.id}
 
+
+
+@pytest.mark.parametrize("text", ["plain", 'quote" back\\slash', "new\nline\ttab\x00nul",
+                                  "ünïcödé ✓ 日本語", "\u2028\u2029", "\ud7ff\ue000", ""])
+def test_fast_canonical_form_matches_json(text: str) -> None:
+    from vault import audit
+    at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    for detail, eng in ((text, text), (None, None)):
+        slow = audit.canonical(text, at, text, text, text, text, eng, detail)
+        fast = audit._doc(text, audit._iso(at), text, text, text, text, eng, detail)
+        assert fast == slow
+    for raw, dt in (("2026-01-02 03:04:05.000006", at),
+                    ("2026-01-02 03:04:05.000000", at.replace(microsecond=0))):
+        assert audit._iso(raw) == dt.isoformat()
