@@ -25,7 +25,8 @@ setup: $(VENV)/.installed
 STORE ?= local
 run: setup
 ifeq ($(STORE),s3)
-	eval "$$(bash infra/seaweedfs/dev-vault.sh)" && $(BIN)/vault init --demo
+	export VAULT_HOME="$${VAULT_HOME:-$$HOME/.local/share/evidence-vault-s3}" && \
+	  eval "$$(bash infra/seaweedfs/dev-vault.sh)" && $(BIN)/vault init --demo
 else
 	$(BIN)/vault init --demo
 endif
