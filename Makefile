@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # What the product needs at run time, and what the tests need besides (interop with the real CLIs).
 RUN_DEBS  := libmagic1
-TEST_DEBS := $(RUN_DEBS) age openssl postgresql
+TEST_DEBS := $(RUN_DEBS) age openssl postgresql tmux
 
 .PHONY: setup run test lint bench clean
 
@@ -20,15 +20,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 setup: $(VENV)/.installed
 	@bash infra/dev/system-deps.sh $(RUN_DEBS)
 
-## make run: set up, create the embedded vault (with a demo engagement) and open it.
+## make run: set up, create the embedded vault (with a demo engagement) and open the TUI.
 ## make run STORE=s3: the same on a local single-node SeaweedFS (S3 with Object Lock).
 STORE ?= local
 run: setup
 ifeq ($(STORE),s3)
 	export VAULT_HOME="$${VAULT_HOME:-$$HOME/.local/share/evidence-vault-s3}" && \
-	  eval "$$(bash infra/seaweedfs/dev-vault.sh)" && $(BIN)/vault init --demo
+	  eval "$$(bash infra/seaweedfs/dev-vault.sh)" && $(BIN)/vault init --demo && $(BIN)/vault tui
 else
-	$(BIN)/vault init --demo
+	$(BIN)/vault init --demo && $(BIN)/vault tui
 endif
 
 ## make test: install what the tests need (Debian packages too) and run the whole suite
@@ -38,7 +38,7 @@ test: $(VENV)/.installed
 
 lint: setup
 	$(BIN)/ruff check vault storage_backends tui tests
-	$(BIN)/mypy vault storage_backends
+	$(BIN)/mypy vault storage_backends tui
 
 ## make bench: the benchmarks (not part of the suite)
 bench: setup

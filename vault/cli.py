@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="every generation, newest first")
     cmd("rotate", "a new signing key; old signatures stay verifiable", ssub)
     cmd("whoami", "who the identity in use is")
+    cmd("tui", "the terminal UI (asks the passphrase unless VAULT_PASSPHRASE is set)")
     cmd("status", "what this vault holds and where")
 
     eng = cmd("engagement", "create, list, show and complete engagements")
@@ -338,6 +339,10 @@ class Cli:
                                                    if self.args.repair else ""))
         self.out(rep, human)
         return EXIT_FOUND if problems and not self.args.repair else 0
+
+    def tui(self) -> int:
+        from tui.app import run
+        return int(run() or 0)
 
     def whoami(self) -> int:
         who = self.open().whoami()

@@ -25,6 +25,7 @@ from vault import access, audit, catalogue, retrieve
 from vault import ingest as pipeline
 from vault.age import X25519Identity, X25519Recipient
 from vault.auditing import AuditMixin
+from vault.browse import BrowseMixin, filtered
 from vault.errors import (
     AlreadyExists,
     IntegrityError,
@@ -144,7 +145,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
     return d
 
 
-class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
+class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
     """The vault as one acting person sees it."""
 
     def __init__(self, engine: Engine, store: ObjectStore, identity: X25519Identity, *,
@@ -504,22 +505,7 @@ class Vault(PeopleMixin, AuditMixin, MaintenanceMixin):
         with self._session() as s:
             eng = self._engagement(s, ref)
             self._require(s, "item.list", eng.id, eng.id)
-            q = select(EvidenceItem).where(EvidenceItem.engagement_id == eng.id)
-            q = q.where(col(EvidenceItem.state).in_(
-                (flt.state,) if flt.state else VISIBLE_STATES))
-            if flt.kind:
-                q = q.where(EvidenceItem.kind == flt.kind)
-            if flt.disclosure:
-                q = q.where(EvidenceItem.disclosure == flt.disclosure)
-            if flt.requirement:
-                q = q.where(col(EvidenceItem.id).in_(
-                    select(ItemRequirement.item_id).where(
-                        ItemRequirement.requirement_id == flt.requirement)))
-            if flt.text:
-                like = f"%{flt.text}%"
-                q = q.where(sa.or_(col(EvidenceItem.original_name).ilike(like),
-                                   col(EvidenceItem.description).ilike(like),
-                                   col(EvidenceItem.system).ilike(like)))
+            q = filtered(select(EvidenceItem), eng, flt)
             q = q.order_by(col(EvidenceItem.ingested_at), col(EvidenceItem.id)).offset(flt.offset)
             if flt.limit is not None:
                 q = q.limit(flt.limit)

@@ -1,0 +1,315 @@
+"""The terminal UI's main flows, end to end through Textual's Pilot on a temporary vault.
+
+Plain test functions run the async Pilot sessions with asyncio.run (no pytest plugin needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.worker import WorkerState
+
+from tui.app import make_app
+from tui.screens.engagements import EngagementsScreen
+from tui.screens.error import ErrorModal
+from tui.screens.evidence import PAGE, EvidenceScreen
+from tui.screens.help import HelpScreen
+from tui.screens.ingest import IngestScreen
+from tui.screens.interview import InterviewScreen
+from tui.screens.item import ItemScreen
+from tui.screens.members import MembersScreen
+from tui.screens.unlock import UnlockScreen
+from vault import keys
+from vault.age import X25519Identity
+from vault.config import Settings
+from vault.models import EvidenceItem
+from vault.service import IngestOptions, Vault
+from vault.sources import Source
+
+SIZE = (120, 40)
+PAN = "4111 1111 1111 1111"
+
+
+def drive(app: Any, script: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await script(pilot)
+    asyncio.run(main())
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 20.0) -> None:
+    """Let workers finish and their result messages be handled (which may start others).
+
+    DirectoryTree's loader worker never ends by design, so it is left out."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet = 0
+    while quiet < 2:
+        busy = [w for w in pilot.app.workers if w.group != "_loader"
+                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if busy:
+            quiet = 0
+            assert loop.time() < deadline, f"workers still busy: {busy}"
+            await asyncio.sleep(0.02)
+        else:
+            quiet += 1
+        await pilot.pause()
+
+
+def mem(name: str, data: bytes) -> Source:
+    return Source(name=name, size=len(data), open=lambda: io.BytesIO(data))
+
+
+def table_keys(table: DataTable[Any]) -> list[str]:
+    return [str(r.key.value) for r in table.ordered_rows]
+
+
+async def open_engagement(pilot: Pilot[Any]) -> EvidenceScreen:
+    assert isinstance(pilot.app.screen, EngagementsScreen)
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, EvidenceScreen)
+    return screen
+
+
+def test_create_engagement(vault: Vault) -> None:
+    async def script(pilot: Pilot[Any]) -> None:
+        await pilot.press("n")
+        form = pilot.app.screen
+        form.query_one("#name", Input).value = "globex-2026"
+        form.query_one("#client", Input).value = "Globex"
+        form.query_one("#standard", Select).value = "pci-3ds-1.0"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, EngagementsScreen)
+        assert table_keys(screen.query_one(DataTable)) == ["globex-2026"]
+        eng, n = vault.engagement("globex-2026")
+        assert eng.standard == "pci-3ds-1.0" and eng.client == "Globex" and n == 0
+        await pilot.press("d")  # the creator is lead: may set the completion date
+        pilot.app.screen.query_one("#completed-on", Input).value = "2026-06-30"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert str(vault.engagement("globex-2026")[0].completed_on) == "2026-06-30"
+    drive(make_app(vault), script)
+
+
+def test_service_error_in_modal(vault: Vault, engagement: str) -> None:
+    async def script(pilot: Pilot[Any]) -> None:
+        await pilot.press("n")
+        pilot.app.screen.query_one("#name", Input).value = engagement
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        modal = pilot.app.screen
+        assert isinstance(modal, ErrorModal)
+        text = str(modal.query_one("#error-message", Static).render())
+        assert "exists already" in text and "Traceback" not in text
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, EngagementsScreen)
+        # a bad date is a user error too, with its hint-free message
+        await pilot.press("d")
+        pilot.app.screen.query_one("#completed-on", Input).value = "tomorrow"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ErrorModal)
+        assert "YYYY-MM-DD" in pilot.app.screen.message
+    drive(make_app(vault), script)
+
+
+def test_ingest_a_file(vault: Vault, engagement: str, tmp_path: Path) -> None:
+    f = tmp_path / "fw rules.txt"
+    f.write_text("permit tcp any host 10.0.0.1 eq 443\n")
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("i")
+        screen = pilot.app.screen
+        assert isinstance(screen, IngestScreen)
+        screen.query_one("#paths", Input).value = f"'{f}'"
+        screen.query_one("#requirements", Input).value = "1.2.1"
+        screen.query_one("#kind", Select).value = "config_export"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        results = screen.query_one("#results", DataTable)
+        assert results.row_count == 1
+        assert "stored" in str(results.get_row_at(0)[1])
+        await pilot.press("ctrl+s")  # the same file again: a duplicate, noted
+        await settle(pilot)
+        assert "duplicate" in str(results.get_row_at(0)[1])
+        await pilot.press("escape")
+        await settle(pilot)
+        evidence = pilot.app.screen
+        assert isinstance(evidence, EvidenceScreen)
+        table = evidence.query_one("#items", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[1]) == "fw rules.txt"
+        assert "1 items" in str(evidence.query_one("#count", Static).render())
+    drive(make_app(vault), script)
+    [view] = vault.list_items(engagement)
+    assert view.item.kind == "config_export" and view.requirements == ("1.2.1",)
+
+
+def test_item_preview_masks_card_number(vault: Vault, engagement: str) -> None:
+    vault.ingest(engagement, [mem("payments.log", f"auth ok card={PAN} amount=10\n".encode())],
+                 IngestOptions(kind="log_export"))
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ItemScreen)
+        preview = screen.query_one("#preview", TextArea).text
+        assert "411111******1111" in preview and PAN not in preview
+        assert "payments.log" in str(screen.query_one("#item-meta", Static).render())
+        custody = screen.query_one("#custody", DataTable)
+        actions = [str(custody.get_row_at(i)[3]) for i in range(custody.row_count)]
+        assert actions[:2] == ["item.ingest", "item.read"]
+        assert screen.query_one("#versions", DataTable).row_count == 1
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, EvidenceScreen)
+    drive(make_app(vault), script)
+
+
+def test_add_member(vault: Vault, engagement: str) -> None:
+    vault.add_user("bob", str(X25519Identity.generate().recipient))
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, MembersScreen)
+        await pilot.press("a")
+        pilot.app.screen.query_one("#user", Input).value = "bob"
+        pilot.app.screen.query_one("#role", Select).value = "qa"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert table_keys(screen.query_one(DataTable)) == ["alice", "bob"]
+    drive(make_app(vault), script)
+    assert {m["user"]: m["role"] for m in vault.members(engagement)} == {
+        "alice": "lead", "bob": "qa"}
+
+
+def test_interview_note(vault: Vault, engagement: str) -> None:
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("t")
+        screen = pilot.app.screen
+        assert isinstance(screen, InterviewScreen)
+        screen.query_one("#role", Input).value = "network administrator"
+        screen.query_one("#date", Input).value = "2026-03-02"
+        screen.query_one("#requirements", Input).value = "1.2.1, 1.2.7"
+        screen.query_one("#note", TextArea).text = "Firewall rules are reviewed twice a year."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        evidence = pilot.app.screen
+        assert isinstance(evidence, EvidenceScreen)
+        assert evidence.query_one("#items", DataTable).row_count == 1
+    drive(make_app(vault), script)
+    [view] = vault.list_items(engagement)
+    assert view.item.kind == "interview_note" and view.requirements == ("1.2.1", "1.2.7")
+    assert "twice a year" in vault.preview(view.item.id)
+
+
+def clone_items(vault: Vault, engagement: str, n: int) -> None:
+    """n items fast: one real ingest, then n-1 metadata rows cloned from it (a real ingest
+    costs ~30 ms per item on this machine: 2,000 would take a minute)."""
+    [r] = vault.ingest(engagement, [mem("log-0000.txt", b"line 0\n")],
+                       IngestOptions(kind="log_export"))
+    assert not isinstance(r, Exception)
+    proto = r.view.item
+    with Session(vault.engine) as s:
+        rows = []
+        for i in range(1, n):
+            row = EvidenceItem.model_validate(proto.model_dump())
+            row.id = f"{i:08x}" + proto.id[8:]
+            row.original_name = f"log-{i:04}.txt"
+            row.sha256 = f"{i:064x}"
+            row.object_key = f"payload/{row.id}"
+            row.ingested_at = proto.ingested_at + timedelta(seconds=i)
+            rows.append(row)
+        s.add_all(rows)
+        s.commit()
+
+
+def test_paging_holds_one_page(vault: Vault, engagement: str) -> None:
+    clone_items(vault, engagement, 2000)
+    assert vault.count_items(engagement) == 2000
+
+    async def script(pilot: Pilot[Any]) -> None:
+        screen = await open_engagement(pilot)
+        table = screen.query_one("#items", DataTable)
+        count = screen.query_one("#count", Static)
+        assert table.row_count == PAGE
+        assert "2,000 items" in str(count.render()) and "page 1 of 10" in str(count.render())
+        first = table_keys(table)[0]
+        await pilot.press("n")
+        await settle(pilot)
+        assert table.row_count == PAGE and table_keys(table)[0] != first
+        assert "201–400" in str(count.render())
+        await pilot.press("p")
+        await settle(pilot)
+        assert table_keys(table)[0] == first
+        await pilot.press("/")
+        assert screen.focused is screen.query_one("#search", Input)
+        await pilot.press(*"log-19")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table.row_count == 100 and "100 items" in str(count.render())
+    drive(make_app(vault), script)
+
+
+def test_viewer_sees_no_write_actions(vault: Vault, engagement: str, make_vault: Any) -> None:
+    bob_id = X25519Identity.generate()
+    vault.add_user("bob", str(bob_id.recipient))
+    vault.add_member(engagement, "bob", "viewer")
+    bob = make_vault(bob_id, "bob")
+
+    async def script(pilot: Pilot[Any]) -> None:
+        start = pilot.app.screen
+        assert isinstance(start, EngagementsScreen)
+        assert start.check_action("complete", ()) is False
+        screen = await open_engagement(pilot)
+        for action in ("ingest", "note", "audit"):
+            assert screen.check_action(action, ()) is False
+        assert screen.check_action("members", ()) is True
+        await pilot.press("i")  # hidden actions do nothing
+        assert pilot.app.screen is screen
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert pilot.app.screen is screen
+    drive(make_app(bob), script)
+
+
+def test_unlock_screen(settings: Settings, make_vault: Any) -> None:
+    passphrase = "correct horse battery staple"
+    make_vault(keys.create_identity(settings.identity_path, passphrase))
+
+    async def script(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, UnlockScreen)
+        field = screen.query_one("#passphrase", Input)
+        assert field.password
+        await pilot.press(*"letmein-please", "enter")
+        await settle(pilot)
+        status = str(screen.query_one("#unlock-status", Static).render())
+        assert "wrong passphrase" in status and "letmein" not in status
+        assert field.value == "" and pilot.app.screen is screen
+        await pilot.press(*passphrase, "enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, EngagementsScreen)
+        assert pilot.app.vault is not None and pilot.app.vault.user.name == "alice"
+    drive(make_app(settings=settings), script)

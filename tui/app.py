@@ -1,0 +1,82 @@
+"""The Evidence Vault terminal UI: the app, its factory and the `vault tui` entry point.
+
+The app holds no business logic: screens call the service facade (`vault.service.Vault`) in
+worker threads and show what comes back. Tests build the app with `make_app(vault)`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+
+from tui.screens.engagements import EngagementsScreen
+from tui.screens.error import ErrorModal
+from tui.screens.help import HelpScreen
+from tui.screens.unlock import UnlockScreen
+from vault.config import Settings
+from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from vault.service import Vault
+
+
+class VaultApp(App[None]):
+    TITLE = "Evidence Vault"
+    CSS_PATH = "vault.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, vault: Vault | None = None, *, settings: Settings | None = None,
+                 passphrase: str | None = None) -> None:
+        super().__init__()
+        self.vault = vault
+        self._settings = settings
+        self._passphrase = passphrase
+
+    def on_mount(self) -> None:
+        if self.vault is not None:
+            self.unlocked(self.vault)
+        else:
+            settings = self._settings or Settings.from_env()
+            passphrase, self._passphrase = self._passphrase, None
+            self.push_screen(UnlockScreen(settings, passphrase))
+
+    def unlocked(self, vault: Vault) -> None:
+        self.vault = vault
+        self.sub_title = vault.user.name
+        if isinstance(self.screen, UnlockScreen):
+            self.switch_screen(EngagementsScreen())
+        else:
+            self.push_screen(EngagementsScreen())
+
+    def show_error(self, error: BaseException) -> None:
+        """A VaultError's message and hint in a modal; anything else is a bug, shown briefly."""
+        if isinstance(error, VaultError):
+            self.push_screen(ErrorModal(error.message, error.hint))
+        else:
+            self.log.error(repr(error))
+            self.push_screen(ErrorModal(f"unexpected error: {type(error).__name__}: {error}",
+                                        "this is a bug in Evidence Vault; please report it"))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def make_app(vault: Vault | None = None, *, settings: Settings | None = None,
+             passphrase: str | None = None) -> VaultApp:
+    """The app on an open vault (tests), or one that unlocks the configured identity first."""
+    return VaultApp(vault, settings=settings, passphrase=passphrase)
+
+
+def run() -> int:
+    """Open the vault from the environment (VAULT_HOME, VAULT_IDENTITY, VAULT_PASSPHRASE...)."""
+    settings = Settings.from_env()
+    passphrase = os.environ.get("VAULT_PASSPHRASE") or None
+    make_app(settings=settings, passphrase=passphrase).run()
+    return 0

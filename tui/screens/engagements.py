@@ -1,0 +1,151 @@
+"""The engagements the user is a member of (all of them for an administrator)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.base import VaultScreen, cell
+from tui.dates import parse_date
+from tui.messages import Done, Loaded
+from tui.screens.engagement_form import CompleteForm, EngagementForm
+from vault import access
+from vault.models import Engagement
+
+
+@dataclass(frozen=True)
+class Row:
+    engagement: Engagement
+    items: int
+    roles: frozenset[str]
+
+
+class EngagementsScreen(VaultScreen):
+    BINDINGS = [
+        Binding("n", "create", "New engagement"),
+        Binding("d", "complete", "Complete"),
+        Binding("r", "refresh", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, Row] = {}
+        self.firm_roles: frozenset[str] = frozenset()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="whoami", classes="screen-title")
+        yield DataTable(id="engagements", cursor_type="row", zebra_stripes=True)
+        yield Static("Enter opens an engagement", id="engagements-hint", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Name", "Standard", "Client", "Completed", "Items", "My role")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.rows:
+            self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self) -> None:
+        firm = frozenset(self.vault.roles_in(None))
+        rows = [Row(e, n, frozenset(self.vault.roles_in(e.name)))
+                for e, n in self.vault.list_engagements()]
+        self.post_message(Loaded("engagements", (firm, rows)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        firm, rows = message.data
+        self.firm_roles = firm
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        self.rows = {r.engagement.name: r for r in rows}
+        for r in rows:
+            e = r.engagement
+            role = ", ".join(sorted(r.roles - {"person", "admin"})) or "-"
+            table.add_row(cell(e.name), cell(e.standard), cell(e.client),
+                          cell(e.completed_on.isoformat() if e.completed_on else ""),
+                          Text(f"{r.items:,}", justify="right"), cell(role), key=e.name)
+        if rows:
+            table.move_cursor(row=min(keep, len(rows) - 1))
+        table.focus()
+        user = self.vault.user
+        self.query_one("#whoami", Static).update(Text(
+            f"Engagements of {user.name}" + (f" ({user.firm_role})" if user.firm_role else "")
+            + f" — {len(rows)}"))
+        self.refresh_bindings()
+
+    def _current(self) -> Row | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(str(key))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "create":
+            return access.allowed("engagement.create", self.firm_roles)
+        if action == "complete":
+            row = self._current() if self.is_mounted else None
+            return row is not None and access.allowed("engagement.complete", row.roles)
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        row = self.rows.get(str(event.row_key.value))
+        if row is not None:
+            from tui.screens.evidence import EvidenceScreen
+            self.app.push_screen(EvidenceScreen(row.engagement.name, row.engagement.standard,
+                                                row.roles))
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_create(self) -> None:
+        def created(form: dict[str, Any] | None) -> None:
+            if form is not None:
+                self.create(form)
+        self.app.push_screen(EngagementForm(), created)
+
+    def action_complete(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        name = row.engagement.name
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.complete(name, value)
+        self.app.push_screen(CompleteForm(name, row.engagement.completed_on), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def create(self, form: dict[str, Any]) -> None:
+        eng = self.vault.create_engagement(
+            form["name"], client=form["client"], standard=form["standard"],
+            period_start=parse_date(form["period_start"], "period start"),
+            period_end=parse_date(form["period_end"], "period end"))
+        self.post_message(Done("created", eng.name))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def complete(self, name: str, value: str) -> None:
+        on: date | None = parse_date(value, "completion date")
+        if on is None:
+            from vault.errors import InvalidInput
+            raise InvalidInput("give the completion date")
+        self.vault.complete_engagement(name, on)
+        self.post_message(Done("completed", name))
+
+    def on_done(self, message: Done) -> None:
+        self.notify(f"engagement {message.data} {message.what}")
+        self.load()

@@ -1,0 +1,213 @@
+"""One engagement's evidence: a table paged from the database, filters and the total count.
+
+Only one page (PAGE rows) is ever in the table, so the screen stays fast at 100,000 items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Select, Static
+
+from tui.base import VaultScreen, cell, human_size
+from tui.messages import Loaded
+from tui.widgets.paged_table import PagedTable
+from tui.widgets.requirements import RequirementSuggester
+from vault import access
+from vault.service import DISCLOSURES, KINDS, ItemFilter
+
+PAGE = 200
+
+ACTION_PERMISSION = {
+    "ingest": "item.ingest",
+    "note": "item.ingest",
+    "members": "member.list",
+    "audit": "audit.read",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    offset: int
+    total: int
+    rows: list[tuple[str, tuple[Text, ...]]]
+
+
+class EvidenceScreen(VaultScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "focus_search", "Search"),
+        Binding("n", "page(1)", "Next page"),
+        Binding("p", "page(-1)", "Prev page"),
+        Binding("i", "ingest", "Ingest"),
+        Binding("t", "note", "Interview note"),
+        Binding("c", "coverage", "Coverage"),
+        Binding("m", "members", "Members"),
+        Binding("a", "audit", "Audit log"),
+        Binding("r", "refresh", "Reload"),
+    ]
+
+    def __init__(self, engagement: str, standard: str, roles: frozenset[str]) -> None:
+        super().__init__()
+        self.engagement = engagement
+        self.standard = standard
+        self.roles = roles
+        self.page_offset = 0
+        self.page_total = 0
+        self.generation = 0
+        self._cursor_at_end = False
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text(f"{self.engagement} · {self.standard}"), classes="screen-title")
+        with Horizontal(id="filters"):
+            yield Input(placeholder="/ search name, description, system", id="search")
+            yield Select([(k, k) for k in KINDS], prompt="any kind", id="kind")
+            yield Input(placeholder="requirement", id="requirement",
+                        suggester=RequirementSuggester(self.standard))
+            yield Select([(d, d) for d in DISCLOSURES], prompt="any disclosure",
+                         id="disclosure")
+        yield Static("loading…", id="count")
+        yield PagedTable(id="items", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(PagedTable)
+        table.add_columns("Id", "Name", "Kind", "Requirements", "Disclosure", "State", "Size",
+                          "Ingested", "By")
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.load_page(self.page_offset)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def current_filter(self) -> ItemFilter:
+        kind = self.query_one("#kind", Select).value
+        disclosure = self.query_one("#disclosure", Select).value
+        return ItemFilter(
+            kind=kind if isinstance(kind, str) else None,
+            disclosure=disclosure if isinstance(disclosure, str) else None,
+            requirement=self.query_one("#requirement", Input).value.strip() or None,
+            text=self.query_one("#search", Input).value.strip() or None)
+
+    def reload(self) -> None:
+        self.load_page(0)
+
+    def load_page(self, offset: int, at_end: bool = False) -> None:
+        self.generation += 1
+        self._cursor_at_end = at_end
+        self.fetch(self.current_filter(), max(0, offset), self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="page")
+    def fetch(self, flt: ItemFilter, offset: int, generation: int) -> None:
+        total = self.vault.count_items(self.engagement, flt)
+        if offset >= total and total:
+            offset = (total - 1) // PAGE * PAGE
+        flt.offset, flt.limit = offset, PAGE
+        rows: list[tuple[str, tuple[Text, ...]]] = []
+        for v in self.vault.list_items(self.engagement, flt):
+            i = v.item
+            rows.append((i.id, (
+                cell(i.id[:8]), cell(i.original_name), cell(i.kind),
+                cell(", ".join(v.requirements)), cell(i.disclosure), cell(i.state),
+                Text(human_size(i.size), justify="right"),
+                cell(i.ingested_at.strftime("%Y-%m-%d %H:%M")), cell(v.ingested_by))))
+        self.post_message(Loaded("page", Page(offset, total, rows), generation))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "page" or message.generation != self.generation:
+            return  # a stale page: the filters changed since
+        page: Page = message.data
+        self.page_offset, self.page_total = page.offset, page.total
+        table = self.query_one(PagedTable)
+        table.clear()
+        for key, row in page.rows:
+            table.add_row(*row, key=key)
+        if page.rows:
+            table.move_cursor(row=len(page.rows) - 1 if self._cursor_at_end else 0)
+        pages = max(1, -(-page.total // PAGE))
+        first = page.offset + 1 if page.rows else 0
+        self.query_one("#count", Static).update(Text(
+            f"{page.total:,} items · showing {first:,}–{page.offset + len(page.rows):,}"
+            f" · page {page.offset // PAGE + 1} of {pages}"))
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.3, self.reload)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.reload()
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        permission = ACTION_PERMISSION.get(action)
+        if permission is not None:
+            return access.allowed(permission, self.roles)
+        return True
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input | Select):
+            self.query_one(PagedTable).focus()
+        else:
+            self.app.pop_screen()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_page(self, delta: int) -> None:
+        offset = self.page_offset + delta * PAGE
+        if 0 <= offset < self.page_total:
+            self.load_page(offset, at_end=delta < 0)
+
+    def on_paged_table_page_request(self, event: PagedTable.PageRequest) -> None:
+        self.action_page(event.delta)
+
+    def action_refresh(self) -> None:
+        self.load_page(self.page_offset)
+
+    def on_data_table_row_selected(self, event: PagedTable.RowSelected) -> None:
+        from tui.screens.item import ItemScreen
+        self.app.push_screen(ItemScreen(str(event.row_key.value), self.roles))
+
+    def action_ingest(self) -> None:
+        from tui.screens.ingest import IngestScreen
+        self.app.push_screen(IngestScreen(self.engagement, self.standard))
+
+    def action_note(self) -> None:
+        from tui.screens.interview import InterviewScreen
+        self.app.push_screen(InterviewScreen(self.engagement, self.standard))
+
+    def action_coverage(self) -> None:
+        from tui.screens.coverage import CoverageScreen
+
+        def picked(requirement: str | None) -> None:
+            if requirement:
+                self.query_one("#requirement", Input).value = requirement
+                self.reload()
+        self.app.push_screen(CoverageScreen(self.engagement), picked)
+
+    def action_members(self) -> None:
+        from tui.screens.members import MembersScreen
+        self.app.push_screen(MembersScreen(self.engagement, self.roles))
+
+    def action_audit(self) -> None:
+        from tui.screens.audit import AuditScreen
+        self.app.push_screen(AuditScreen(self.engagement))

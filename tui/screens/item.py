@@ -1,0 +1,109 @@
+"""One item: metadata, versions, chain of custody and a text preview (card numbers masked)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, TextArea
+
+from tui.base import VaultScreen, cell, human_size
+from tui.messages import Loaded
+from vault import access
+from vault.service import ItemView
+
+
+def metadata(v: ItemView) -> Text:
+    i = v.item
+    lines = [
+        ("Id", i.id), ("Name", i.original_name), ("Engagement", v.engagement),
+        ("Kind", i.kind), ("Requirements", ", ".join(v.requirements) or "-"),
+        ("Disclosure", i.disclosure), ("State", i.state),
+        ("Type", (i.detected_mime or "?") + ("  (declared " + (i.declared_mime or "?")
+                                              + " — mismatch)" if v.type_mismatch else "")),
+        ("Size", f"{human_size(i.size)} ({i.size:,} bytes)" if i.size is not None else "?"),
+        ("SHA-256", i.sha256 or ""), ("Ingested", f"{i.ingested_at:%Y-%m-%d %H:%M:%S} by "
+                                                  f"{v.ingested_by}"),
+        ("System", i.system or "-"), ("Description", i.description or "-"),
+        ("Supersedes", i.supersedes_id or "-"),
+    ]
+    text = Text()
+    for label, value in lines:
+        text.append(f"{label:>13}  ", style="bold")
+        text.append(str(value) + "\n")
+    return text
+
+
+class ItemScreen(VaultScreen):
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Reload")]
+
+    def __init__(self, item_id: str, roles: frozenset[str]) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.roles = roles
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="item-meta")
+        with TabbedContent(id="item-tabs"):
+            with TabPane("Preview", id="tab-preview"):
+                yield TextArea("", read_only=True, id="preview", soft_wrap=True)
+            with TabPane("Chain of custody", id="tab-custody"):
+                yield DataTable(id="custody", cursor_type="row", zebra_stripes=True)
+            with TabPane("Versions", id="tab-versions"):
+                yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#custody", DataTable).add_columns(
+            "#", "When", "Who", "Action", "Outcome", "Detail")
+        self.query_one("#versions", DataTable).add_columns(
+            "Id", "Name", "State", "Ingested", "By", "SHA-256")
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.load()
+        if access.allowed("item.read", self.roles):
+            self.query_one("#preview", TextArea).text = "decrypting…"
+            self.load_preview()
+        else:
+            self.query_one("#preview", TextArea).text = "you may not read this item's content"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="item")
+    def load(self) -> None:
+        view = self.vault.item(self.item_id)
+        self.post_message(Loaded("item", (view, self.vault.versions(self.item_id),
+                                          self.vault.custody(self.item_id))))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def load_preview(self) -> None:
+        self.post_message(Loaded("preview", self.vault.preview(self.item_id)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "preview":
+            self.query_one("#preview", TextArea).text = message.data
+            self.load()  # the preview was a read: show it in the chain of custody
+            return
+        view, versions, custody = message.data
+        self.query_one("#item-meta", Static).update(metadata(view))
+        table = self.query_one("#custody", DataTable)
+        table.clear()
+        for e in custody:
+            table.add_row(cell(e.seq), cell(f"{e.at:%Y-%m-%d %H:%M:%S}"), cell(e.actor),
+                          cell(e.action), cell(e.outcome), cell(e.detail or ""))
+        vt = self.query_one("#versions", DataTable)
+        vt.clear()
+        for v in versions:
+            i = v.item
+            mark = " ◀" if i.id == view.item.id else ""
+            vt.add_row(cell(i.id[:8] + mark), cell(i.original_name), cell(i.state),
+                       cell(f"{i.ingested_at:%Y-%m-%d %H:%M}"), cell(v.ingested_by),
+                       cell((i.sha256 or "")[:16]), key=i.id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "versions" and event.row_key.value != self.item_id:
+            self.app.push_screen(ItemScreen(str(event.row_key.value), self.roles))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
