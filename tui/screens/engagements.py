@@ -46,9 +46,9 @@ class EngagementsScreen(VaultScreen):
         yield Static("Enter opens an engagement", id="engagements-hint", classes="hint")
         yield Footer()
 
+    COLUMNS = ("Name", "Standard", "Client", "Completed", "Items", "My role")
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Name", "Standard", "Client", "Completed", "Items", "My role")
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -67,14 +67,22 @@ class EngagementsScreen(VaultScreen):
         self.firm_roles = firm
         table = self.query_one(DataTable)
         keep = table.cursor_row
-        table.clear()
         self.rows = {r.engagement.name: r for r in rows}
+        cells = []
         for r in rows:
             e = r.engagement
             role = ", ".join(sorted(r.roles - {"person", "admin"})) or "-"
-            table.add_row(cell(e.name), cell(e.standard), cell(e.client),
-                          cell(e.completed_on.isoformat() if e.completed_on else ""),
-                          Text(f"{r.items:,}", justify="right"), cell(role), key=e.name)
+            cells.append((e.name, (cell(e.name), cell(e.standard), cell(e.client),
+                                   cell(e.completed_on.isoformat() if e.completed_on else ""),
+                                   Text(f"{r.items:,}", justify="right"), cell(role))))
+        # Columns sized from the content here: DataTable's own auto-width was seen to lag
+        # behind rows added from a worker under load, truncating names.
+        table.clear(columns=True)
+        for i, label in enumerate(self.COLUMNS):
+            width = max([len(label)] + [c[1][i].cell_len for c in cells])
+            table.add_column(label, width=min(width, 48))
+        for key, row in cells:
+            table.add_row(*row, key=key)
         if rows:
             table.move_cursor(row=min(keep, len(rows) - 1))
         table.focus()
