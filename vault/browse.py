@@ -13,11 +13,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from vault import catalogue, retrieve
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput
 from vault.facade import Facade
 from vault.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement
 from vault.sources import Source
@@ -194,7 +194,7 @@ class BrowseMixin:
     def custody(self: Facade, item_ref: str) -> list[AuditEvent]:
         """The item's chain of custody: every audit event about it, oldest first."""
         with self._session() as s:
-            item = _find_item(s, item_ref)
+            item = self._item(s, item_ref)
             self._require(s, "item.list", item.id, item.engagement_id)
             return list(s.exec(select(AuditEvent).where(
                 AuditEvent.engagement_id == item.engagement_id,
@@ -203,7 +203,7 @@ class BrowseMixin:
     def versions(self: Facade, item_ref: str) -> list[ItemView]:
         """The item's version chain through `supersedes`, oldest first (the item included)."""
         with self._session() as s:
-            item = _find_item(s, item_ref)
+            item = self._item(s, item_ref)
             self._require(s, "item.list", item.id, item.engagement_id)
             chain = [item]
             seen = {item.id}
@@ -227,7 +227,7 @@ class BrowseMixin:
         """The first `max_bytes` of the item as text, card numbers masked. Decrypted in memory
         only, and only shown once the whole payload authenticated; audited as a read."""
         with self._session() as s:
-            item = _find_item(s, item_ref)
+            item = self._item(s, item_ref)
             self._require(s, "item.read", item.id, item.engagement_id)
             if (item.detected_mime or "").startswith("image/"):
                 return "no text preview for images"
@@ -267,16 +267,3 @@ class BrowseMixin:
         if isinstance(result, Exception):
             raise result
         return result  # type: ignore[no-any-return]
-
-
-def _find_item(s: Session, ref: str) -> EvidenceItem:
-    ref = ref.strip().lower()
-    if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
-        raise InvalidInput(f"not an item id: {ref!r}")
-    found = s.exec(select(EvidenceItem).where(col(EvidenceItem.id).startswith(ref),
-                                              EvidenceItem.state != "pending")).all()
-    if not found:
-        raise NotFound(f"no item {ref}")
-    if len(found) > 1:
-        raise InvalidInput(f"item id {ref} is ambiguous", hint="give more characters")
-    return found[0]

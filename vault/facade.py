@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from vault.age import X25519Identity
-from vault.models import Engagement, User
+from vault.models import Engagement, EvidenceItem, User
 
 
 class Facade(Protocol):
@@ -29,4 +29,5 @@ class Facade(Protocol):
     def _require(self, s: Session, action: str, obj: str,
                  engagement_id: str | None = None) -> None: ...
     def _engagement(self, s: Session, ref: str) -> Engagement: ...
+    def _item(self, s: Session, ref: str) -> EvidenceItem: ...
     def _engagement_identity(self, s: Session, key_id: str) -> X25519Identity: ...
