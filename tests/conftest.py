@@ -20,7 +20,8 @@ from vault import bootstrap, keys
 from vault.age import X25519Identity
 from vault.config import Settings
 from vault.db import open_database
-from vault.service import Vault
+from vault.service import IngestOptions, IngestResult, Vault
+from vault.sources import Source
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -79,6 +80,18 @@ def vault(make_vault: Callable[..., Vault], alice_id: X25519Identity) -> Vault:
 def engagement(vault: Vault) -> str:
     vault.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
     return "acme-2026"
+
+
+def src(name: str, data: bytes) -> Source:
+    """An in-memory evidence source."""
+    return Source(name=name, size=len(data), open=lambda: io.BytesIO(data))
+
+
+def ingest_one(vault: Vault, eng: str, name: str, data: bytes, **opts: object) -> IngestResult:
+    """Ingest one in-memory file; fails the test on an error result."""
+    [r] = vault.ingest(eng, [src(name, data)], IngestOptions(**opts))  # type: ignore[arg-type]
+    assert isinstance(r, IngestResult), r
+    return r
 
 
 # -- CLI ---------------------------------------------------------------------------------------

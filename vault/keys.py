@@ -92,8 +92,7 @@ def load_identity(path: Path, passphrase: str) -> X25519Identity:
 
 def wrap_identity(identity: X25519Identity, to: X25519Recipient) -> bytes:
     """The engagement identity as an age file to one member's recipient."""
-    return pyrage.encrypt(str(identity).encode("ascii"),
-                          [pyrage.x25519.Recipient.from_str(str(to))])
+    return wrap_bytes(str(identity).encode("ascii"), [str(to)])
 
 
 def unwrap_identity(blob: bytes, personal: X25519Identity) -> X25519Identity:

@@ -34,6 +34,12 @@ def new_signing_key(s: Session, signers: list[User], now: datetime) -> Ed25519Pr
     return key
 
 
+def key_grant(ident: X25519Identity, key_id: str, user: User, now: datetime) -> KeyGrant:
+    """A grant of one engagement-key generation: the identity wrapped to `user`'s recipient."""
+    return KeyGrant(key_id=key_id, user_id=user.id, granted_at=now,
+                    wrapped=wrap_identity(ident, X25519Recipient.from_str(user.recipient)))
+
+
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 200 or not name.isprintable():
@@ -107,10 +113,7 @@ class PeopleMixin:
                     continue
                 if s.get(KeyGrant, (key.id, self.user.id)) is None:
                     continue  # a key generation the granter does not hold (removed earlier)
-                ident = self._engagement_identity(s, key.id)
-                s.add(KeyGrant(key_id=key.id, user_id=user.id, granted_at=now,
-                               wrapped=wrap_identity(ident, X25519Recipient.from_str(
-                                   user.recipient))))
+                s.add(key_grant(self._engagement_identity(s, key.id), key.id, user, now))
             self._audit(s, "member.add", user.id, engagement_id=eng.id,
                         detail={"user": user.name, "role": role})
             s.commit()
@@ -153,9 +156,7 @@ class PeopleMixin:
                 for m in s.exec(select(Member).where(Member.engagement_id == eng.id)).all():
                     u = s.get(User, m.user_id)
                     assert u is not None
-                    s.add(KeyGrant(key_id=new.id, user_id=u.id, granted_at=now,
-                                   wrapped=wrap_identity(ident, X25519Recipient.from_str(
-                                       u.recipient))))
+                    s.add(key_grant(ident, new.id, u, now))
             self._audit(s, "member.remove", user.id, engagement_id=eng.id,
                         detail={"user": user.name, "rotate": rotate})
             s.commit()

@@ -35,7 +35,7 @@ from vault.errors import (
     StorageError,
     VaultError,
 )
-from vault.keys import unwrap_identity, wrap_identity
+from vault.keys import unwrap_identity
 from vault.maintenance import MaintenanceMixin, enforces_retention, is_local
 from vault.models import (
     Engagement,
@@ -46,7 +46,7 @@ from vault.models import (
     Member,
     User,
 )
-from vault.people import PeopleMixin
+from vault.people import PeopleMixin, key_grant
 from vault.retention import destruction_date
 from vault.sources import Source
 
@@ -322,9 +322,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
             s.flush()
             s.add(Member(engagement_id=eng.id, user_id=self.user.id, role="lead",
                          added_at=now, added_by=self.user.id))
-            s.add(KeyGrant(key_id=key.id, user_id=self.user.id, granted_at=now,
-                           wrapped=wrap_identity(ident, X25519Recipient.from_str(
-                               self.user.recipient))))
+            s.add(key_grant(ident, key.id, self.user, now))
             self._audit(s, "engagement.create", eng.id, engagement_id=eng.id)
             try:
                 s.commit()

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from storage_backends import LocalStore
+from tests.conftest import ingest_one
 from tests.pgserver import PgServer
 from vault import bootstrap, db
 from vault.age import X25519Identity
 from vault.models import AuditEvent, EvidenceItem, User
-from vault.service import IngestOptions, IngestResult, Vault
-from vault.sources import Source
+from vault.service import IngestResult, Vault
 
 # -- the server --------------------------------------------------------------------------------
 
@@ -162,14 +162,6 @@ def alice() -> X25519Identity:
     return X25519Identity.generate()
 
 
-def src(name: str, data: bytes) -> Source:
-    return Source(name=name, size=len(data), open=lambda: io.BytesIO(data))
-
-
-def ingest_one(vault: Vault, eng: str, name: str, data: bytes, **opts: object) -> IngestResult:
-    [r] = vault.ingest(eng, [src(name, data)], IngestOptions(**opts))  # type: ignore[arg-type]
-    assert isinstance(r, IngestResult), r
-    return r
 
 
 def assert_audit_chain_linked(engine: Engine) -> list[AuditEvent]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from tests.conftest import ingest_one, src
 from vault.age import X25519Identity
 from vault.errors import (
     AlreadyExists,
@@ -22,18 +23,8 @@ from vault.errors import (
 )
 from vault.keys import unwrap_identity
 from vault.models import AuditEvent, EvidenceItem, KeyGrant
-from vault.service import IngestOptions, IngestResult, ItemFilter, Vault
-from vault.sources import Source, collect
-
-
-def src(name: str, data: bytes) -> Source:
-    return Source(name=name, size=len(data), open=lambda: io.BytesIO(data))
-
-
-def ingest_one(vault: Vault, eng: str, name: str, data: bytes, **opts: object) -> IngestResult:
-    [r] = vault.ingest(eng, [src(name, data)], IngestOptions(**opts))  # type: ignore[arg-type]
-    assert isinstance(r, IngestResult), r
-    return r
+from vault.service import IngestOptions, ItemFilter, Vault
+from vault.sources import collect
 
 
 def payload_path(vault: Vault, item_id: str) -> Path:
