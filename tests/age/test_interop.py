@@ -151,8 +151,9 @@ def test_bad_key_strings(identity: X25519Identity) -> None:
         assert good not in str(info.value)
     with pytest.raises(ValueError):
         X25519Recipient.from_str(good)
-    with pytest.raises(ValueError):
-        X25519Recipient.from_str(str(identity.recipient)[:-1] + "x")
+    rec = str(identity.recipient)
+    with pytest.raises(ValueError):  # a changed last character breaks the bech32 checksum
+        X25519Recipient.from_str(rec[:-1] + ("x" if rec[-1] != "x" else "y"))
     assert good not in repr(identity) and identity.secret.hex() not in repr(identity)
     with pytest.raises((AttributeError, TypeError)):
         identity.recipient.public = bytes(32)  # type: ignore[misc]
