@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -19,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from vault import catalogue, retrieve
 from vault.errors import InvalidInput
 from vault.facade import Facade
-from vault.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement
+from vault.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement, ItemSearch
 from vault.sources import Source
 
 if TYPE_CHECKING:
@@ -136,24 +137,64 @@ def interview_markdown(role: str, on: date, requirements: Iterable[str], text: s
             f"- Requirements: {reqs}\n\n{text.rstrip()}\n")
 
 
-def filtered(q: SelectOfScalar[Any], eng: Engagement, flt: ItemFilter) -> SelectOfScalar[Any]:
-    """The filter conditions of the evidence list (Vault.list_items and count_items)."""
-    q = q.where(EvidenceItem.engagement_id == eng.id)
-    q = q.where(col(EvidenceItem.state).in_((flt.state,) if flt.state else _VISIBLE))
+SEARCH_CAP = 10_000
+"""A text search counts its matches up to this many (the evidence screen shows "10,000+")."""
+
+
+FIELD_SEPARATOR = "\x1f"
+"""Joins name, description and system in item_search.body (migration 0004)."""
+
+
+def text_match(text: str) -> sa.ColumnElement[bool]:
+    """`text` as a case-insensitive substring of an item's name, description or system
+    (item_search.body). LIKE wildcards in `text` match only themselves; a text holding the
+    field separator (U+001F) matches nothing, as it would span two fields."""
+    if FIELD_SEPARATOR in text:
+        return sa.false()
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    # lower() on both sides in SQL, so that the pattern folds exactly as the body did
+    # (ASCII only on SQLite, Unicode on PostgreSQL).
+    return col(ItemSearch.body).contains(func.lower(sa.literal(escaped, sa.String)),
+                                         escape="/")
+
+
+def conditions(table: type[EvidenceItem] | type[ItemSearch], eng: Engagement,
+               flt: ItemFilter) -> list[sa.ColumnElement[bool]]:
+    """The evidence list's filter, written once over the columns evidence_item and its
+    narrow copy item_search share; conditions on anything else select item ids."""
+    item_id = col(ItemSearch.item_id) if table is ItemSearch else col(EvidenceItem.id)
+    where = [col(table.engagement_id) == eng.id,
+             col(table.state).in_((flt.state,) if flt.state else _VISIBLE)]
     if flt.kind:
-        q = q.where(EvidenceItem.kind == flt.kind)
+        where.append(col(table.kind) == flt.kind)
     if flt.disclosure:
-        q = q.where(EvidenceItem.disclosure == flt.disclosure)
+        where.append(col(table.disclosure) == flt.disclosure)
     if flt.requirement:
-        q = q.where(col(EvidenceItem.id).in_(
-            select(ItemRequirement.item_id).where(
-                ItemRequirement.requirement_id == flt.requirement)))
+        where.append(item_id.in_(select(ItemRequirement.item_id).where(
+            ItemRequirement.requirement_id == flt.requirement)))
     if flt.text:
-        like = f"%{flt.text}%"
-        q = q.where(sa.or_(col(EvidenceItem.original_name).ilike(like),
-                           col(EvidenceItem.description).ilike(like),
-                           col(EvidenceItem.system).ilike(like)))
-    return q
+        if table is ItemSearch:
+            where.append(text_match(flt.text))
+        else:
+            where.append(item_id.in_(select(ItemSearch.item_id).where(
+                ItemSearch.engagement_id == eng.id, text_match(flt.text))))
+    return where
+
+
+def filtered(q: SelectOfScalar[Any], eng: Engagement, flt: ItemFilter) -> SelectOfScalar[Any]:
+    """The filter conditions of the evidence list over evidence_item (Vault.list_items)."""
+    return q.where(*conditions(EvidenceItem, eng, flt))
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of an engagement's evidence list. `total` counts every match when `exact`;
+    otherwise there are more than `total - 1` (the count stopped at a cap)."""
+
+    offset: int
+    total: int
+    exact: bool
+    items: list[ItemView]
 
 
 class BrowseMixin:
@@ -173,8 +214,48 @@ class BrowseMixin:
         with self._session() as s:
             eng = self._engagement(s, ref)
             self._require(s, "item.list", eng.id, eng.id)
-            q = filtered(select(func.count()).select_from(EvidenceItem), eng, flt)
+            q = select(func.count()).select_from(ItemSearch).where(
+                *conditions(ItemSearch, eng, flt))
             return int(s.exec(q).one())
+
+    def item_page(self: Facade, ref: str, flt: ItemFilter | None = None, *, size: int = 200,
+                  cap: int | None = None) -> ItemPage:
+        """The page of `list_items(ref, flt)` (same filter, same order) that starts at
+        `flt.offset`, moved back to the last page when that is past the end, with the number of
+        matches: exact, or, when `cap` is given and more than `cap` match, `cap + 1` and
+        `exact=False` (counting stops there, which keeps a broad search fast)."""
+        from vault.service import ItemFilter
+        flt = flt or ItemFilter()
+        with self._session() as s:
+            eng = self._engagement(s, ref)
+            self._require(s, "item.list", eng.id, eng.id)
+            ids = (select(ItemSearch.item_id).where(*conditions(ItemSearch, eng, flt))
+                   .order_by(col(ItemSearch.ingested_at), col(ItemSearch.item_id)))
+            offset = max(0, flt.offset)
+            page: list[str] | None = None
+            if cap is not None and offset + size <= cap + 1:
+                # One scan: the first cap + 1 ids give both the count and the page.
+                head = list(s.exec(ids.limit(cap + 1)).all())
+                total, exact = len(head), len(head) <= cap
+                page = head[offset:offset + size]
+            elif cap is not None:
+                total = int(s.exec(select(func.count()).select_from(
+                    ids.limit(cap + 1).subquery())).one())
+                exact = total <= cap
+            else:
+                total = int(s.exec(select(func.count()).select_from(ItemSearch).where(
+                    *conditions(ItemSearch, eng, flt))).one())
+                exact = True
+            if exact and offset >= total:
+                offset = max(0, (total - 1) // size * size)
+                page = None
+            if page is None:
+                page = list(s.exec(ids.offset(offset).limit(size)).all())
+            rows = {i.id: i for i in s.exec(select(EvidenceItem).where(
+                col(EvidenceItem.id).in_(page))).all()}
+            items = [rows[i] for i in page if i in rows]
+            return ItemPage(offset, total, exact,
+                            self._views(s, items, eng))  # type: ignore[attr-defined]
 
     def coverage(self: Facade, ref: str) -> list[tuple[str, str, int]]:
         """Every requirement of the engagement's catalogue with its count of visible items."""

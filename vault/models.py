@@ -113,6 +113,26 @@ class EvidenceItem(SQLModel, table=True):
     age_header: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
 
+class ItemSearch(SQLModel, table=True):
+    """One narrow row per evidence item: what the evidence list filters, sorts and searches on
+    (`body` = lower-cased name, description and system). Written only by the database's own
+    triggers on evidence_item (migration 0004), never by the application, so it cannot drift;
+    scanning it is several times cheaper than scanning evidence_item, whose rows carry the age
+    header. Clustered by (engagement, ingest time, id) on SQLite: a page in list order is a
+    range scan that stops early."""
+
+    __tablename__ = "item_search"
+    __table_args__ = {"sqlite_with_rowid": False}
+    engagement_id: str = Field(primary_key=True, max_length=32)
+    ingested_at: datetime = _ts(primary_key=True)
+    item_id: str = Field(primary_key=True, foreign_key="evidence_item.id", ondelete="CASCADE",
+                         unique=True, index=True, max_length=32)
+    state: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    disclosure: str = Field(max_length=20)
+    body: str = Field(sa_type=sa.Text)
+
+
 class ItemRequirement(SQLModel, table=True):
     __tablename__ = "item_requirement"
     item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)

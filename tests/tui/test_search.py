@@ -1,0 +1,176 @@
+"""The evidence list's text search and paging (vault/browse.py) over item_search, the narrow
+copy of evidence_item that database triggers keep (migration 0004), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage_backends import LocalStore
+from tests.conftest import StepClock
+from vault import bootstrap, db
+from vault.age import X25519Identity
+from vault.models import EvidenceItem, ItemSearch
+from vault.service import IngestOptions, ItemFilter, Vault
+from vault.sources import Source
+
+ENG = "acme-2026"
+
+
+def mem(name: str, data: bytes) -> Source:
+    return Source(name=name, size=len(data), open=lambda: io.BytesIO(data))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'v.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    eng = db.open_database(url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def vault(engine: Engine, tmp_path: Path) -> Vault:
+    clock = StepClock()
+    ident = X25519Identity.generate()
+    bootstrap._register_first(engine, ident, "alice", clock, os.urandom)
+    v = Vault(engine, LocalStore(tmp_path / "objects", clock=clock), ident,
+              tmp_dir=tmp_path / "tmp", clock=clock)
+    v.create_engagement(ENG, client="Acme", standard="pci-dss-4.0.1")
+    return v
+
+
+def ingest(vault: Vault, name: str, data: bytes, **opts: object) -> str:
+    [r] = vault.ingest(ENG, [mem(name, data)], IngestOptions(**opts))  # type: ignore[arg-type]
+    assert not isinstance(r, Exception), r
+    return r.view.item.id
+
+
+def names(vault: Vault, text: str) -> list[str]:
+    listed = [v.item.original_name for v in vault.list_items(ENG, ItemFilter(text=text))]
+    assert vault.count_items(ENG, ItemFilter(text=text)) == len(listed)
+    page = vault.item_page(ENG, ItemFilter(text=text), cap=100)
+    assert [v.item.original_name for v in page.items] == listed and page.total == len(listed)
+    return listed
+
+
+def search_rows(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    with Session(engine) as s:
+        return {r.item_id: (r.state, r.disclosure, r.body)
+                for r in s.exec(select(ItemSearch)).all()}
+
+
+def test_search_is_a_case_insensitive_substring_of_name_description_or_system(
+        vault: Vault) -> None:
+    ingest(vault, "Firewall-Rules.TXT", b"1", description="Quarterly REVIEW", system="FW-01")
+    ingest(vault, "router.cfg", b"2", system="core-rtr")
+    ingest(vault, "100%_done.txt", b"3")
+    ingest(vault, "1000-done.txt", b"4")
+    assert names(vault, "firewall") == ["Firewall-Rules.TXT"]
+    assert names(vault, "RULES.t") == ["Firewall-Rules.TXT"]
+    assert names(vault, "quarterly rev") == ["Firewall-Rules.TXT"]  # description
+    assert names(vault, "fw-0") == ["Firewall-Rules.TXT"]  # system
+    assert names(vault, "RTR") == ["router.cfg"]
+    assert names(vault, "r") == ["Firewall-Rules.TXT", "router.cfg"]  # one letter scans too
+    # LIKE wildcards and the escape character match only themselves.
+    assert names(vault, "0%_") == ["100%_done.txt"]
+    assert names(vault, "%") == ["100%_done.txt"]
+    assert names(vault, "_") == ["100%_done.txt"]
+    assert names(vault, "/") == []
+    # The fields are searched one by one, not as one string.
+    assert names(vault, "txtquarterly") == [] and names(vault, "review\x1ffw") == []
+    assert names(vault, "txt\x1f") == []
+    assert names(vault, "nothing like it") == []
+
+
+def test_item_search_follows_inserts_updates_and_deletes(vault: Vault, engine: Engine) -> None:
+    a = ingest(vault, "a.txt", b"a", description="old words")
+    b = ingest(vault, "b.txt", b"b")
+    with Session(engine) as s:
+        items = {i.id: i for i in s.exec(select(EvidenceItem)).all()}
+    assert search_rows(engine) == {
+        a: ("active", "team", "a.txt\x1fold words\x1f"), b: ("active", "team", "b.txt\x1f\x1f")}
+    with Session(engine) as s:  # whatever writes evidence_item, item_search follows
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == a).values(
+            description="New Words", disclosure="client", state="superseded"))
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
+            age_header=None, size=2))
+        s.commit()
+    assert search_rows(engine)[a] == ("superseded", "client", "a.txt\x1fnew words\x1f")
+    assert names(vault, "old") == [] and names(vault, "new words") == ["a.txt"]
+    with Session(engine) as s:
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
+            state="pending"))
+        s.commit()
+        s.delete(s.get(EvidenceItem, b))
+        s.commit()
+    assert set(search_rows(engine)) == {a}
+    assert len(items) == 2
+
+
+def test_other_filters_combine_with_the_search(vault: Vault) -> None:
+    ingest(vault, "fw-a.txt", b"1", kind="config_export", requirements=("1.2.1",))
+    ingest(vault, "fw-b.txt", b"2", kind="log_export", disclosure="client")
+    ingest(vault, "other.txt", b"3", kind="log_export", requirements=("1.2.1",))
+    for flt, want in [(ItemFilter(text="fw", kind="log_export"), ["fw-b.txt"]),
+                      (ItemFilter(text="fw", requirement="1.2.1"), ["fw-a.txt"]),
+                      (ItemFilter(text="fw", disclosure="client"), ["fw-b.txt"]),
+                      (ItemFilter(text="fw", state="superseded"), []),
+                      (ItemFilter(requirement="1.2.1"), ["fw-a.txt", "other.txt"])]:
+        listed = [v.item.original_name for v in vault.list_items(ENG, flt)]
+        assert listed == want, flt
+        assert vault.count_items(ENG, flt) == len(want)
+        assert [v.item.original_name for v in vault.item_page(ENG, flt).items] == want
+
+
+def test_item_page_pages_in_list_order_and_caps_the_count(vault: Vault) -> None:
+    for i in range(12):
+        ingest(vault, f"log-{i:02}.txt", f"{i}".encode(), requirements=("10.2.1",))
+    everything = [v.item.id for v in vault.list_items(ENG)]
+    page = vault.item_page(ENG, ItemFilter(offset=5), size=5)
+    assert (page.offset, page.total, page.exact) == (5, 12, True)
+    assert [v.item.id for v in page.items] == everything[5:10]
+    assert page.items[0].requirements == ("10.2.1",) and page.items[0].ingested_by == "alice"
+    # An offset past the end moves to the last page.
+    page = vault.item_page(ENG, ItemFilter(offset=50), size=5)
+    assert (page.offset, [v.item.id for v in page.items]) == (10, everything[10:])
+    # A capped count: exact up to the cap, cap + 1 beyond it.
+    page = vault.item_page(ENG, ItemFilter(text="log"), size=5, cap=12)
+    assert (page.total, page.exact) == (12, True)
+    page = vault.item_page(ENG, ItemFilter(text="log"), size=5, cap=7)
+    assert (page.total, page.exact, len(page.items)) == (8, False, 5)
+    # A page beyond the cap is still the right page.
+    page = vault.item_page(ENG, ItemFilter(text="log", offset=10), size=5, cap=7)
+    assert (page.offset, page.total, page.exact) == (10, 8, False)
+    assert [v.item.id for v in page.items] == everything[10:]
+    assert vault.item_page(ENG, ItemFilter(text="zzz"), cap=7).items == []
+
+
+def test_upgrading_fills_item_search_from_existing_items(tmp_path: Path,
+                                                         make_vault: Callable[..., Vault],
+                                                         alice_id: X25519Identity) -> None:
+    from alembic import command
+
+    v = make_vault(alice_id)
+    v.create_engagement(ENG, client="Acme", standard="pci-dss-4.0.1")
+    [r] = v.ingest(ENG, [mem("Before-Upgrade.txt", b"x")], IngestOptions(system="S1"))
+    assert not isinstance(r, Exception)
+    cfg = db._alembic_config()
+    with v.engine.begin() as conn:  # back to 0003, as a vault made before this table
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    assert not sa.inspect(v.engine).has_table("item_search")
+    db.upgrade(v.engine)
+    assert search_rows(v.engine) == {r.view.item.id: ("active", "team",
+                                                      "before-upgrade.txt\x1f\x1fs1")}
+    assert [x.item.id for x in v.list_items(ENG, ItemFilter(text="UPGRADE"))] == [r.view.item.id]
