@@ -84,3 +84,15 @@ def luhn_complete(partial: str) -> str:
         if luhn_ok(partial + c):
             return partial + c
     raise AssertionError("unreachable")
+
+
+def iin_length_table() -> list[tuple[bytes, int]]:
+    """Every IIN prefix of the brand table with a bit mask of its brand's lengths (bit i:
+    length 12 + i), shorter prefixes first so that a longer prefix overrides them — the
+    same longest-prefix-wins rule as :func:`brand_of`. Feeds the native scanner core."""
+    rows = []
+    for prefix, brand in _PREFIX.items():
+        mask = sum(1 << (n - 12) for n in BRAND_LENGTHS[brand] if 12 <= n <= 19)
+        rows.append((prefix.encode("ascii"), mask))
+    rows.sort(key=lambda r: (len(r[0]), r[0]))
+    return rows

@@ -71,7 +71,7 @@ _NEG_LABEL = re.compile(
     rb"(?:[\"']?[\x20\t]{0,3}[:=][\x20\t]{0,3}[\"']?|>)$"
 )
 
-_PAN_RE = _rx(
+PAN_RE = _rx(
     rb"""
     (?<![0-9A-Za-z])(?<![0-9][.-])
     (?:
@@ -102,7 +102,7 @@ def _pan_hit(ctx: Ctx, digits: str, start: int, end: int, grouped: bool) -> Hit 
     return ("pan", "pan.luhn_iin", start, end, mask_pan(digits), digits, conf)
 
 
-def _handle_pan(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+def handle_pan(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
     c = m.group("c")
     if c is not None:
         start = m.start()
@@ -168,10 +168,10 @@ def pan_direct(b: bytes, start: int, end: int, ctx: Ctx) -> list[Hit] | None:
         end -= 1
     if not luhn_ok(b[start:end]):
         return None
-    m = _PAN_RE.match(b, start)
+    m = PAN_RE.match(b, start)
     if m is None or m.end() != end:
         return None
-    return _handle_pan(m, ctx)
+    return handle_pan(m, ctx)
 
 
 # Track 1: %B<PAN>^<NAME>^<YYMM><SVC><discretionary>?
@@ -554,7 +554,7 @@ RULES: tuple[Rule, ...] = (
         48,
         _handle_iban,
     ),
-    _r("pan", {"pan"}, _PAN_RE, list(_PAN_HS), 60, 60, _handle_pan),
+    _r("pan", {"pan"}, PAN_RE, list(_PAN_HS), 60, 60, handle_pan),
     _r(
         "cvv",
         {"cvv"},

@@ -1,9 +1,13 @@
-"""The scanner: Hyperscan (or plain ``re``) prefilter, Python validation, chunked streaming."""
+"""The scanner: Hyperscan (or plain ``re``) prefilter, Python validation, chunked streaming.
+
+PAN candidates come from the native core (``_fastscan``, C, GIL released) when it is built,
+else from the rule's regex/Hyperscan prefilter; both give the same findings."""
 
 from __future__ import annotations
 
 import bisect
 import codecs
+import hmac
 import io
 import os
 import threading
@@ -12,9 +16,21 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, TextIO
 
+from .cards import LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
-from .model import KINDS, Finding, keyed_hash
-from .rules import PAN_DIRECT_HS, RULES, SUPPRESS, Ctx, Hit, Rule, pan_direct, str_pass
+from .model import KINDS, Finding
+from .rules import (
+    PAN_DIRECT_HS,
+    PAN_RE,
+    RULES,
+    SUPPRESS,
+    Ctx,
+    Hit,
+    Rule,
+    handle_pan,
+    pan_direct,
+    str_pass,
+)
 
 _hs: Any
 try:  # optional accelerator
@@ -23,6 +39,15 @@ except ImportError:  # pragma: no cover - depends on the environment
     _hs = None
 
 HAVE_HYPERSCAN = _hs is not None
+
+try:  # optional accelerator, built from _fastscan.c by setup.py
+    from . import _fastscan as _native
+except ImportError:  # pragma: no cover - depends on the build
+    _native = None  # type: ignore[assignment]
+else:
+    _native.configure(iin_length_table(), sorted(LAYOUTS))
+
+HAVE_NATIVE = _native is not None
 DEFAULT_OVERLAP = 16384  # must be > 2 x the longest finding (PEM block <= ~7.1k chars)
 _INF = 1 << 62
 
@@ -33,7 +58,7 @@ class _HSEngine:
     Window patterns report end offsets, which become windows for the rule's precise regex;
     the contiguous-PAN pattern is compiled with start-of-match and handled directly."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], *, direct_pan: bool) -> None:
         assert _hs is not None
         exprs: list[bytes] = []
         flags: list[int] = []
@@ -44,7 +69,7 @@ class _HSEngine:
                 flags.append(_hs.HS_FLAG_CASELESS if f & 1 else 0)
                 self.rule_of.append(ri)
         self.direct_id = -1
-        if any(r.name == "pan" for r in rules):
+        if direct_pan:
             self.direct_id = len(exprs)
             exprs.append(PAN_DIRECT_HS)
             flags.append(_hs.HS_FLAG_SOM_LEFTMOST)
@@ -97,7 +122,13 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     kept: list[Hit | None] = []
     active: list[int] = []  # indexes into kept whose end is beyond the current start
     for h in hits:
-        active = [i for i in active if (k := kept[i]) is not None and k[3] > h[2]]
+        if active:
+            start = h[2]
+            active = [i for i in active if (k := kept[i]) is not None and k[3] > start]
+        if not active:  # overlaps nothing kept: the common case
+            active.append(len(kept))
+            kept.append(h)
+            continue
         rank = _rank(h)
         losers = []
         for i in active:
@@ -139,7 +170,8 @@ class Scanner:
     """Detects PII and cardholder data in text.
 
     ``kinds`` restricts what is reported (default: all of :data:`KINDS`). ``use_hyperscan``
-    None means "if installed". Offsets are character offsets into the text given.
+    and ``use_native`` (the C PAN core) None mean "if available"; every combination reports
+    the same findings. Offsets are character offsets into the text given.
     """
 
     def __init__(
@@ -148,6 +180,7 @@ class Scanner:
         kinds: Iterable[str] | None = None,
         *,
         use_hyperscan: bool | None = None,
+        use_native: bool | None = None,
     ) -> None:
         self.hash_key = bytes(hash_key)
         self.kinds = frozenset(KINDS if kinds is None else kinds)
@@ -157,16 +190,40 @@ class Scanner:
         need = set(self.kinds)
         if "pan" in need:
             need.add(SUPPRESS)  # tracks and IBANs must be seen to exclude their digits
-        self._rules = [r for r in RULES if r.kinds & need]
+        rules = [r for r in RULES if r.kinds & need]
         if use_hyperscan is None:
             use_hyperscan = HAVE_HYPERSCAN
         if use_hyperscan and not HAVE_HYPERSCAN:
             raise RuntimeError("hyperscan is not installed")
-        self._engine = _HSEngine(self._rules) if use_hyperscan and self._rules else None
+        if use_native is None:
+            use_native = HAVE_NATIVE
+        if use_native and not HAVE_NATIVE:
+            raise RuntimeError("the native scanner core (vault.pii._fastscan) is not built")
+        has_pan = any(r.name == "pan" for r in rules)
+        self._native_pan = bool(use_native) and has_pan
+        if self._native_pan:
+            rules = [r for r in rules if r.name != "pan"]
+        self._rules = rules
+        self._engine = (
+            _HSEngine(rules, direct_pan=has_pan and not self._native_pan)
+            if use_hyperscan and (rules or has_pan and not self._native_pan)
+            else None
+        )
 
     @property
     def uses_hyperscan(self) -> bool:
         return self._engine is not None
+
+    @property
+    def uses_native(self) -> bool:
+        """True when PAN candidates come from the native core."""
+        return self._native_pan
+
+    @property
+    def engine(self) -> str:
+        """Which path runs: "native+hyperscan", "native+re", "hyperscan" or "re"."""
+        hs = "hyperscan" if self._engine is not None else "re"
+        return f"native+{hs}" if self._native_pan else hs
 
     # ---------------------------------------------------------------- core
 
@@ -176,6 +233,13 @@ class Scanner:
         out: list[Hit] = []
         rules = self._rules
         seen: set[tuple[str, int, int]] = set()
+        if self._native_pan:
+            match = PAN_RE.match
+            for s, _ in _native.pan_matches(b):
+                m = match(b, s)
+                res = handle_pan(m, ctx) if m is not None else None
+                if res:
+                    out.extend(res)  # one match per start: no duplicates
         if self._engine is not None:
             per_rule, direct = self._engine.hits(b, len(rules))
             for s, e in direct:
@@ -245,12 +309,14 @@ class Scanner:
         line = base_line + 1
         pos = 0
         key = self.hash_key
+        count = b.count
+        digest = hmac.digest
         for kind, det, s, e, masked, norm, conf in hits:
-            line += b.count(b"\n", pos, s)
+            line += count(b"\n", pos, s)
             pos = s
-            out.append(
-                Finding(kind, det, base + s, base + e, line, masked, conf, keyed_hash(key, norm))
-            )
+            # == keyed_hash(key, norm), without the per-call HMAC object
+            vh = digest(key, norm.encode("utf-8"), "sha256").hex()
+            out.append(Finding(kind, det, base + s, base + e, line, masked, conf, vh))
         return out
 
     def scan_text(self, text: str, *, line_offset: int = 0) -> list[Finding]:

@@ -1,0 +1,225 @@
+"""The native PAN core (vault/pii/_fastscan.c) against the pure-Python path.
+
+The C core must give exactly the matches of ``rules.PAN_RE.finditer`` (same starts and ends,
+same non-overlap), keep every match the PAN handler can turn into a finding, survive hostile
+input, and make the scanner report the same findings on every engine combination.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+
+from tests.pii.corpus import GROUPINGS, generate, group, lookalike, make_pan
+from vault.pii import HAVE_HYPERSCAN, Scanner
+from vault.pii.cards import _PREFIX, LAYOUTS, iin_length_table, valid_pan
+from vault.pii.rules import PAN_RE, Ctx, handle_pan
+
+fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
+
+
+def py_matches(b: bytes) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in PAN_RE.finditer(b)]
+
+
+def productive(b: bytes) -> set[tuple[int, int]]:
+    """Matches from which the PAN handler yields at least one hit."""
+    ctx = Ctx(b, None)
+    return {(m.start(), m.end()) for m in PAN_RE.finditer(b) if handle_pan(m, ctx)}
+
+
+def random_doc(rng: random.Random) -> bytes:
+    parts: list[str] = []
+    for _ in range(rng.randint(1, 8)):
+        k = rng.randrange(7)
+        pan = make_pan(rng)
+        if k == 0:
+            parts.append(pan)
+        elif k == 1:
+            parts.append(group(pan, rng.choice(" -"), rng.choice(GROUPINGS[len(pan)])))
+        elif k == 2:
+            parts.append(lookalike(rng))
+        elif k == 3:  # runs of short number groups (space chains, over 11 groups too)
+            parts.append(" ".join(str(rng.randrange(10 ** rng.randint(1, 9)))
+                                  for _ in range(rng.randint(1, 15))))  # fmt: skip
+        elif k == 4:
+            parts.append("-".join(str(rng.randrange(10 ** rng.randint(1, 8)))
+                                  for _ in range(rng.randint(1, 7))))  # fmt: skip
+        elif k == 5:
+            parts.append(pan[: rng.randint(1, len(pan))])
+        else:
+            parts.append("".join(rng.choice("0123456789 -.+aZ") for _ in range(rng.randint(1, 30))))
+        parts.append(rng.choice([" ", "-", ".", "  ", "", "\n", "x", "+", "=", " ", " "]))
+    return "".join(parts).encode()
+
+
+# ----------------------------------------------------------------------------- the C matcher
+
+
+def test_same_matches_as_python_regex_on_generated_text() -> None:
+    rng = random.Random(11)
+    kept = 0
+    for _ in range(4000):
+        b = random_doc(rng)
+        assert fastscan.pan_matches(b, validate=False) == py_matches(b), b
+        valid = set(fastscan.pan_matches(b))
+        want = productive(b)
+        assert want <= valid, (b, want - valid)
+        assert valid <= set(py_matches(b))
+        kept += len(want)
+    assert kept > 2000  # the generator does produce real PANs
+
+
+def test_same_matches_on_random_bytes() -> None:
+    rng = random.Random(12)
+    alphabets = [bytes(range(256)), b"0123456789" * 8 + b" -.+\naZ", b"0123456789 ", b"1 -."]
+    for i in range(6000):
+        alpha = alphabets[i % len(alphabets)]
+        b = bytes(rng.choice(alpha) for _ in range(rng.randint(0, 160)))
+        assert fastscan.pan_matches(b, validate=False) == py_matches(b), b
+        assert productive(b) <= set(fastscan.pan_matches(b)), b
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"4",
+        b"-",
+        b" ",
+        b"4111111111111111",
+        b"4111 1111 1111 1111",
+        b"4111 1111 1111 1111 ",
+        b"4111-1111-1111-1111-",
+        b"4111-1111-1111-1111-1",
+        b"1.4111111111111111",
+        b"4111111111111111.5",
+        b"1234 " * 30 + b"4111 1111 1111 1111",
+        b"1234-" * 30 + b"1",
+        b"4111 1111 1111 11112222 3333",
+        b"123456 " + b"1234567 " * 11 + b"12345678",
+        b"0" * 5000,
+        b"9" * 19 + b" " + b"1" * 12,
+        bytes(range(256)) * 4,
+    ],
+)
+def test_edges(data: bytes) -> None:
+    assert fastscan.pan_matches(data, validate=False) == py_matches(data)
+    assert productive(data) <= set(fastscan.pan_matches(data))
+
+
+def test_brand_table_agrees_with_valid_pan() -> None:
+    """Every IIN range boundary of the brand table, at every length 12-19, with Luhn valid
+    and invalid: the C core keeps exactly the numbers ``valid_pan`` accepts."""
+    rng = random.Random(13)
+    prefixes = set()
+    for p in _PREFIX:
+        v, w = int(p), len(p)
+        for q in (v - 1, v, v + 1):
+            if 0 <= q < 10**w:
+                prefixes.add(str(q).zfill(w))
+    prefixes |= {str(rng.randrange(10**6)).zfill(6) for _ in range(300)}
+    checked = 0
+    for p in sorted(prefixes):
+        for n in range(max(12, len(p) + 1), 20):
+            body = p + "".join(rng.choice("0123456789") for _ in range(n - len(p) - 1))
+            for last in "0123456789":
+                digits = body + last
+                got = bool(fastscan.pan_matches(f"x {digits} y".encode()))
+                assert got == (valid_pan(digits) is not None), digits
+                checked += 1
+    assert checked > 10000
+
+
+def test_huge_single_line() -> None:
+    """100 MB on one line: the same matches as 100 copies of a 1 MB block (checked against
+    Python), so offsets are right far into the buffer; long digit runs and long chains."""
+    rng = random.Random(14)
+    parts, size = [], 0
+    while size < (1 << 20) - 200:
+        parts.append(random_doc(rng).replace(b"\n", b" "))
+        size += len(parts[-1]) + 1
+    block = b" ".join(parts)[: (1 << 20) - 3] + b" x "  # no match crosses a block edge
+    expected = fastscan.pan_matches(block)
+    assert expected == sorted(productive(block) | set(expected))  # sorted, and holds all
+    assert set(expected) <= set(py_matches(block))
+    big = block * 100
+    got = fastscan.pan_matches(big)
+    n = len(block)
+    assert got == [(s + k * n, e + k * n) for k in range(100) for s, e in expected]
+    assert fastscan.pan_matches(b"7" * (100 << 20)) == []
+    chain = b"4111 " * (4 << 20)  # 12-group chains, back to back
+    got = fastscan.pan_matches(chain, validate=False)
+    assert len(got) == -(-(4 << 20) // 12) and got[:2] == [(0, 59), (60, 119)]
+    assert got[-1][1] == len(chain) - 1
+
+
+def test_configure_rejects_bad_tables() -> None:
+    with pytest.raises(ValueError):
+        fastscan.configure([(b"4x", 1)], [])
+    with pytest.raises(ValueError):
+        fastscan.configure([(b"1234567", 1)], [])
+    with pytest.raises(ValueError):
+        fastscan.configure([], [(4,) * 6])
+    with pytest.raises(TypeError):
+        fastscan.configure([("4", 1)], [])
+    # a failed configure leaves the loaded table alone
+    assert fastscan.pan_matches(b"4111111111111111") == [(0, 16)]
+    fastscan.configure(iin_length_table(), sorted(LAYOUTS))
+
+
+# ----------------------------------------------------------------------------- the scanner
+
+ENGINES = [(True, False), (False, False)] + (
+    [(True, True), (False, True)] if HAVE_HYPERSCAN else []
+)
+
+
+def all_engines(**kw: object) -> list[Scanner]:
+    return [Scanner(b"k", use_native=nat, use_hyperscan=hs, **kw)  # type: ignore[arg-type]
+            for nat, hs in ENGINES]  # fmt: skip
+
+
+def test_engine_names() -> None:
+    names = [s.engine for s in all_engines()]
+    assert names[:2] == ["native+re", "re"]
+    if HAVE_HYPERSCAN:
+        assert names[2:] == ["native+hyperscan", "hyperscan"]
+    assert Scanner().uses_native
+
+
+def test_corpus_identical_on_every_engine() -> None:
+    scanners = all_engines()
+    docs = generate(seed=77, scale=1)
+    total = 0
+    for doc in docs:
+        results = [s.scan_text(doc.text) for s in scanners]
+        for s, r in zip(scanners, results, strict=True):
+            assert r == results[0], (doc.name, s.engine)
+        streams = [list(s.scan_stream(io.BytesIO(doc.data()), chunk_chars=4096, overlap=512))
+                   for s in scanners]  # fmt: skip
+        for s, r in zip(scanners, streams, strict=True):
+            assert r == streams[0], (doc.name, s.engine)
+        total += len(results[0])
+    assert total > 500
+
+
+def test_generated_text_identical_on_every_engine() -> None:
+    scanners = all_engines(kinds={"pan", "track_data", "iban", "phone"})
+    rng = random.Random(15)
+    text = "\n".join(random_doc(rng).decode() for _ in range(3000))
+    results = [s.scan_text(text) for s in scanners]
+    assert sum(f.kind == "pan" for f in results[0]) > 1000
+    for s, r in zip(scanners, results, strict=True):
+        assert r == results[0], s.engine
+
+
+def test_native_unavailable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.pii import scanner as mod
+
+    monkeypatch.setattr(mod, "HAVE_NATIVE", False)
+    with pytest.raises(RuntimeError, match="native scanner core"):
+        Scanner(use_native=True)
+    assert not Scanner().uses_native

@@ -1,0 +1,6 @@
+from collections.abc import Sequence
+
+def configure(prefixes: Sequence[tuple[bytes, int]], layouts: Sequence[Sequence[int]]) -> None: ...
+def pan_matches(
+    buf: bytes | bytearray | memoryview, validate: bool = True
+) -> list[tuple[int, int]]: ...
