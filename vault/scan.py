@@ -1,43 +1,106 @@
-"""Stand-alone pre-ingest scan: find card data and PII in files without storing anything."""
+"""Stand-alone pre-ingest scan: find card data and PII in files without storing anything.
+
+What is read, by the type libmagic sees in the first bytes (never by the file name):
+text types are decoded and scanned with line numbers; PDFs page by page (``page`` set, no
+line); PNG/JPEG screenshots through OCR (no line, no page); anything else by its printable
+runs. A file that cannot be read as its type raises :class:`UnreadableFile` for that file
+only; a file read only in part (a PDF page without text that could not be OCRed) is reported
+through ``on_note`` or, without one, as an :class:`IncompleteScan` after its findings.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from vault.ingest import MAGIC_BYTES, detect_mime
 from vault.pii import Finding, Scanner
-from vault.pii.extract import is_text_mime, iter_text
-from vault.sources import Source
+from vault.pii import ocr as ocr_mod
+from vault.pii import pdf as pdf_mod
+from vault.pii.extract import UnreadableFile, is_text_mime, iter_text
+
+PDF_MIME = "application/pdf"
+
+Note = Callable[[str, str], None]
+"""Called with (path, what was not scanned) for a file scanned only in part."""
+
+
+class IncompleteScan(UnreadableFile):
+    """Part of a file could not be scanned (its findings so far were reported)."""
 
 
 @dataclass(frozen=True)
 class ScanHit:
     path: str
     finding: Finding
+    page: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         f = self.finding
-        return {"path": self.path, "kind": f.kind, "line": f.line, "page": None,
+        return {"path": self.path, "kind": f.kind, "line": f.line, "page": self.page,
                 "masked": f.masked, "detector": f.detector,
                 "confidence": round(f.confidence, 2)}
 
 
-def scan_source(src: Source, scanner: Scanner) -> Iterator[ScanHit]:
-    """Findings in one source: text types are decoded and scanned with line numbers; anything
-    else by its printable runs (no line numbers)."""
+def _read_bounded(f: BinaryIO, limit: int, what: str) -> bytes:
+    data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableFile(f"{what} larger than {limit >> 20} MiB: not scanned")
+    return data
+
+
+def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
+                ocr: bool = True) -> Iterator[ScanHit]:
+    """Findings in one source (a :class:`vault.sources.Source`).
+
+    Raises :class:`UnreadableFile` (a ``VaultError`` and a ``ValueError``) when the file is
+    corrupt, encrypted or over a limit, before or after yielding what it found. With
+    ``ocr=False`` images are skipped with a note and image pages of PDFs are noted.
+    """
     path = str(src.path) if src.path is not None else src.name
+    notes: list[str] = []
     with src.open() as f:
         head = f.read(MAGIC_BYTES)
-        mime = detect_mime(head)
+        mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
             for finding in scanner.scan_stream(f):
                 yield ScanHit(path, finding)
             return
-        for piece in iter_text(f, mime):
-            for finding in scanner.scan_text(piece):
-                yield ScanHit(path, dataclasses.replace(finding, line=None))
+        if mime == PDF_MIME:
+            yield from _scan_pdf(path, _read_bounded(f, pdf_mod.MAX_PDF_BYTES, "pdf"),
+                                 scanner, notes, ocr)
+        elif mime in ocr_mod.IMAGE_MIMES:
+            data = _read_bounded(f, ocr_mod.MAX_IMAGE_BYTES, "image")
+            if ocr:
+                text = ocr_mod.ocr_image(data).text
+                for finding in scanner.scan_text(text):
+                    yield ScanHit(path, dataclasses.replace(finding, line=None))
+            else:
+                notes.append("image not OCRed (OCR off)")
+        else:
+            for piece in iter_text(f, mime):
+                for finding in scanner.scan_text(piece):
+                    yield ScanHit(path, dataclasses.replace(finding, line=None))
+    if notes:
+        if on_note is None:
+            more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+            raise IncompleteScan(f"scanned only in part: {notes[0]}{more}")
+        for note in notes:
+            on_note(path, note)
 
+
+def _scan_pdf(path: str, data: bytes, scanner: Scanner, notes: list[str],
+              ocr: bool) -> Iterator[ScanHit]:
+    doc = pdf_mod.extract_pdf(data, ocr=ocr)
+    notes.extend(doc.notes)
+    seen: set[tuple[int, str, str]] = set()
+    for page in doc.pages:  # text layer first, then the OCR of the same page
+        for finding in scanner.scan_text(page.text):
+            key = (page.number, finding.kind, finding.value_hash)
+            if page.ocr and key in seen:
+                continue  # the same value read from the text layer already
+            seen.add(key)
+            yield ScanHit(path, dataclasses.replace(finding, line=None), page=page.number)

@@ -1,8 +1,8 @@
 """Text extraction for scanning: decoded text for text-like MIME types, ``strings``-style
 printable runs (ASCII and UTF-16LE, >= 8 characters) for everything else.
 
-PDF text extraction and OCR are not implemented yet: PDFs are treated as binary (which still
-finds text in uncompressed content streams and metadata).
+PDFs (:mod:`vault.pii.pdf`, text per page) and PNG/JPEG screenshots (:mod:`vault.pii.ocr`)
+have their own extractors; :func:`vault.scan.scan_source` chooses by MIME type.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any, BinaryIO
+
+from vault.errors import InvalidInput
 
 from .encoding import detect_encoding
 
@@ -38,6 +40,14 @@ _ASCII_RUN = re.compile(rb"[\t\x20-\x7e]{8,}")
 _UTF16_RUN = re.compile(rb"(?:[\t\x20-\x7e]\x00){8,}")
 CHUNK = 1 << 20
 _MAX_RUN = 1 << 20  # a printable run longer than this is emitted in pieces
+
+
+class UnreadableFile(InvalidInput, ValueError):
+    """A file could not be read as the type it claims to be: corrupt, truncated, encrypted,
+    or over a size/time limit. One file's problem: a scan reports it and goes on.
+
+    (Also a ``ValueError`` so callers that catch per-file ``ValueError`` keep working.)
+    """
 
 
 def is_text_mime(mime: str) -> bool:
