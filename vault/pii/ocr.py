@@ -9,10 +9,11 @@ Tesseract runs as a child process (``tesseract`` CLI, TSV output) with ``OMP_THR
 and a time-out: a crash or a hang on hostile input costs one file, never the scan. A tall
 image is cut at blank pixel rows into strips OCRed in parallel (one process per core).
 
-Languages: ``eng+fin`` by default (digits, Latin script, Finnish letters). Japanese (``jpn``)
-costs about 40 % more per image and is only needed for Japanese words (card numbers and My
-Number digits read fine without it), so it runs only when asked: ``langs="eng+fin+jpn"`` or
-``VAULT_OCR_LANGS``.
+Languages: ``eng`` by default. Card numbers, track data and national-id digits read as well
+with ``eng`` alone as with ``eng+fin`` on the media corpus, while ``eng+fin`` takes about 2x and
+``eng+fin+jpn`` about 3-4x as long on a dense 1920x1080 screenshot (tests/bench/bench_ocr.py).
+Finnish or Japanese words matter only for context labels, so those languages run only when
+asked: ``langs="eng+fin+jpn"`` or the environment variable ``VAULT_OCR_LANGS``.
 """
 
 from __future__ import annotations
