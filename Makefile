@@ -3,15 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # What the product needs at run time, and what the tests need besides (interop with the real CLIs).
-RUN_DEBS  := libmagic1
-TEST_DEBS := $(RUN_DEBS) age openssl postgresql tmux
+RUN_DEBS  := libmagic1 tesseract-ocr tesseract-ocr-eng tesseract-ocr-fin tesseract-ocr-jpn
+TEST_DEBS := $(RUN_DEBS) age openssl postgresql tmux fonts-dejavu-core
 
 .PHONY: setup run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { bash infra/dev/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py vault/pii/_fastscan.c
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
@@ -43,6 +43,7 @@ lint: setup
 ## make bench: the benchmarks (not part of the suite)
 bench: setup
 	$(BIN)/python tests/bench/bench_core.py
+	$(BIN)/python tests/bench/bench_scan.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -22,6 +22,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "item.list": _TEAM,
     "item.read": _TEAM,
     "item.verify": frozenset({"lead", "assessor", "qa"}),
+    "flag.list": _TEAM,
+    "flag.resolve": frozenset({"lead", "qa"}),
     "user.add": frozenset({"admin"}),
     "user.list": frozenset({"admin"}),
     "member.add": frozenset({"lead"}),

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from vault.service import IngestResult, ItemFilter, ItemView
 
 PREVIEW_BYTES = 256 * 1024
-_VISIBLE = ("active", "quarantined", "superseded")  # = service.VISIBLE_STATES (no import cycle)
+# = service.VISIBLE_STATES (no import cycle)
+_VISIBLE = ("active", "quarantined", "superseded", "shredded")
 
 # -- masking card numbers ------------------------------------------------------------------------
 
@@ -310,6 +311,8 @@ class BrowseMixin:
         with self._session() as s:
             item = self._item(s, item_ref)
             self._require(s, "item.read", item.id, item.engagement_id)
+            from vault.service import shredded
+            shredded(s, item)
             if (item.detected_mime or "").startswith("image/"):
                 return "no text preview for images"
             key = self._engagement_identity(s, item.key_id)

@@ -140,12 +140,31 @@ def _parser() -> argparse.ArgumentParser:
                     "(exit 1 when something is found)")
     c.add_argument("paths", nargs="+", metavar="PATH")
 
+    c = cmd("flags", "an engagement's PII and card-data flags (card data first)")
+    c.add_argument("engagement")
+    c.add_argument("--open", action="store_true", help="only flags awaiting a decision")
+    c.add_argument("--item", metavar="ITEM", help="only this item's flags")
+    c.add_argument("--kind", metavar="KIND", help="only this kind (pan, email, ...)")
+    fl = cmd("flag", "decide a flag (card-data flags keep their item quarantined)")
+    flsub = fl.add_subparsers(dest="fcmd", required=True, metavar="ACTION")
+    c = cmd("resolve", "resolve as a false positive, redact the item, or retain with a reason",
+            flsub)
+    c.add_argument("flag", metavar="FLAG")
+    how = c.add_mutually_exclusive_group(required=True)
+    how.add_argument("--false-positive", dest="decision", action="store_const",
+                     const="false_positive", help="not what the detector thought")
+    how.add_argument("--redact", dest="decision", action="store_const", const="redact",
+                     help="store a masked version and crypto-shred the original")
+    how.add_argument("--retain", dest="decision", action="store_const", const="retain",
+                     help="keep it as is (the reason says why the evidence needs it)")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+
     c = cmd("ls", "list an engagement's evidence")
     c.add_argument("engagement")
     c.add_argument("--kind", choices=KINDS)
     c.add_argument("--req", metavar="ID")
     c.add_argument("--disclosure", choices=DISCLOSURES)
-    c.add_argument("--state", choices=("active", "quarantined", "superseded"))
+    c.add_argument("--state", choices=("active", "quarantined", "superseded", "shredded"))
     c.add_argument("--search", metavar="TEXT", help="in names, descriptions and systems")
     c.add_argument("--limit", type=int)
 
@@ -397,10 +416,13 @@ class Cli:
                     records.append({"name": src.name, "error": r.message})
                     bar.println(f"vault: error: {safe(r.message)}", err=True)
                     return
-                d = r.view.as_dict() | {"duplicate": r.duplicate}
+                d = r.view.as_dict() | {"duplicate": r.duplicate, "flags": r.flags}
                 records.append(d)
                 if not self.json:
                     note = " (already in the vault)" if r.duplicate else ""
+                    if r.flags:
+                        found = ", ".join(f"{k} x{n}" for k, n in sorted(r.flags.items()))
+                        note += (" QUARANTINED: " if r.quarantined else " flagged: ") + found
                     bar.println(f"{r.view.item.id[:12]}  {safe(src.name)}{note}")
             v.ingest(a.engagement, srcs, opts, progress=bar.advance, on_result=report)
         if self.json:
@@ -428,6 +450,32 @@ class Cli:
                  h.finding.detector) for h in hits], header=True)
             print(f"{len(srcs)} files scanned, {len(hits)} findings")
         return EXIT_ERROR if errors else (EXIT_FOUND if hits else 0)
+
+    def flags(self) -> int:
+        a = self.args
+        views = self.open().flags(a.engagement, open_only=a.open, item=a.item, kind=a.kind)
+        self.out([f.as_dict() for f in views], lambda: table(
+            [("FLAG", "STATE", "KIND", "VALUE", "WHERE", "SEEN", "ITEM", "NAME")]
+            + [(f.flag.id[:12], f.flag.state, f.flag.kind, safe(f.flag.masked),
+                _where(f.flag.line, f.flag.page), str(f.flag.occurrences),
+                f.flag.item_id[:12], safe(f.item_name)) for f in views], header=True))
+        return 0
+
+    def flag(self) -> int:
+        a = self.args
+        r = self.open().resolve_flag(a.flag, a.decision, a.reason)
+        data = {"resolved": [f.as_dict() for f in r.flags], "item_state": r.item_state,
+                "redacted_version": r.redacted_version}
+
+        def human() -> None:
+            for f in r.flags:
+                print(f"{f.flag.id[:12]} {f.flag.kind} {safe(f.flag.masked)}: {f.flag.state}")
+            if r.redacted_version:
+                print(f"redacted version {r.redacted_version[:12]}; original crypto-shredded")
+            else:
+                print(f"item is {r.item_state}")
+        self.out(data, human)
+        return 0
 
     def ls(self) -> int:
         a = self.args
@@ -485,6 +533,12 @@ def _size(n: int) -> str:
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return str(n)
+
+
+def _where(line: int | None, page: int | None) -> str:
+    if page is not None:
+        return f"page {page}"
+    return f"line {line}" if line is not None else "-"
 
 
 def _fmt(v: Any) -> str:

@@ -55,8 +55,10 @@ def _fingerprint(fd: int) -> tuple[int, int, int, int] | None:
 
 def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Recipient, *,
          name: str, rng: Callable[[int], bytes] = os.urandom,
-         progress: Progress | None = None) -> Sealed:
-    """Encrypt `src` to `recipient`, storing the payload at `object_key`.
+         progress: Progress | None = None,
+         tap: Callable[[bytes], None] | None = None) -> Sealed:
+    """Encrypt `src` to `recipient`, storing the payload at `object_key`; `tap` sees every
+    plaintext block as it is read (the scanner).
 
     Raises SourceChanged (after deleting the payload) when `src` is a regular file that was
     modified while it was read; storage failures propagate from the store unchanged, with
@@ -86,6 +88,8 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
                 state["head"] = block[:MAGIC_BYTES]
             digest.update(block)
             state["size"] += len(block)  # type: ignore[operator]
+            if tap is not None:
+                tap(block)
             if progress is not None:
                 progress(len(block))
             yield block

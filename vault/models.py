@@ -139,6 +139,29 @@ class ItemRequirement(SQLModel, table=True):
     requirement_id: str = Field(primary_key=True, max_length=20, index=True)
 
 
+class Flag(SQLModel, table=True):
+    """One kind of PII or card data found in an item: one row per distinct value (by keyed
+    hash), with where it was first seen and how often. Never holds the clear value."""
+
+    __tablename__ = "flag"
+    id: str = Field(primary_key=True, max_length=32)
+    item_id: str = Field(foreign_key="evidence_item.id", index=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    kind: str = Field(max_length=20)
+    detector: str = Field(max_length=60)
+    line: int | None = Field(default=None, sa_type=sa.BigInteger)
+    page: int | None = Field(default=None)
+    occurrences: int = Field(default=1, sa_type=sa.BigInteger)
+    masked: str = Field(max_length=200)
+    confidence: float = Field(default=1.0)
+    value_hash: str = Field(max_length=64, index=True)
+    state: str = Field(default="open", max_length=20, index=True)
+    reason: str | None = Field(default=None, max_length=2000)
+    resolved_by: str | None = Field(default=None, foreign_key="user_account.id", max_length=32)
+    resolved_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts()
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only: never content, keys or a card number — only who did what to which object."""
 

@@ -35,6 +35,7 @@ from vault.errors import (
     StorageError,
     VaultError,
 )
+from vault.flagging import FlagMixin, ScanFeed, ScanOutcome
 from vault.keys import unwrap_identity
 from vault.maintenance import MaintenanceMixin, enforces_retention, is_local
 from vault.models import (
@@ -52,7 +53,7 @@ from vault.sources import Source
 
 KINDS = ("screenshot", "log_export", "config_export", "interview_note", "document", "other")
 DISCLOSURES = ("team", "client", "council-only")
-VISIBLE_STATES = ("active", "quarantined", "superseded")
+VISIBLE_STATES = ("active", "quarantined", "superseded", "shredded")
 
 Clock = Callable[[], datetime]
 Rng = Callable[[int], bytes]
@@ -112,6 +113,12 @@ class ItemView:
 class IngestResult:
     view: ItemView
     duplicate: bool
+    flags: dict[str, int] = field(default_factory=dict)
+    """Distinct values found per kind (empty for a duplicate: the first ingest's flags hold)."""
+
+    @property
+    def quarantined(self) -> bool:
+        return self.view.item.state == "quarantined"
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
     return d
 
 
-class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
+class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin, FlagMixin):
     """The vault as one acting person sees it."""
 
     def __init__(self, engine: Engine, store: ObjectStore, identity: X25519Identity, *,
@@ -425,17 +432,20 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
         return results
 
     def _ingest_one(self, eng: Engagement, src: Source, opts: IngestOptions,
-                    progress: pipeline.Progress | None) -> IngestResult:
+                    progress: pipeline.Progress | None,
+                    supersedes: EvidenceItem | None = None) -> IngestResult:
         if len(src.name) > 4096 or not src.name:
             raise InvalidInput("a file name must be 1-4096 characters")
         item_id = self._new_id()
         with self._session() as s:
             key = self._current_key(s, eng.id)
+            feed = ScanFeed(self._scanner_for(s, eng.id), src.name)
             pending = EvidenceItem(
                 id=item_id, engagement_id=eng.id, key_id=key.id, kind=opts.kind or "other",
                 original_name=src.name, declared_mime=mimetypes.guess_type(src.name)[0],
                 ingested_at=self.clock(), ingested_by=self.user.id, system=opts.system,
                 description=opts.description, disclosure=opts.disclosure, state="pending",
+                supersedes_id=supersedes.id if supersedes is not None else None,
                 object_key=f"payload/{item_id}")
             s.add(pending)
             s.commit()
@@ -444,11 +454,14 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
             try:
                 sealed = pipeline.seal(stream, self.store, pending.object_key,
                                      X25519Recipient.from_str(key.recipient),
-                                     name=src.name, rng=self.rng, progress=progress)
+                                     name=src.name, rng=self.rng, progress=progress,
+                                     tap=feed.feed)
             finally:
                 if src.path is not None:
                     stream.close()
+            outcome = feed.finish()
         except BaseException as exc:
+            feed.abort()
             self._drop_pending(pending)
             if isinstance(exc, VaultError):
                 raise
@@ -456,7 +469,15 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                 raise StorageError(f"could not store {src.name!r}: {exc.strerror or exc}"
                                    ) from None
             raise
-        return self._finalise(eng, pending, sealed, opts)
+        return self._finalise(eng, pending, sealed, opts, outcome)
+
+    def _ingest_version(self, item: EvidenceItem, src: Source, opts: IngestOptions
+                        ) -> IngestResult:
+        """A new version of `item` (a redaction): ingested and scanned like any file."""
+        with self._session() as s:
+            eng = s.get(Engagement, item.engagement_id)
+            assert eng is not None
+        return self._ingest_one(eng, src, opts, None, supersedes=item)
 
     def _drop_pending(self, pending: EvidenceItem) -> None:
         try:
@@ -472,7 +493,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                 s.commit()
 
     def _finalise(self, eng: Engagement, pending: EvidenceItem, sealed: pipeline.Sealed,
-                  opts: IngestOptions) -> IngestResult:
+                  opts: IngestOptions, outcome: ScanOutcome) -> IngestResult:
         kind = opts.kind or guess_kind(sealed.detected_mime)
         with self._session() as s:
             existing = s.exec(select(EvidenceItem).where(
@@ -483,7 +504,8 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                 assert item is not None
                 item.sha256, item.size = sealed.sha256, sealed.size
                 item.detected_mime, item.age_header = sealed.detected_mime, sealed.header
-                item.kind, item.state = kind, "active"
+                item.kind = kind
+                item.state = "quarantined" if outcome.quarantine else "active"
                 s.add(item)
                 for req in dict.fromkeys(opts.requirements):
                     s.add(ItemRequirement(item_id=item.id, requirement_id=req))
@@ -492,11 +514,20 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                 except sa.exc.IntegrityError:
                     s.rollback()  # a concurrent ingest of the same bytes won the race
                 else:
+                    self._add_flags(s, item, outcome)
                     self._protect(item, eng.completed_on)
-                    self._audit(s, "item.ingest", item.id, engagement_id=eng.id,
-                                detail={"sha256": sealed.sha256, "size": sealed.size})
+                    detail: dict[str, Any] = {"sha256": sealed.sha256, "size": sealed.size}
+                    if outcome.drafts:
+                        detail["flags"] = outcome.counts()
+                        detail["state"] = item.state
+                    if outcome.dropped:
+                        detail["flags_not_kept"] = outcome.dropped
+                    if item.supersedes_id:
+                        detail["supersedes"] = item.supersedes_id
+                    self._audit(s, "item.ingest", item.id, engagement_id=eng.id, detail=detail)
                     s.commit()
-                    return IngestResult(self._view(s, item, eng), duplicate=False)
+                    return IngestResult(self._view(s, item, eng), duplicate=False,
+                                        flags=outcome.counts())
             existing = s.exec(select(EvidenceItem).where(
                 EvidenceItem.engagement_id == eng.id,
                 EvidenceItem.sha256 == sealed.sha256)).one()
@@ -541,6 +572,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
         with self._session() as s:
             item = self._item(s, ref)
             self._require(s, "item.read", item.id, item.engagement_id)
+            shredded(s, item)
             key = self._engagement_identity(s, item.key_id)
             view = self._view(s, item)
         try:
@@ -579,6 +611,10 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                     if ref is not None:
                         self._require(s, "item.verify", item.id, item.engagement_id)
                     continue
+                if item.state == "shredded":
+                    results.append(VerifyResult(item.id, item.original_name, True,
+                                                "redacted: the original was crypto-shredded"))
+                    continue
                 if item.key_id not in keys:
                     keys[item.key_id] = self._engagement_identity(s, item.key_id)
                 try:
@@ -591,6 +627,16 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin):
                             engagement_id=item.engagement_id)
             s.commit()
         return results
+
+
+def shredded(s: Session, item: EvidenceItem) -> None:
+    """Refuse to read an item whose original was crypto-shredded by a redaction."""
+    if item.state != "shredded":
+        return
+    newer = s.exec(select(EvidenceItem.id).where(EvidenceItem.supersedes_id == item.id)).first()
+    raise InvalidInput(f"item {item.id[:12]} was redacted: its original content was destroyed "
+                       "(crypto-shredded)",
+                       hint=f"read the redacted version {newer[:12]}" if newer else None)
 
 
 def guess_kind(mime: str) -> str:

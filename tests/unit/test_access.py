@@ -27,6 +27,8 @@ EXPECTED: dict[str, set[str]] = {
     "item.list": {"lead", "assessor", "qa", "viewer"},
     "item.read": {"lead", "assessor", "qa", "viewer"},
     "item.verify": {"lead", "assessor", "qa"},
+    "flag.list": {"lead", "assessor", "qa", "viewer"},
+    "flag.resolve": {"lead", "qa"},
     "user.add": {"admin"},
     "user.list": {"admin"},
     "member.add": {"lead"},
@@ -44,6 +46,9 @@ EXPECTED: dict[str, set[str]] = {
     "store.doctor": {"admin"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
+# Luhn-valid 16-digit Visa test numbers with distinct first 6 / last 4 digits
+_PANS = ["4111111111111111", "4012888888881881", "4222222222222220", "4917610000000000",
+         "4000056655665556", "4242424242424242", "4462030000000000"]
 
 
 def _roles_of(user: str) -> set[str]:
@@ -93,11 +98,19 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
         assert as_("lead", "member", "add", "E", user, "--role", user).code == 0
     r = as_("lead", "ingest", "E", "-", "--name", "first.txt", "--json", stdin=b"first")
     as_.item = r.json()[0]["id"]  # type: ignore[attr-defined,index]
+    # one distinct card number (so one flag) for each user to resolve
+    cards = "\n".join(f"card {pan}" for pan in _PANS).encode()
+    assert as_("lead", "ingest", "E", "-", "--name", "cards.log", stdin=cards).code == 0
+    flags = as_("lead", "flags", "E", "--json").json()
+    by_value = {f["masked"]: f["id"] for f in flags}  # type: ignore[union-attr,index]
+    as_.flags = {u: by_value[p[:6] + "******" + p[-4:]]  # type: ignore[attr-defined]
+                 for u, p in zip(USERS, _PANS, strict=True)}
     assert as_("admin", "audit", "checkpoint").code == 0
     return as_
 
 
-def _commands(user: str, item: str, tmp: Path, recipient: str) -> dict[str, list[str]]:
+def _commands(user: str, item: str, tmp: Path, recipient: str,
+              flag: str) -> dict[str, list[str]]:
     return {
         "engagement.create": ["engagement", "create", f"new-{user}", "--client", "c",
                               "--standard", "pci-3ds-1.0"],
@@ -107,6 +120,8 @@ def _commands(user: str, item: str, tmp: Path, recipient: str) -> dict[str, list
         "item.list": ["ls", "E"],
         "item.read": ["get", item, "-o", str(tmp / f"get-{user}")],
         "item.verify": ["verify", item],
+        "flag.list": ["flags", "E"],
+        "flag.resolve": ["flag", "resolve", flag, "--false-positive", "--reason", "test data"],
         "user.add": ["user", "add", f"u-{user}", "--recipient", recipient],
         "user.list": ["users"],
         "member.add": ["member", "add", "E", "extra", "--role", "viewer"],
@@ -132,7 +147,7 @@ def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env) -> N
     engine = open_database(cli_env.db_url)
     for action, user in [(a, u) for a in EXPECTED for u in USERS]:
         recipient = str(X25519Identity.generate().recipient)
-        args = _commands(user, firm.item, tmp_path, recipient)[action]
+        args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user])[action]
         r = firm(user, *args, stdin=f"content by {user}".encode())
         if user in EXPECTED[action]:
             assert r.code == 0, (action, user, r.err)
