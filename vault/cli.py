@@ -441,14 +441,21 @@ class Cli:
                     hits.append(hit)
                     if self.json:
                         print(json.dumps(hit.as_dict(), ensure_ascii=False))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, VaultError) as exc:  # this file only; go on
                 errors += 1
-                print(f"vault: error: cannot scan {safe(src.name)}: {exc}", file=sys.stderr)
+                print(f"vault: error: cannot scan {safe(src.name)}: {safe(str(exc))}",
+                      file=sys.stderr)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the whole scan
+                errors += 1
+                print(f"vault: error: cannot scan {safe(src.name)}: internal error "
+                      f"({type(exc).__name__})", file=sys.stderr)
         if not self.json:
-            table([("PATH", "LINE", "KIND", "VALUE", "DETECTOR")] + [
-                (safe(h.path), str(h.finding.line or "-"), h.finding.kind, h.finding.masked,
-                 h.finding.detector) for h in hits], header=True)
-            print(f"{len(srcs)} files scanned, {len(hits)} findings")
+            table([("PATH", "LINE/PAGE", "KIND", "VALUE", "DETECTOR")] + [
+                (safe(h.path), str(h.finding.line) if h.finding.line is not None else (
+                    f"p.{h.page}" if h.page is not None else "-"), h.finding.kind,
+                 h.finding.masked, h.finding.detector) for h in hits], header=True)
+            print(f"{len(srcs)} files scanned, {len(hits)} findings"
+                  + (f", {errors} could not be scanned (fully)" if errors else ""))
         return EXIT_ERROR if errors else (EXIT_FOUND if hits else 0)
 
     def flags(self) -> int:
