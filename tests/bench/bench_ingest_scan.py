@@ -1,0 +1,128 @@
+"""Benchmark ingest with scanning against its parts: `vault scan` and `age -r` of the same log.
+
+Generates (seeded) the digit-dense payment-gateway log of tests/bench/bench_scan.py (~300 MB by
+default), then measures in the same run, interleaved, median of the rounds, wall time and peak
+RSS (ru_maxrss from os.wait4) of:
+
+  vault scan FILE --json        the stand-alone scan (no vault opened)
+  age -r RECIPIENT -o X FILE    encryption alone, by the reference CLI
+  vault ingest E FILE --json    read once: SHA-256, type, scan (its own thread), age, store
+  vault status --json           a vault command's fixed cost: start-up + identity unlock
+
+Each round ingests its own copy of the log (one line appended: the vault stores identical
+bytes once). Target (issue #5): ingest <= 1.3 x (scan + age -r). The ratio is also printed
+without the fixed cost that every vault command pays to unlock the identity (see the README).
+
+Uses a throwaway vault in a temp dir. Run from the repository root:
+
+    .venv/bin/python tests/bench/bench_ingest_scan.py [--size-mb 300] [--runs 3] [--dir DIR]
+
+It prints a table and a final `BENCH_JSON {...}` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_scan import generate, run, vault_cli  # noqa: E402
+
+TARGET = 1.3
+ROWS = ["vault scan", "age -r", "vault ingest", "vault status"]
+
+
+def bench(args: argparse.Namespace, tmp: Path) -> int:
+    vault = vault_cli()
+    env = dict(os.environ, VAULT_HOME=str(tmp / "home"), VAULT_IDENTITY=str(tmp / "id.age"),
+               VAULT_PASSPHRASE="bench-passphrase-123")
+    os.environ.update({k: env[k] for k in ("VAULT_HOME", "VAULT_IDENTITY", "VAULT_PASSPHRASE")})
+    run([vault, "init", "--name", "bench"])
+    run([vault, "engagement", "create", "bench", "--client", "Bench", "--standard",
+         "pci-dss-4.0.1"])
+    key = tmp / "key.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    base = tmp / "gateway.log"
+    print(f"generating ~{args.size_mb} MB log in {tmp} ...", flush=True)
+    generate(base, args.size_mb * 10**6, seed=5)
+    size = base.stat().st_size
+    t: dict[str, list[float]] = {r: [] for r in ROWS}
+    rss: dict[str, list[float]] = {r: [] for r in ROWS}
+    flags: list[dict[str, int]] = []
+    for r in range(1, args.runs + 1):
+        src = tmp / f"gateway-r{r}.log"
+        shutil.copyfile(base, src)
+        with open(src, "a") as f:
+            f.write(f"round {r}\n")
+        with open(src, "rb") as f:  # warm the page cache, as for every peer
+            while f.read(1 << 24):
+                pass
+        print(f"round {r}/{args.runs} ...", flush=True)
+        for row, cmd, ok in (
+                ("vault scan", [vault, "scan", str(src), "--json"], (0, 1)),
+                ("age -r", ["age", "-r", recipient, "-o", str(tmp / "x.age"), str(src)], (0,)),
+                ("vault ingest", [vault, "ingest", "bench", str(src), "--json"], (0,)),
+                ("vault status", [vault, "status", "--json"], (0,))):
+            os.sync()
+            out = tmp / "out.json"
+            wall, peak = run(cmd, out, ok)
+            t[row].append(wall)
+            rss[row].append(peak)
+            if row == "vault ingest":
+                flags.append(json.loads(out.read_text())[0]["flags"])
+        (tmp / "x.age").unlink(missing_ok=True)
+        src.unlink()
+    med = {row: statistics.median(v) for row, v in t.items()}
+    peak = {row: max(v) for row, v in rss.items()}
+    parts = statistics.median(a + b for a, b in zip(t["vault scan"], t["age -r"], strict=True))
+    ratio = med["vault ingest"] / parts
+    ratio_unlocked = (med["vault ingest"] - med["vault status"]) / parts
+    mb = size / 1e6
+    print(f"\n{mb:.0f} MB gateway log, {args.runs} run(s), medians; nproc={os.cpu_count()}")
+    print(f"{'step':<16}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}")
+    for row in ROWS:
+        rate = f"{mb / med[row]:9.1f}" if row != "vault status" else f"{'-':>9}"
+        print(f"{row:<16}{med[row]:9.3f}{rate}{peak[row]:13.1f}")
+    verdict = ratio <= TARGET
+    print(f"\ningest / (scan + age -r) = {ratio:.2f}  {'PASS' if verdict else 'FAIL'} "
+          f"(<= {TARGET}); without the fixed unlock cost: {ratio_unlocked:.2f}")
+    print(f"flags per ingest (distinct values per kind): {flags[-1]}")
+    print("BENCH_JSON " + json.dumps({
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "file_bytes": size, "runs": args.runs,
+        "median_s": {k: round(v, 4) for k, v in med.items()},
+        "all_s": {k: [round(x, 4) for x in v] for k, v in t.items()},
+        "peak_rss_mb": {k: round(v, 1) for k, v in peak.items()},
+        "ratio": round(ratio, 3), "ratio_without_unlock": round(ratio_unlocked, 3),
+        "pass": verdict, "flags": flags[-1]}))
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--size-mb", type=int, default=300)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--dir", type=Path, help="work directory (default: a temp dir)")
+    args = p.parse_args()
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        return bench(args, args.dir)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-scan-") as tmp:
+        return bench(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
