@@ -311,8 +311,9 @@ class BrowseMixin:
         with self._session() as s:
             item = self._item(s, item_ref)
             self._require(s, "item.read", item.id, item.engagement_id)
-            from vault.service import shredded
-            shredded(s, item)
+            if item.state == "shredded":
+                return ("no preview: this original was redacted and its content destroyed "
+                        "(crypto-shredded); open the newer version")
             if (item.detected_mime or "").startswith("image/"):
                 return "no text preview for images"
             key = self._engagement_identity(s, item.key_id)

@@ -25,6 +25,7 @@ class Row:
     engagement: Engagement
     items: int
     roles: frozenset[str]
+    open_flags: int = 0
 
 
 class EngagementsScreen(VaultScreen):
@@ -46,7 +47,7 @@ class EngagementsScreen(VaultScreen):
         yield Static("Enter opens an engagement", id="engagements-hint", classes="hint")
         yield Footer()
 
-    COLUMNS = ("Name", "Standard", "Client", "Completed", "Items", "My role")
+    COLUMNS = ("Name", "Standard", "Client", "Completed", "Items", "Open flags", "My role")
 
     def on_mount(self) -> None:
         self.load()
@@ -58,7 +59,8 @@ class EngagementsScreen(VaultScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         firm = frozenset(self.vault.roles_in(None))
-        rows = [Row(e, n, frozenset(self.vault.roles_in(e.name)))
+        flags = self.vault.open_flag_counts()
+        rows = [Row(e, n, frozenset(self.vault.roles_in(e.name)), flags.get(e.id, 0))
                 for e, n in self.vault.list_engagements()]
         self.post_message(Loaded("engagements", (firm, rows)))
 
@@ -74,7 +76,9 @@ class EngagementsScreen(VaultScreen):
             role = ", ".join(sorted(r.roles - {"person", "admin"})) or "-"
             cells.append((e.name, (cell(e.name), cell(e.standard), cell(e.client),
                                    cell(e.completed_on.isoformat() if e.completed_on else ""),
-                                   Text(f"{r.items:,}", justify="right"), cell(role))))
+                                   Text(f"{r.items:,}", justify="right"),
+                                   Text(f"{r.open_flags:,}" if r.open_flags else "",
+                                        justify="right"), cell(role))))
         # Columns sized from the content here: DataTable's own auto-width was seen to lag
         # behind rows added from a worker under load, truncating names.
         table.clear(columns=True)

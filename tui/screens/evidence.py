@@ -29,7 +29,9 @@ ACTION_PERMISSION = {
     "note": "item.ingest",
     "members": "member.list",
     "audit": "audit.read",
+    "flags": "flag.list",
 }
+STATES = ("active", "quarantined", "superseded", "shredded")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class EvidenceScreen(VaultScreen):
         Binding("p", "page(-1)", "Prev page"),
         Binding("i", "ingest", "Ingest"),
         Binding("t", "note", "Interview note"),
+        Binding("f", "flags", "Flags"),
         Binding("c", "coverage", "Coverage"),
         Binding("m", "members", "Members"),
         Binding("a", "audit", "Audit log"),
@@ -74,6 +77,7 @@ class EvidenceScreen(VaultScreen):
                         suggester=RequirementSuggester(self.standard))
             yield Select([(d, d) for d in DISCLOSURES], prompt="any disclosure",
                          id="disclosure")
+            yield Select([(st, st) for st in STATES], prompt="any state", id="state")
         yield Static("loading…", id="count")
         yield PagedTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -92,7 +96,9 @@ class EvidenceScreen(VaultScreen):
     def current_filter(self) -> ItemFilter:
         kind = self.query_one("#kind", Select).value
         disclosure = self.query_one("#disclosure", Select).value
+        state = self.query_one("#state", Select).value
         return ItemFilter(
+            state=state if isinstance(state, str) else None,
             kind=kind if isinstance(kind, str) else None,
             disclosure=disclosure if isinstance(disclosure, str) else None,
             requirement=self.query_one("#requirement", Input).value.strip() or None,
@@ -203,6 +209,10 @@ class EvidenceScreen(VaultScreen):
                 self.query_one("#requirement", Input).value = requirement
                 self.reload()
         self.app.push_screen(CoverageScreen(self.engagement), picked)
+
+    def action_flags(self) -> None:
+        from tui.screens.flags import FlagsScreen
+        self.app.push_screen(FlagsScreen(self.engagement, self.roles))
 
     def action_members(self) -> None:
         from tui.screens.members import MembersScreen

@@ -166,8 +166,14 @@ class IngestScreen(VaultScreen):
         r = event.result
         if isinstance(r, IngestResult):
             i = r.view.item
-            status = Text("duplicate of an existing item", style="yellow") if r.duplicate \
-                else Text("stored", style="green")
+            if r.duplicate:
+                status = Text("duplicate of an existing item", style="yellow")
+            elif r.flags:
+                found = ", ".join(f"{k} x{n}" for k, n in sorted(r.flags.items()))
+                status = Text(("QUARANTINED: " if r.quarantined else "stored, flagged: ")
+                              + found, style="bold red" if r.quarantined else "yellow")
+            else:
+                status = Text("stored", style="green")
             table.add_row(cell(event.name), status, cell(i.id[:8]), cell(human_size(i.size)))
         else:
             msg = r.message + (f" ({r.hint})" if r.hint else "")

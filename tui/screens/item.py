@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from tui.base import VaultScreen, cell, human_size
 from tui.messages import Loaded
+from tui.screens.flags import where
 from vault import access
 from vault.service import ItemView
 
@@ -53,6 +54,8 @@ class ItemScreen(VaultScreen):
                 yield DataTable(id="custody", cursor_type="row", zebra_stripes=True)
             with TabPane("Versions", id="tab-versions"):
                 yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+            with TabPane("Flags", id="tab-flags"):
+                yield DataTable(id="item-flags", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -60,6 +63,8 @@ class ItemScreen(VaultScreen):
             "#", "When", "Who", "Action", "Outcome", "Detail")
         self.query_one("#versions", DataTable).add_columns(
             "Id", "Name", "State", "Ingested", "By", "SHA-256")
+        self.query_one("#item-flags", DataTable).add_columns(
+            "Flag", "State", "Kind", "Value", "Where", "Seen", "Decided by", "Reason")
         self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -73,8 +78,9 @@ class ItemScreen(VaultScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="item")
     def load(self) -> None:
         view = self.vault.item(self.item_id)
+        flags = self.vault.flags(view.engagement, item=self.item_id)
         self.post_message(Loaded("item", (view, self.vault.versions(self.item_id),
-                                          self.vault.custody(self.item_id))))
+                                          self.vault.custody(self.item_id), flags)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def load_preview(self) -> None:
@@ -85,7 +91,14 @@ class ItemScreen(VaultScreen):
             self.query_one("#preview", TextArea).text = message.data
             self.load()  # the preview was a read: show it in the chain of custody
             return
-        view, versions, custody = message.data
+        view, versions, custody, flags = message.data
+        ft = self.query_one("#item-flags", DataTable)
+        ft.clear()
+        for fv in flags:
+            f = fv.flag
+            ft.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(f.masked),
+                       cell(where(f.line, f.page)), cell(f.occurrences),
+                       cell(fv.resolved_by or ""), cell(f.reason or ""), key=f.id)
         self.query_one("#item-meta", Static).update(metadata(view))
         table = self.query_one("#custody", DataTable)
         table.clear()
