@@ -112,6 +112,18 @@ class _Head:
         return len(b)
 
 
+def _ocr_preview(data: bytes) -> str:
+    """An image shown as its OCR text (card numbers masked), or why it cannot be."""
+    from vault.errors import VaultError
+    from vault.pii.ocr import ocr_image
+    try:
+        text = ocr_image(data).text
+    except VaultError as exc:
+        return f"no OCR text: {exc.message}"
+    return "OCR text of the image:\n\n" + mask_cards(text) if text.strip() else \
+        "OCR found no text in this image"
+
+
 def decode_preview(data: bytes) -> str | None:
     """Text for display, or None when the bytes are not text."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -314,16 +326,20 @@ class BrowseMixin:
             if item.state == "shredded":
                 return ("no preview: this original was redacted and its content destroyed "
                         "(crypto-shredded); open the newer version")
-            if (item.detected_mime or "").startswith("image/"):
-                return "no text preview for images"
             key = self._engagement_identity(s, item.key_id)
-        head = _Head(max_bytes)
+        from vault.pii.ocr import IMAGE_MIMES, MAX_IMAGE_BYTES
+        image = (item.detected_mime or "") in IMAGE_MIMES
+        if image and item.size > MAX_IMAGE_BYTES:
+            return f"no preview: image larger than {MAX_IMAGE_BYTES >> 20} MiB"
+        head = _Head(MAX_IMAGE_BYTES if image else max_bytes)
         retrieve.decrypt_to(item, self.store, key,  # type: ignore[attr-defined]
                             cast(BinaryIO, head))
         with self._session() as s:
             self._audit(s, "item.read", item.id, engagement_id=item.engagement_id,
                         detail={"preview": True})
             s.commit()
+        if image:
+            return _ocr_preview(head.buf.getvalue())
         text = decode_preview(head.buf.getvalue())
         if text is None:
             return f"no text preview: binary content ({item.detected_mime or 'unknown type'})"

@@ -352,3 +352,14 @@ def test_redact_screenshot_boxes_the_card_number(vault: Vault, engagement: str) 
     seen = ocr_image(data).text
     assert "approved" in seen and "1111" not in seen
     assert not [x for x in Scanner().scan_text(seen) if x.kind == "pan"]
+
+
+def test_screenshot_preview_is_its_ocr_text_with_card_numbers_masked(
+        vault: Vault, engagement: str) -> None:
+    from tests.pii.media_corpus import render_screenshot
+    png = render_screenshot(["Refund 5521 approved", f"PAN {PAN}"], dark=False,
+                            size=(700, 200), font_size=20)
+    r = ingest_one(vault, engagement, "refund.png", png)
+    text = vault.preview(r.view.item.id)
+    assert text.startswith("OCR text of the image") and "approved" in text
+    assert MASKED in text and PAN not in text
