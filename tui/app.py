@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 
+from tui.commands import VaultCommands
 from tui.screens.engagements import EngagementsScreen
 from tui.screens.error import ErrorModal
 from tui.screens.help import HelpScreen
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 class VaultApp(App[None]):
     TITLE = "Evidence Vault"
     CSS_PATH = "vault.tcss"
+    # Only the vault's commands: Textual's system commands would add theme pickers and a
+    # screenshot command that writes the screen (evidence names, previews) to a file.
+    COMMANDS = {VaultCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),

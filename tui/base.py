@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from tui.app import VaultApp
+    from tui.commands import PaletteCommand
     from vault.service import Vault
 
 
@@ -31,6 +33,15 @@ def human_size(n: int | None) -> str:
 
 class VaultScreen(Screen[Any]):
     """A screen whose workers call the service; their VaultErrors open the error modal."""
+
+    PALETTE_NAME = "this screen"
+    """How the command palette names this screen in a command's help line."""
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        """The command palette's entries for this screen: its key bindings that
+        `check_action` allows. Override to add more (and yield from super())."""
+        from tui.commands import binding_commands
+        return binding_commands(self, self.PALETTE_NAME)
 
     @property
     def vault_app(self) -> VaultApp:

@@ -14,6 +14,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -158,17 +160,35 @@ FIELD_SEPARATOR = "\x1f"
 """Joins name, description and system in item_search.body (migration 0004)."""
 
 
+class _Contains(sa.sql.expression.ColumnElement[bool]):
+    """`haystack` contains `needle` (plain substring, no wildcards): instr() on SQLite,
+    strpos() on PostgreSQL. Cheaper than LIKE '%...%' per row and needs no escaping."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _traverse_internals = [("haystack", InternalTraversal.dp_clauseelement),
+                           ("needle", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, haystack: Any, needle: Any) -> None:
+        self.haystack = sa.sql.coercions.expect(sa.sql.roles.ExpressionElementRole, haystack)
+        self.needle = sa.sql.coercions.expect(sa.sql.roles.ExpressionElementRole, needle)
+
+
+@compiles(_Contains)
+def _contains_sql(element: _Contains, compiler: Any, **kw: Any) -> str:
+    fn = "strpos" if compiler.dialect.name == "postgresql" else "instr"
+    return (f"({fn}({compiler.process(element.haystack, **kw)}, "
+            f"{compiler.process(element.needle, **kw)}) > 0)")
+
+
 def text_match(text: str) -> sa.ColumnElement[bool]:
     """`text` as a case-insensitive substring of an item's name, description or system
-    (item_search.body). LIKE wildcards in `text` match only themselves; a text holding the
-    field separator (U+001F) matches nothing, as it would span two fields."""
+    (item_search.body); a text holding the field separator (U+001F) matches nothing, as it
+    would span two fields. lower() folds the text in SQL exactly as the trigger folded the
+    body (ASCII only on SQLite, Unicode on PostgreSQL)."""
     if FIELD_SEPARATOR in text:
         return sa.false()
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    # lower() on both sides in SQL, so that the pattern folds exactly as the body did
-    # (ASCII only on SQLite, Unicode on PostgreSQL).
-    return col(ItemSearch.body).contains(func.lower(sa.literal(escaped, sa.String)),
-                                         escape="/")
+    return _Contains(col(ItemSearch.body), func.lower(sa.literal(text, sa.String)))
 
 
 def conditions(table: type[EvidenceItem] | type[ItemSearch], eng: Engagement,
@@ -176,8 +196,14 @@ def conditions(table: type[EvidenceItem] | type[ItemSearch], eng: Engagement,
     """The evidence list's filter, written once over the columns evidence_item and its
     narrow copy item_search share; conditions on anything else select item ids."""
     item_id = col(ItemSearch.item_id) if table is ItemSearch else col(EvidenceItem.id)
-    where = [col(table.engagement_id) == eng.id,
-             col(table.state).in_((flt.state,) if flt.state else _VISIBLE)]
+    where = [col(table.engagement_id) == eng.id]
+    if flt.text:  # first: SQLite tests the conditions in order, and this one rejects most rows
+        if table is ItemSearch:
+            where.append(text_match(flt.text))
+        else:
+            where.append(item_id.in_(select(ItemSearch.item_id).where(
+                ItemSearch.engagement_id == eng.id, text_match(flt.text))))
+    where.append(col(table.state).in_((flt.state,) if flt.state else _VISIBLE))
     if flt.kind:
         where.append(col(table.kind) == flt.kind)
     if flt.disclosure:
@@ -185,12 +211,6 @@ def conditions(table: type[EvidenceItem] | type[ItemSearch], eng: Engagement,
     if flt.requirement:
         where.append(item_id.in_(select(ItemRequirement.item_id).where(
             ItemRequirement.requirement_id == flt.requirement)))
-    if flt.text:
-        if table is ItemSearch:
-            where.append(text_match(flt.text))
-        else:
-            where.append(item_id.in_(select(ItemSearch.item_id).where(
-                ItemSearch.engagement_id == eng.id, text_match(flt.text))))
     return where
 
 
@@ -246,10 +266,12 @@ class BrowseMixin:
                    .order_by(col(ItemSearch.ingested_at), col(ItemSearch.item_id)))
             offset = max(0, flt.offset)
             page: list[str] | None = None
+            every: list[str] | None = None  # all the matches, when one scan found them all
             if cap is not None and offset + size <= cap + 1:
                 # One scan: the first cap + 1 ids give both the count and the page.
                 head = list(s.exec(ids.limit(cap + 1)).all())
                 total, exact = len(head), len(head) <= cap
+                every = head if exact else None
                 page = head[offset:offset + size]
             elif cap is not None:
                 total = int(s.exec(select(func.count()).select_from(
@@ -261,7 +283,7 @@ class BrowseMixin:
                 exact = True
             if exact and offset >= total:
                 offset = max(0, (total - 1) // size * size)
-                page = None
+                page = every[offset:offset + size] if every is not None else None
             if page is None:
                 page = list(s.exec(ids.offset(offset).limit(size)).all())
             rows = {i.id: i for i in s.exec(select(EvidenceItem).where(

@@ -154,6 +154,11 @@ def test_item_page_pages_in_list_order_and_caps_the_count(vault: Vault) -> None:
     assert (page.offset, page.total, page.exact) == (10, 8, False)
     assert [v.item.id for v in page.items] == everything[10:]
     assert vault.item_page(ENG, ItemFilter(text="zzz"), cap=7).items == []
+    # Past the end with a cap, whether one scan saw every match (cap 100) or not (cap 20).
+    for cap in (100, 20):
+        page = vault.item_page(ENG, ItemFilter(text="log", offset=50), size=5, cap=cap)
+        assert (page.offset, page.total, page.exact) == (10, 12, True)
+        assert [v.item.id for v in page.items] == everything[10:]
 
 
 def test_upgrading_fills_item_search_from_existing_items(tmp_path: Path,

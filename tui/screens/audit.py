@@ -16,6 +16,7 @@ LIMIT = 1000
 
 
 class AuditScreen(VaultScreen):
+    PALETTE_NAME = "audit log"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "focus_filter", "Filter"),
                 Binding("r", "refresh", "Reload")]
 

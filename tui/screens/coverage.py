@@ -14,6 +14,7 @@ from tui.messages import Loaded
 
 
 class CoverageScreen(VaultScreen):
+    PALETTE_NAME = "coverage"
     BINDINGS = [Binding("escape", "back", "Back"),
                 Binding("w", "toggle_missing", "Only without evidence")]
 

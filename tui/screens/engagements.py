@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -13,6 +15,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.base import VaultScreen, cell
+from tui.commands import PaletteCommand
 from tui.dates import parse_date
 from tui.messages import Done, Loaded
 from tui.screens.engagement_form import CompleteForm, EngagementForm
@@ -29,6 +32,7 @@ class Row:
 
 
 class EngagementsScreen(VaultScreen):
+    PALETTE_NAME = "engagements"
     BINDINGS = [
         Binding("n", "create", "New engagement"),
         Binding("d", "complete", "Complete"),
@@ -115,11 +119,21 @@ class EngagementsScreen(VaultScreen):
         self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        row = self.rows.get(str(event.row_key.value))
+        self.open(str(event.row_key.value))
+
+    def open(self, name: str) -> None:
+        row = self.rows.get(name)
         if row is not None:
             from tui.screens.evidence import EvidenceScreen
             self.app.push_screen(EvidenceScreen(row.engagement.name, row.engagement.standard,
                                                 row.roles))
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        for name, row in self.rows.items():
+            yield PaletteCommand(f"Open engagement {name}",
+                                 f"{row.engagement.client} · {row.engagement.standard}",
+                                 partial(self.open, name))
+        yield from super().palette_commands()
 
     def action_refresh(self) -> None:
         self.load()

@@ -1,6 +1,8 @@
 """One engagement's evidence: a table paged from the database, filters and the total count.
 
 Only one page (PAGE rows) is ever in the table, so the screen stays fast at 100,000 items.
+Every change of a filter asks for a page at once (no debounce); while one is being fetched,
+further changes are coalesced into a single next fetch, so fast typing never queues stale work.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
+from textual.worker import Worker, WorkerState
 
 from tui.base import VaultScreen, cell, human_size
 from tui.messages import Loaded
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.requirements import RequirementSuggester
 from vault import access
+from vault.browse import SEARCH_CAP
 from vault.service import DISCLOSURES, KINDS, ItemFilter
 
 PAGE = 200
@@ -38,10 +41,24 @@ STATES = ("active", "quarantined", "superseded", "shredded")
 class Page:
     offset: int
     total: int
+    exact: bool  # False: more than total - 1 match (a search counts up to SEARCH_CAP)
     rows: list[tuple[str, tuple[Text, ...]]]
 
 
+def count_line(page: Page) -> str:
+    """"1,234 items · showing 1–200 · page 1 of 7", or "10,000+ items" when capped."""
+    shown = len(page.rows)
+    first = page.offset + 1 if shown else 0
+    if page.exact:
+        total, pages = f"{page.total:,}", str(max(1, -(-page.total // PAGE)))
+    else:
+        total, pages = f"{page.total - 1:,}+", f"{-(-(page.total - 1) // PAGE)}+"
+    return (f"{total} items · showing {first:,}–{page.offset + shown:,}"
+            f" · page {page.offset // PAGE + 1} of {pages}")
+
+
 class EvidenceScreen(VaultScreen):
+    PALETTE_NAME = "evidence"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("slash", "focus_search", "Search"),
@@ -56,6 +73,12 @@ class EvidenceScreen(VaultScreen):
         Binding("r", "refresh", "Reload"),
     ]
 
+    COLUMNS = (("Id", 8), ("Name", 36), ("Kind", 14), ("Requirements", 14), ("Disclosure", 10),
+               ("State", 11), ("Size", 9), ("Ingested", 16), ("By", 12))
+    """Fixed widths (label, cells), in the order of the row cells `fetch` builds: the table
+    never measures a page to size itself, and never lags behind rows added from a worker
+    (DataTable's auto-width was seen to, truncating every column)."""
+
     def __init__(self, engagement: str, standard: str, roles: frozenset[str]) -> None:
         super().__init__()
         self.engagement = engagement
@@ -63,9 +86,11 @@ class EvidenceScreen(VaultScreen):
         self.roles = roles
         self.page_offset = 0
         self.page_total = 0
+        self.page_exact = True
         self.generation = 0
         self._cursor_at_end = False
-        self._debounce: Timer | None = None
+        self._fetching = False
+        self._queued: tuple[ItemFilter, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -84,8 +109,8 @@ class EvidenceScreen(VaultScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(PagedTable)
-        table.add_columns("Id", "Name", "Kind", "Requirements", "Disclosure", "State", "Size",
-                          "Ingested", "By")
+        for label, width in self.COLUMNS:
+            table.add_column(label, width=width)
         table.focus()
 
     def on_screen_resume(self) -> None:
@@ -110,52 +135,59 @@ class EvidenceScreen(VaultScreen):
     def load_page(self, offset: int, at_end: bool = False) -> None:
         self.generation += 1
         self._cursor_at_end = at_end
-        self.fetch(self.current_filter(), max(0, offset), self.generation)
+        request = (self.current_filter(), max(0, offset), self.generation)
+        if self._fetching:
+            self._queued = request  # the newest wins; started when the running fetch ends
+        else:
+            self._fetching = True
+            self.fetch(*request)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="page")
+    @work(thread=True, exit_on_error=False, group="page")
     def fetch(self, flt: ItemFilter, offset: int, generation: int) -> None:
-        total = self.vault.count_items(self.engagement, flt)
-        if offset >= total and total:
-            offset = (total - 1) // PAGE * PAGE
-        flt.offset, flt.limit = offset, PAGE
+        flt.offset = offset
+        page = self.vault.item_page(self.engagement, flt, size=PAGE,
+                                    cap=SEARCH_CAP if flt.text else None)
         rows: list[tuple[str, tuple[Text, ...]]] = []
-        for v in self.vault.list_items(self.engagement, flt):
+        for v in page.items:
             i = v.item
             rows.append((i.id, (
                 cell(i.id[:8]), cell(i.original_name), cell(i.kind),
                 cell(", ".join(v.requirements)), cell(i.disclosure), cell(i.state),
                 Text(human_size(i.size), justify="right"),
                 cell(i.ingested_at.strftime("%Y-%m-%d %H:%M")), cell(v.ingested_by))))
-        self.post_message(Loaded("page", Page(offset, total, rows), generation))
+        self.post_message(Loaded("page", Page(page.offset, page.total, page.exact, rows),
+                                 generation))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # (VaultScreen's handler shows a failed fetch's error; this one runs as well.)
+        if event.worker.group != "page" or event.state not in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        self._fetching = False
+        if self._queued is not None:
+            request, self._queued = self._queued, None
+            self._fetching = True
+            self.fetch(*request)
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "page" or message.generation != self.generation:
             return  # a stale page: the filters changed since
         page: Page = message.data
-        self.page_offset, self.page_total = page.offset, page.total
+        self.page_offset, self.page_total, self.page_exact = page.offset, page.total, page.exact
         table = self.query_one(PagedTable)
         table.clear()
         for key, row in page.rows:
             table.add_row(*row, key=key)
         if page.rows:
             table.move_cursor(row=len(page.rows) - 1 if self._cursor_at_end else 0)
-        pages = max(1, -(-page.total // PAGE))
-        first = page.offset + 1 if page.rows else 0
-        self.query_one("#count", Static).update(Text(
-            f"{page.total:,} items · showing {first:,}–{page.offset + len(page.rows):,}"
-            f" · page {page.offset // PAGE + 1} of {pages}"))
+        self.query_one("#count", Static).update(Text(count_line(page)))
 
     # -- filters -------------------------------------------------------------------------------
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.3, self.reload)
+        self.reload()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self.reload()
         self.query_one(PagedTable).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -180,7 +212,11 @@ class EvidenceScreen(VaultScreen):
 
     def action_page(self, delta: int) -> None:
         offset = self.page_offset + delta * PAGE
-        if 0 <= offset < self.page_total:
+        if self.page_exact:
+            more = offset < self.page_total
+        else:  # a capped count: there is a next page while this one is full
+            more = delta < 0 or self.query_one(PagedTable).row_count == PAGE
+        if offset >= 0 and more:
             self.load_page(offset, at_end=delta < 0)
 
     def on_paged_table_page_request(self, event: PagedTable.PageRequest) -> None:

@@ -34,6 +34,7 @@ from vault.sources import Source, collect
 
 
 class IngestScreen(VaultScreen):
+    PALETTE_NAME = "ingest"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+s", "start", "Ingest"),
                 Binding("a", "add_highlighted", "Add highlighted path")]
 

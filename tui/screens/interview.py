@@ -19,6 +19,7 @@ from vault.errors import InvalidInput
 
 
 class InterviewScreen(VaultScreen):
+    PALETTE_NAME = "interview note"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+s", "save", "Save note")]
 
     def __init__(self, engagement: str, standard: str) -> None:

@@ -37,6 +37,7 @@ def metadata(v: ItemView) -> Text:
 
 
 class ItemScreen(VaultScreen):
+    PALETTE_NAME = "item"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Reload")]
 
     def __init__(self, item_id: str, roles: frozenset[str]) -> None:

@@ -15,6 +15,7 @@ from vault import access
 
 
 class MembersScreen(VaultScreen):
+    PALETTE_NAME = "members"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("a", "add", "Add member"),
                 Binding("x", "remove", "Remove member"), Binding("r", "refresh", "Reload")]
 
