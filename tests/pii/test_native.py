@@ -15,7 +15,7 @@ import pytest
 from tests.pii.corpus import GROUPINGS, generate, group, lookalike, make_pan
 from vault.pii import HAVE_HYPERSCAN, Scanner
 from vault.pii.cards import _PREFIX, LAYOUTS, iin_length_table, valid_pan
-from vault.pii.rules import PAN_RE, Ctx, handle_pan
+from vault.pii.rules import _IPV4_RE, PAN_RE, Ctx, handle_pan
 
 fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
 
@@ -223,3 +223,70 @@ def test_native_unavailable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(RuntimeError, match="native scanner core"):
         Scanner(use_native=True)
     assert not Scanner().uses_native
+
+
+# ----------------------------------------------------------------------------- IPv4
+
+
+def ipv4_py(b: bytes) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _IPV4_RE.finditer(b)]
+
+
+def random_ipish(rng: random.Random) -> bytes:
+    parts: list[str] = []
+    for _ in range(rng.randint(1, 10)):
+        k = rng.randrange(6)
+        if k == 5:
+            parts.append(".".join(str(rng.randrange(256)) for _ in range(4)))
+        elif k == 0:  # a plausible address, sometimes with out-of-range or padded octets
+            parts.append(".".join(rng.choice([str(rng.randrange(256)), str(rng.randrange(1000)),
+                                              "0" + str(rng.randrange(10)), "255", "256", "25"])
+                                  for _ in range(rng.randint(3, 5))))  # fmt: skip
+        elif k == 1:  # version numbers, decimals, dotted runs
+            parts.append(".".join(str(rng.randrange(10 ** rng.randint(1, 5)))
+                                  for _ in range(rng.randint(1, 6))))  # fmt: skip
+        elif k == 2:
+            parts.append("".join(rng.choice("0123456789.") for _ in range(rng.randint(1, 25))))
+        elif k == 3:
+            parts.append(rng.choice(["ip=", "v", "a.", "host-", "1", ".", "x"]))
+        else:
+            parts.append("".join(rng.choice("0123456789 .-:aZ\n")
+                                 for _ in range(rng.randint(1, 9))))  # fmt: skip
+        parts.append(rng.choice(["", " ", ".", "-", "\n", "a", ":", "/"]))
+    return "".join(parts).encode()
+
+
+def test_ipv4_same_matches_as_python_regex() -> None:
+    rng = random.Random(21)
+    found = 0
+    for _ in range(20000):
+        b = random_ipish(rng)
+        got = fastscan.ipv4_matches(b)
+        assert got == ipv4_py(b), b
+        found += len(got)
+    assert found > 5000
+    alphabets = [bytes(range(256)), b"0123456789." * 4 + b" a-", b"12559.0 ", b"1."]
+    for i in range(20000):
+        alpha = alphabets[i % len(alphabets)]
+        b = bytes(rng.choice(alpha) for _ in range(rng.randint(0, 60)))
+        assert fastscan.ipv4_matches(b) == ipv4_py(b), b
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b".", b"1.2.3.4", b"1.2.3.4.", b"1.2.3.4.5", b".1.2.3.4", b"a1.2.3.4", b"1.2.3.4a",
+     b"01.2.3.4", b"1.2.3.04", b"255.255.255.255", b"256.1.1.1", b"1.1.1.256", b"1234.1.1.1",
+     b"1.2.3.4-1.2.3.4", b"1.2.3.4..5", b"\xff1.2.3.4\xff", b"1.2.3", b"1.2.3.", b"9" * 5000,
+     b"." * 5000, b"1." * 5000, b"10.0.0.1 " * 1000],
+)  # fmt: skip
+def test_ipv4_edges(data: bytes) -> None:
+    assert fastscan.ipv4_matches(data) == ipv4_py(data)
+
+
+def test_ipv4_huge_buffer_offsets() -> None:
+    block = b"x ip=10.1.2.3 y=1.2.3.4.5 z=255.255.255.255\n" * 1000
+    expected = ipv4_py(block)
+    big = block * 50
+    n = len(block)
+    assert fastscan.ipv4_matches(big) == [(s + k * n, e + k * n) for k in range(50)
+                                          for s, e in expected]  # fmt: skip

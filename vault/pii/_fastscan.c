@@ -9,6 +9,10 @@
  *
  * The brand table (allowed lengths per 6-digit IIN prefix) and the printed layouts come from
  * vault/pii/cards.py through configure(); nothing card-specific is hard-coded here.
+ * ipv4_matches() likewise emulates `rules._IPV4_RE.finditer(buf)` (dotted quads of canonical
+ * octets 0-255, bounded by non-alphanumerics, not part of a longer dotted number): the IP
+ * handler turns every such match into a finding, so Python only builds the hits.
+ *
  * Every read is bounds-checked against the buffer length; the GIL is released while the
  * buffer is scanned.
  */
@@ -246,6 +250,97 @@ static PyObject *fs_pan_matches(PyObject *self, PyObject *args, PyObject *kwargs
     return res;
 }
 
+/* ------------------------------------------------------------------------------- IPv4 */
+
+/* `_OCT` = 25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]: a canonical decimal 0-255. */
+static inline int octet_ok(const uint8_t *b, Py_ssize_t len) {
+    if (len == 1) return 1;
+    if (len == 2) return b[0] != '0';
+    if (len != 3) return 0;
+    if (b[0] == '1') return 1;
+    if (b[0] != '2') return 0;
+    if (b[1] < '5') return 1;
+    return b[1] == '5' && b[2] <= '5';
+}
+
+/* Match `_IPV4_RE` at p (b[p] is a digit whose lookbehind holds): (?:OCT\.){3}OCT followed
+ * by (?![0-9A-Za-z]|\.[0-9]). Every octet is a whole digit run (a shorter octet would be
+ * followed by a digit, which neither `\.` nor the lookahead accepts), so there is no
+ * backtracking to emulate. Returns the end, or -1. */
+static Py_ssize_t ipv4_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p) {
+    Py_ssize_t q = p;
+    for (int k = 0; k < 4; k++) {
+        Py_ssize_t r = run_end(b, n, q);
+        if (r == q || !octet_ok(b + q, r - q)) return -1;
+        if (k < 3) {
+            if (r >= n || b[r] != '.') return -1;
+            q = r + 1;
+        } else {
+            q = r;
+        }
+    }
+    if (q < n && (is_alnum(b[q]) || (b[q] == '.' && q + 1 < n && is_digit(b[q + 1]))))
+        return -1;
+    return q;
+}
+
+static void scan_ipv4(const uint8_t *b, Py_ssize_t n, vec_t *out) {
+    Py_ssize_t p = 0;
+    while (p < n) {
+        const uint8_t *dot = memchr(b + p, '.', (size_t)(n - p));
+        if (dot == NULL) break;
+        Py_ssize_t d = dot - b;
+        /* a match holds a dot within its first 4 characters: start at the digit run
+         * before this dot (at most 3 digits back, never before p) */
+        Py_ssize_t s = d;
+        while (s > p && d - s < 3 && is_digit(b[s - 1])) s--;
+        Py_ssize_t e = -1;
+        if (s < d && (s == 0 || !(is_alnum(b[s - 1]) || b[s - 1] == '.')))
+            e = ipv4_at(b, n, s);
+        if (e >= 0) {
+            vec_push2(out, s, e);
+            p = e;
+        } else {
+            p = d + 1;
+        }
+    }
+}
+
+static PyObject *pairs_to_list(vec_t *out) {
+    if (out->failed) {
+        free(out->v);
+        return PyErr_NoMemory();
+    }
+    PyObject *res = PyList_New((Py_ssize_t)(out->len / 2));
+    if (res == NULL) {
+        free(out->v);
+        return NULL;
+    }
+    for (size_t i = 0; i < out->len / 2; i++) {
+        PyObject *t = Py_BuildValue("(nn)", out->v[2 * i], out->v[2 * i + 1]);
+        if (t == NULL) {
+            free(out->v);
+            Py_DECREF(res);
+            return NULL;
+        }
+        PyList_SET_ITEM(res, (Py_ssize_t)i, t);
+    }
+    free(out->v);
+    return res;
+}
+
+static PyObject *fs_ipv4_matches(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    vec_t out = {NULL, 0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    scan_ipv4((const uint8_t *)view.buf, view.len, &out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return pairs_to_list(&out);
+}
+
 /* configure(prefixes, layouts): prefixes is a sequence of (digits: bytes, length mask: int)
  * applied in order (later entries override: pass shorter prefixes first); bit i of the
  * mask allows length 12 + i. layouts is a sequence of tuples of group sizes. */
@@ -335,6 +430,8 @@ static PyMethodDef methods[] = {
     {"pan_matches", (PyCFunction)(void (*)(void))fs_pan_matches, METH_VARARGS | METH_KEYWORDS,
      "pan_matches(buf, validate=True) -> [(start, end)] of _PAN_RE matches (with validate, "
      "only those that can hold a full PAN); releases the GIL"},
+    {"ipv4_matches", fs_ipv4_matches, METH_VARARGS,
+     "ipv4_matches(buf) -> [(start, end)] of _IPV4_RE matches; releases the GIL"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import hmac
+import dataclasses
+import hashlib
 import io
+import multiprocessing as mp
 import os
 import threading
+import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, BinaryIO, TextIO
 
 from .cards import LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
-from .model import KINDS, Finding
+from .model import KINDS, Finding, mask_ip
 from .rules import (
     PAN_DIRECT_HS,
     PAN_RE,
@@ -50,6 +53,38 @@ else:
 HAVE_NATIVE = _native is not None
 DEFAULT_OVERLAP = 16384  # must be > 2 x the longest finding (PEM block <= ~7.1k chars)
 _INF = 1 << 62
+_HASH_CACHE_SIZE = 1 << 16  # value -> keyed hash, per scanner
+THREAD_CHUNK = 1 << 20
+PROCESS_CHUNK = 8 << 20
+PROCESS_MIN_BYTES = 32 << 20  # a stream is scanned in processes once it is this large
+
+Row = tuple[str, str, int, int, int | None, str, float, str]
+"""A finding as a plain tuple, fields in :class:`Finding` order (cheap to build and pickle)."""
+
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+assert _FINDING_FIELDS == ("kind", "detector", "start", "end", "line", "masked", "confidence",
+                           "value_hash")  # fmt: skip
+_new = object.__new__
+
+
+def _finding(row: Row) -> Finding:
+    """``Finding(*row)`` without the frozen dataclass's per-field ``object.__setattr__``
+    (a third of the cost); Finding has no ``__post_init__`` and no slots."""
+    f = _new(Finding)
+    d = f.__dict__
+    (d["kind"], d["detector"], d["start"], d["end"], d["line"], d["masked"], d["confidence"],
+     d["value_hash"]) = row  # fmt: skip
+    return f
+
+
+def _hmac_pads(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after the HMAC inner and outer pads of ``key`` (RFC 2104): copying them
+    and hashing the message gives ``hmac.new(key, msg, sha256)`` in half the time."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return (hashlib.sha256(bytes(x ^ 0x36 for x in key)),
+            hashlib.sha256(bytes(x ^ 0x5C for x in key)))  # fmt: skip
 
 
 class _HSEngine:
@@ -58,12 +93,14 @@ class _HSEngine:
     Window patterns report end offsets, which become windows for the rule's precise regex;
     the contiguous-PAN pattern is compiled with start-of-match and handled directly."""
 
-    def __init__(self, rules: list[Rule], *, direct_pan: bool) -> None:
+    def __init__(self, rules: list[Rule], *, direct_pan: bool, skip: set[str]) -> None:
         assert _hs is not None
         exprs: list[bytes] = []
         flags: list[int] = []
         self.rule_of: list[int] = []
         for ri, rule in enumerate(rules):
+            if rule.name in skip:
+                continue
             for pat, f in rule.hs:
                 exprs.append(pat)
                 flags.append(_hs.HS_FLAG_CASELESS if f & 1 else 0)
@@ -183,6 +220,8 @@ class Scanner:
         use_native: bool | None = None,
     ) -> None:
         self.hash_key = bytes(hash_key)
+        self._hmac_inner, self._hmac_outer = _hmac_pads(self.hash_key)
+        self._hash_cache: dict[str, str] = {}
         self.kinds = frozenset(KINDS if kinds is None else kinds)
         unknown = self.kinds - set(KINDS)
         if unknown:
@@ -204,11 +243,19 @@ class Scanner:
         if self._native_pan:
             rules = [r for r in rules if r.name != "pan"]
         self._rules = rules
+        # rules whose matches come from the native core (the prefilter skips them)
+        self._native_rules = {"ipv4"} if use_native else set()
+        hs_rules = [r for r in rules if r.name not in self._native_rules]
         self._engine = (
-            _HSEngine(rules, direct_pan=has_pan and not self._native_pan)
-            if use_hyperscan and (rules or has_pan and not self._native_pan)
+            _HSEngine(rules, direct_pan=has_pan and not self._native_pan,
+                      skip=self._native_rules)  # fmt: skip
+            if use_hyperscan and (hs_rules or has_pan and not self._native_pan)
             else None
         )
+        self._config = {"hash_key": self.hash_key, "kinds": sorted(self.kinds),
+                        "use_hyperscan": use_hyperscan, "use_native": use_native}
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def uses_hyperscan(self) -> bool:
@@ -253,6 +300,11 @@ class Scanner:
         else:
             per_rule = [[] for _ in rules]
         for ri, rule in enumerate(rules):
+            if rule.name in self._native_rules:  # == _IPV4_RE.finditer + the IPv4 handler
+                for s, e in _native.ipv4_matches(b):
+                    v = b[s:e].decode("ascii")
+                    out.append(("ip_address", "ip_address.v4", s, e, mask_ip(v), v, 0.8))
+                continue
             if self._engine is not None:
                 ends = per_rule[ri]
                 if not ends:
@@ -300,24 +352,46 @@ class Scanner:
             res = [h for h in res if h[0] != "pan" or not covered(h[2], h[3])]
         return _drop_overlaps(res)
 
-    def _findings(
+    def _rows(
         self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int
-    ) -> list[Finding]:
-        hits = [h for h in self._hits(b, text) if lo <= h[2] < hi]
-        hits.sort(key=lambda h: (h[2], h[3], h[1]))
-        out = []
+    ) -> list[Row]:
+        """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi)."""
+        hits = self._hits(b, text)  # sorted by start, no two with the same start
+        if lo > 0 or hi < len(b):
+            hits = [h for h in hits if lo <= h[2] < hi]
+        out: list[Row] = []
+        append = out.append
         line = base_line + 1
         pos = 0
-        key = self.hash_key
         count = b.count
-        digest = hmac.digest
+        cache = self._hash_cache
+        value_hash = self._value_hash
         for kind, det, s, e, masked, norm, conf in hits:
             line += count(b"\n", pos, s)
             pos = s
-            # == keyed_hash(key, norm), without the per-call HMAC object
-            vh = digest(key, norm.encode("utf-8"), "sha256").hex()
-            out.append(Finding(kind, det, base + s, base + e, line, masked, conf, vh))
+            vh = cache.get(norm)
+            if vh is None:
+                vh = value_hash(norm)
+            append((kind, det, base + s, base + e, line, masked, conf, vh))
         return out
+
+    def _value_hash(self, norm: str) -> str:
+        """keyed_hash(hash_key, norm), from the precomputed HMAC pad states; cached."""
+        inner = self._hmac_inner.copy()
+        inner.update(norm.encode("utf-8"))
+        outer = self._hmac_outer.copy()
+        outer.update(inner.digest())
+        vh = outer.hexdigest()
+        cache = self._hash_cache
+        if len(cache) >= _HASH_CACHE_SIZE:
+            cache.clear()  # bounded; logs repeat values within a stretch, not across the file
+        cache[norm] = vh
+        return vh
+
+    def _findings(
+        self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int
+    ) -> list[Finding]:
+        return [_finding(r) for r in self._rows(b, text, base, base_line, lo, hi)]
 
     def scan_text(self, text: str, *, line_offset: int = 0) -> list[Finding]:
         b, t = byte_view(text)
@@ -330,32 +404,102 @@ class Scanner:
         f: BinaryIO | TextIO,
         *,
         encoding: str | None = None,
-        chunk_chars: int = 1 << 20,
+        chunk_chars: int | None = None,
         overlap: int = DEFAULT_OVERLAP,
         workers: int | None = None,
+        processes: bool | None = None,
     ) -> Iterator[Finding]:
         """Scan a stream in chunks of ``chunk_chars`` new characters, each preceded by the last
         ``overlap`` characters of the previous buffer. A finding belongs to the buffer whose
-        ownership range holds its start, so it is reported exactly once with absolute
-        character offsets and line numbers. ``workers`` > 1 scans chunks on threads (Hyperscan
-        releases the GIL); default: 2 when Hyperscan is in use, else 1."""
-        if chunk_chars < 1:
+        ownership range holds its start, so it is reported exactly once, in order, with
+        absolute character offsets and line numbers; memory stays bounded (a few chunks in
+        flight) whatever the stream's length, and the stream need not be seekable.
+
+        ``workers`` > 1 scans chunks in parallel (default: 2 when Hyperscan is in use, else 1):
+        on threads, and once more than :data:`PROCESS_MIN_BYTES` were read, in worker
+        processes (``processes`` None); ``processes`` True uses processes from the start,
+        False never. Default chunk size: 1 MiB on threads, 8 MiB in processes. Every mode
+        reports the same findings."""
+        for rows in self.scan_stream_rows(f, encoding=encoding, chunk_chars=chunk_chars,
+                                          overlap=overlap, workers=workers,
+                                          processes=processes):  # fmt: skip
+            yield from map(_finding, rows)
+
+    def scan_stream_rows(
+        self,
+        f: BinaryIO | TextIO,
+        *,
+        encoding: str | None = None,
+        chunk_chars: int | None = None,
+        overlap: int = DEFAULT_OVERLAP,
+        workers: int | None = None,
+        processes: bool | None = None,
+    ) -> Generator[list[Row], None, None]:
+        """:meth:`scan_stream`'s findings as lists of :data:`Row` tuples, one list per chunk
+        (for callers that handle millions of findings and need no Finding objects)."""
+        if chunk_chars is not None and chunk_chars < 1:
             raise ValueError("chunk_chars must be >= 1")
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
-        jobs = self._jobs(_pieces(f, encoding, chunk_chars), overlap)
-        if workers <= 1:
+        size = _ChunkSize(chunk_chars or THREAD_CHUNK)
+        jobs = self._jobs(_pieces(f, encoding, size), overlap)
+        if workers <= 1 and not processes:
             for job in jobs:
-                yield from self._findings(*job)
+                yield self._rows(*job)
             return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending: deque[Future[list[Finding]]] = deque()
-            for job in jobs:
-                pending.append(pool.submit(self._findings, *job))
-                if len(pending) > workers:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
+        use_proc = bool(processes)
+        seen = 0
+        procs: ProcessPoolExecutor | None = None
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+            pending: deque[Future[list[Row]]] = deque()
+            try:
+                for job in jobs:
+                    seen += len(job[0])
+                    if processes is None and not use_proc and seen > PROCESS_MIN_BYTES:
+                        use_proc = True
+                        if chunk_chars is None:
+                            size.n = PROCESS_CHUNK
+                    if use_proc and procs is None:
+                        procs = self._process_pool(max(1, workers))
+                        use_proc = procs is not None
+                    fut = None
+                    if procs is not None:
+                        try:
+                            fut = procs.submit(_worker_rows, job)
+                        except (OSError, RuntimeError):  # cannot start processes: stay on threads
+                            procs = None
+                            use_proc = False
+                    if fut is None:
+                        fut = threads.submit(self._rows, *job)
+                    pending.append(fut)
+                    if len(pending) > max(1, workers):
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+    def _process_pool(self, workers: int) -> ProcessPoolExecutor | None:
+        """The scanner's worker processes (started once, each building its own Scanner), or
+        None where processes cannot be used."""
+        with self._pool_lock:
+            if self._pool is None:
+                methods = mp.get_all_start_methods()
+                ctx: Any
+                if "forkserver" in methods:
+                    ctx = mp.get_context("forkserver")
+                    ctx.set_forkserver_preload(["vault.pii.scanner"])
+                elif "spawn" in methods:  # pragma: no cover - platform dependent
+                    ctx = mp.get_context("spawn")
+                else:  # pragma: no cover
+                    return None
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                           initializer=_worker_init,
+                                           initargs=(self._config,))  # fmt: skip
+                weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
+                self._pool = pool
+            return self._pool
 
     @staticmethod
     def _jobs(
@@ -395,32 +539,39 @@ class Scanner:
                 carry_t = None if tail.isascii() else tail
 
 
+class _ChunkSize:
+    """How much :func:`_pieces` reads next (raised when a stream moves to processes)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
 def _pieces(
-    f: BinaryIO | TextIO, encoding: str | None, chunk_chars: int
+    f: BinaryIO | TextIO, encoding: str | None, size: _ChunkSize
 ) -> Iterator[tuple[bytes, str | None]]:
-    """Yield (byte view, text-or-None) per chunk; see :func:`byte_view`."""
+    """Yield (byte view, text-or-None) per chunk of ``size.n``; see :func:`byte_view`."""
     probe = f.read(0)
     if isinstance(probe, str):
         tf: Any = f
         while True:
-            s = tf.read(chunk_chars)
+            s = tf.read(size.n)
             if not s:
                 return
             yield byte_view(s)
     bf: Any = f
-    raw = bf.read(max(chunk_chars, 1 << 16))  # enough to detect the encoding
+    raw = bf.read(max(size.n, 1 << 16))  # enough to detect the encoding
     if not raw:
         return
     enc = codecs.lookup(encoding or detect_encoding(raw)).name
     if enc == "latin-1" or enc == "iso8859-1":
         while raw:
             yield raw, None
-            raw = bf.read(chunk_chars)
+            raw = bf.read(size.n)
         return
     dec = codecs.getincrementaldecoder(enc)(errors="replace")
     ascii_compatible = enc in ("utf-8", "ascii")
     while True:
-        nxt = bf.read(chunk_chars)
+        nxt = bf.read(size.n)
         final = not nxt
         if ascii_compatible and raw.isascii() and not dec.getstate()[0]:
             if raw:
@@ -432,6 +583,19 @@ def _pieces(
         if final:
             return
         raw = nxt
+
+
+_WORKER: Scanner | None = None
+
+
+def _worker_init(config: dict[str, Any]) -> None:
+    global _WORKER
+    _WORKER = Scanner(**config)
+
+
+def _worker_rows(job: tuple[bytes, str | None, int, int, int, int]) -> list[Row]:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER._rows(*job)
 
 
 def scan_bytes(data: bytes, scanner: Scanner | None = None) -> list[Finding]:

@@ -1,0 +1,164 @@
+"""Parallel scanning: worker processes, threads and a single thread report the same findings.
+
+Processes get chunks of the stream (with the overlap/ownership rule of ``Scanner._jobs``) and
+return rows in order; the parent reads a bounded number of chunks ahead, so a pipe works and
+memory stays flat. Also the per-finding shortcuts: the cached keyed hash and the Finding
+builder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bench.bench_scan import generate as gateway_log
+from tests.pii.corpus import generate
+from vault.pii import Finding, Scanner
+from vault.pii import scanner as scanner_mod
+from vault.pii.model import keyed_hash
+from vault.pii.scanner import _finding
+
+KEY = b"parallel-test-key"
+
+
+@pytest.fixture(scope="module")
+def scanner() -> Iterator[Scanner]:
+    sc = Scanner(KEY)
+    yield sc
+    if sc._pool is not None:
+        sc._pool.shutdown()
+
+
+def scan(sc: Scanner, data: bytes, **kw: object) -> list[Finding]:
+    return list(sc.scan_stream(io.BytesIO(data), **kw))  # type: ignore[arg-type]
+
+
+def test_corpus_same_findings_in_processes_threads_and_single(scanner: Scanner) -> None:
+    total = 0
+    for doc in generate(seed=91, scale=1):
+        data = doc.data()
+        single = scan(scanner, data, workers=1)
+        assert single == scanner.scan_text(doc.text), doc.name
+        for chunk in (4096, 10007):
+            assert scan(scanner, data, chunk_chars=chunk, overlap=512, workers=2,
+                        processes=False) == single, (doc.name, chunk)  # fmt: skip
+            assert scan(scanner, data, chunk_chars=chunk, overlap=512, workers=2,
+                        processes=True) == single, (doc.name, chunk)  # fmt: skip
+        total += len(single)
+    assert total > 500
+
+
+def test_generated_log_across_chunk_boundaries(scanner: Scanner, tmp_path: Path) -> None:
+    log = tmp_path / "gw.log"
+    gateway_log(log, 2_000_000, seed=3)
+    data = log.read_bytes()
+    single = scan(scanner, data, workers=1)
+    kinds = {f.kind for f in single}
+    assert {"pan", "track_data", "ip_address"} <= kinds and len(single) > 8000
+    for chunk in (65_537, 250_000, 1 << 20):
+        assert scan(scanner, data, chunk_chars=chunk, processes=True) == single, chunk
+        assert scan(scanner, data, chunk_chars=chunk, processes=False) == single, chunk
+
+
+def test_automatic_switch_to_processes_mid_stream(scanner: Scanner, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "gw.log"
+    gateway_log(log, 3_000_000, seed=4)
+    data = log.read_bytes()
+    single = scan(scanner, data, workers=1)
+    monkeypatch.setattr(scanner_mod, "THREAD_CHUNK", 100_003)
+    monkeypatch.setattr(scanner_mod, "PROCESS_CHUNK", 400_009)
+    monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 1_000_000)
+    sc = Scanner(KEY)
+    try:
+        assert scan(sc, data) == single
+        assert sc._pool is not None  # it did move to processes
+    finally:
+        if sc._pool is not None:
+            sc._pool.shutdown()
+
+
+def test_pipe_in_processes(scanner: Scanner, tmp_path: Path) -> None:
+    """A non-seekable stream, as ingest feeds it."""
+    log = tmp_path / "gw.log"
+    gateway_log(log, 1_500_000, seed=5)
+    data = log.read_bytes()
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with open(w, "wb") as out:
+            for i in range(0, len(data), 65536):
+                out.write(data[i : i + 65536])
+
+    t = threading.Thread(target=feed)
+    t.start()
+    with open(r, "rb") as f:
+        got = list(scanner.scan_stream(f, chunk_chars=300_007, processes=True))
+    t.join()
+    assert got == scan(scanner, data, workers=1)
+
+
+class _Counting(io.RawIOBase):
+    """An endless-looking stream of log lines that counts what was read from it."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.pos = size, 0
+        self.line = b"2024-03-01 gw txn=123456789012 ip=10.1.2.3 pan=4111111111111111\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buf), self.size - self.pos)
+        if n <= 0:
+            return 0
+        off = self.pos % len(self.line)
+        block = (self.line * (n // len(self.line) + 2))[off : off + n]
+        buf[:n] = block
+        self.pos += n
+        return n
+
+
+def test_processes_read_a_bounded_number_of_chunks_ahead(scanner: Scanner) -> None:
+    chunk = 1 << 20
+    raw = _Counting(1 << 30)
+    stream = io.BufferedReader(raw, buffer_size=1 << 16)
+    it = scanner.scan_stream_rows(stream, chunk_chars=chunk, processes=True, workers=2)
+    first = next(it)
+    assert first and first[0][0] == "ip_address"
+    assert raw.pos <= 6 * chunk, raw.pos  # workers + 1 in flight, one read ahead, the probe
+    it.close()
+
+
+def test_value_hash_is_keyed_hash_for_any_key() -> None:
+    rng = random.Random(3)
+    values = ["", "4111111111111111", "10.1.2.3", "Hyvä päivä", "パスワード", "x" * 300]
+    for n in (0, 1, 32, 63, 64, 65, 200):
+        key = bytes(rng.randrange(256) for _ in range(n))
+        sc = Scanner(key, kinds={"pan"})
+        for v in values:
+            assert sc._value_hash(v) == keyed_hash(key, v)
+            assert sc._value_hash(v) == keyed_hash(key, v)  # from the cache
+
+
+def test_hash_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scanner_mod, "_HASH_CACHE_SIZE", 8)
+    sc = Scanner(KEY, kinds={"pan"})
+    for i in range(100):
+        assert sc._value_hash(str(i)) == keyed_hash(KEY, str(i))
+        assert len(sc._hash_cache) <= 8
+
+
+def test_finding_builder_equals_the_constructor() -> None:
+    row = ("pan", "pan.luhn_iin", 5, 21, 3, "411111******1111", 0.99, "ab" * 32)
+    f = _finding(row)
+    assert f == Finding(*row) and hash(f) == hash(Finding(*row))
+    assert repr(f) == repr(Finding(*row))
+    with pytest.raises(AttributeError):
+        f.kind = "x"  # type: ignore[misc]
