@@ -11,8 +11,9 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from json.encoder import encode_basestring as _json_str  # json.dumps(str, ensure_ascii=False)
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault import access, bootstrap, catalogue, sources
 from vault.auditing import event_dict
@@ -29,6 +30,9 @@ from vault.service import (
     engagement_dict,
 )
 from vault.termout import Progress, safe, table
+
+if TYPE_CHECKING:
+    from vault.scan import ScanHit
 
 EXIT_ERROR = 2
 EXIT_FOUND = 1
@@ -434,29 +438,28 @@ class Cli:
         from vault.scan import scan_source
         srcs = sources.collect(self.args.paths)
         scanner = Scanner()
-        hits, errors = [], 0
+        report: _ScanJson | _ScanTable = _ScanJson(sys.stdout) if self.json else _ScanTable()
+        errors = 0
         for src in srcs:
             try:
                 for hit in scan_source(src, scanner):
-                    hits.append(hit)
-                    if self.json:
-                        print(json.dumps(hit.as_dict(), ensure_ascii=False))
+                    report.add(hit)
             except (OSError, ValueError, VaultError) as exc:  # this file only; go on
                 errors += 1
+                report.flush()
                 print(f"vault: error: cannot scan {safe(src.name)}: {safe(str(exc))}",
                       file=sys.stderr)
             except Exception as exc:  # noqa: BLE001 - a bug must not end the whole scan
                 errors += 1
+                report.flush()
                 print(f"vault: error: cannot scan {safe(src.name)}: internal error "
                       f"({type(exc).__name__})", file=sys.stderr)
-        if not self.json:
-            table([("PATH", "LINE/PAGE", "KIND", "VALUE", "DETECTOR")] + [
-                (safe(h.path), str(h.finding.line) if h.finding.line is not None else (
-                    f"p.{h.page}" if h.page is not None else "-"), h.finding.kind,
-                 h.finding.masked, h.finding.detector) for h in hits], header=True)
-            print(f"{len(srcs)} files scanned, {len(hits)} findings"
+        report.flush()
+        if isinstance(report, _ScanTable):
+            report.print()
+            print(f"{len(srcs)} files scanned, {report.count} findings"
                   + (f", {errors} could not be scanned (fully)" if errors else ""))
-        return EXIT_ERROR if errors else (EXIT_FOUND if hits else 0)
+        return EXIT_ERROR if errors else (EXIT_FOUND if report.count else 0)
 
     def flags(self) -> int:
         a = self.args
@@ -533,6 +536,77 @@ class Cli:
         self.out(data, human)
         return EXIT_FOUND if bad else 0
 
+
+class _ScanJson:
+    """`vault scan --json`: one JSON object per finding and line, streamed in batches; each
+    line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)``, built from a template
+    (a scan may print millions)."""
+
+    BATCH = 512
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.count = 0
+        self._lines: list[str] = []
+        self._str: dict[str, str] = {}  # path / kind / detector -> its JSON string
+
+    def _s(self, text: str) -> str:
+        j = self._str.get(text)
+        if j is None:
+            if len(self._str) > 4096:
+                self._str.clear()
+            j = self._str[text] = _json_str(text)
+        return j
+
+    def add(self, hit: ScanHit) -> None:
+        f = hit.finding
+        line, page = f.line, hit.page
+        self._lines.append(
+            f'{{"path": {self._s(hit.path)}, "kind": {self._s(f.kind)}, '
+            f'"line": {"null" if line is None else int(line)}, '
+            f'"page": {"null" if page is None else int(page)}, '
+            f'"masked": {_json_str(f.masked)}, "detector": {self._s(f.detector)}, '
+            f'"confidence": {float(round(f.confidence, 2))!r}}}')  # fmt: skip
+        self.count += 1
+        if len(self._lines) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            self.out.write("\n".join(self._lines) + "\n")
+            self._lines.clear()
+        self.out.flush()
+
+
+class _ScanTable:
+    """`vault scan`'s table: the first ROWS findings, then how many more and per kind."""
+
+    ROWS = 1000
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.kinds: dict[str, int] = {}
+
+    def add(self, hit: ScanHit) -> None:
+        f = hit.finding
+        self.count += 1
+        self.kinds[f.kind] = self.kinds.get(f.kind, 0) + 1
+        if len(self.rows) < self.ROWS:
+            where = str(f.line) if f.line is not None else (
+                f"p.{hit.page}" if hit.page is not None else "-")
+            self.rows.append((safe(hit.path), where, f.kind, f.masked, f.detector))
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def print(self) -> None:
+        table([("PATH", "LINE/PAGE", "KIND", "VALUE", "DETECTOR"), *self.rows], header=True)
+        more = self.count - len(self.rows)
+        if more:
+            print(f"... {more} more findings not shown (--json lists every one)")
+            print("by kind: " + ", ".join(
+                f"{k} {n}" for k, n in sorted(self.kinds.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from vault.ingest import MAGIC_BYTES, detect_mime
 from vault.pii import Finding, Scanner
@@ -31,8 +30,9 @@ class IncompleteScan(UnreadableFile):
     """Part of a file could not be scanned (its findings so far were reported)."""
 
 
-@dataclass(frozen=True)
-class ScanHit:
+class ScanHit(NamedTuple):
+    """One finding in one file (a named tuple: a scan can yield millions of them)."""
+
     path: str
     finding: Finding
     page: int | None = None
@@ -66,7 +66,7 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
-            for finding in scanner.scan_stream(f):
+            for finding in scanner.scan_stream(f):  # big files: in worker processes
                 yield ScanHit(path, finding)
             return
         if mime == PDF_MIME:

@@ -21,8 +21,9 @@ from tests.bench.bench_scan import generate as gateway_log
 from tests.pii.corpus import generate
 from vault.pii import Finding, Scanner
 from vault.pii import scanner as scanner_mod
-from vault.pii.model import keyed_hash
-from vault.pii.scanner import _finding
+from vault.pii.model import KINDS, keyed_hash
+from vault.pii.rules import Hit
+from vault.pii.scanner import _drop_overlaps, _finding, _rank
 
 KEY = b"parallel-test-key"
 
@@ -162,3 +163,44 @@ def test_finding_builder_equals_the_constructor() -> None:
     assert repr(f) == repr(Finding(*row))
     with pytest.raises(AttributeError):
         f.kind = "x"  # type: ignore[misc]
+
+
+def _drop_overlaps_reference(hits: list[Hit]) -> list[Hit]:
+    """The overlap rule as first written (one sort, active set rebuilt for every hit)."""
+    if len(hits) < 2:
+        return hits
+    hits = sorted(hits, key=lambda h: (h[2], -h[3]))
+    kept: list[Hit | None] = []
+    active: list[int] = []
+    for h in hits:
+        if active:
+            active = [i for i in active if (k := kept[i]) is not None and k[3] > h[2]]
+        if not active:
+            active.append(len(kept))
+            kept.append(h)
+            continue
+        losers = []
+        for i in active:
+            k = kept[i]
+            assert k is not None
+            if _rank(k) >= _rank(h):
+                break
+            losers.append(i)
+        else:
+            for i in losers:
+                kept[i] = None
+            active.append(len(kept))
+            kept.append(h)
+    return [k for k in kept if k is not None]
+
+
+def test_overlap_resolution_equals_the_reference() -> None:
+    rng = random.Random(8)
+    kinds = list(KINDS)
+    for _ in range(20000):
+        hits: list[Hit] = []
+        for j in range(rng.randint(0, 12)):
+            s = rng.randrange(60)
+            e = s + rng.randint(1, 25)
+            hits.append((rng.choice(kinds), f"d{j}", s, e, "m", "v", rng.choice([0.5, 0.8, 0.9])))
+        assert _drop_overlaps(list(hits)) == _drop_overlaps_reference(list(hits)), hits

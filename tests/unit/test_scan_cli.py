@@ -7,6 +7,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Result
 
 PAN = "4111 1111 1111 1111"
@@ -46,3 +48,47 @@ def test_scan_table_and_odd_files(run: Callable[..., Result], tmp_path: Path) ->
     assert rows["screenshot.png"][:2] == ["-", "email"]
 
     assert "4111111111111111" not in r.text
+
+
+def test_json_lines_are_json_dumps_of_each_hit() -> None:
+    import io
+
+    from vault.cli import _ScanJson
+    from vault.pii import Finding
+    from vault.scan import ScanHit
+
+    hits = [
+        ScanHit("/tmp/gw.log", Finding("pan", "pan.luhn_iin", 1, 17, 2, "411111******1111",
+                                       0.99, "ab")),  # fmt: skip
+        ScanHit('dir/"odd"\\ näme\t\x1b[31m.txt', Finding("secret", "secret.config_password",
+                                                         0, 9, None, 'p"w\\\n\u2028ä', 0.85,
+                                                         "cd"), page=3),  # fmt: skip
+        ScanHit("x", Finding("ip_address", "ip_address.v4", 5, 12, 10**12, "10.1.*.*",
+                             0.8000000001, "ef")),  # fmt: skip
+        ScanHit("x", Finding("phone", "phone", 5, 12, 7, "パスワード***12", 0.6, "ef")),
+    ]
+    out = io.StringIO()
+    report = _ScanJson(out)
+    for h in hits * 700:  # more than one batch
+        report.add(h)
+    report.flush()
+    want = [json.dumps(h.as_dict(), ensure_ascii=False) for h in hits * 700]
+    assert out.getvalue().split("\n") == [*want, ""]
+    assert report.count == 2800
+
+
+def test_table_keeps_a_bounded_number_of_rows(run: Callable[..., Result], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault import cli
+
+    monkeypatch.setattr(cli._ScanTable, "ROWS", 3)
+    log = tmp_path / "gw.log"
+    log.write_text("".join(f"pan={PAN} ip=10.0.0.{i}\n" for i in range(4)))
+    r = run("scan", str(log))
+    assert r.code == 1
+    lines = r.text.splitlines()
+    assert len(lines) == 1 + 3 + 3
+    assert lines[-3] == "... 5 more findings not shown (--json lists every one)"
+    assert lines[-2] == "by kind: ip_address 4, pan 4"
+    assert lines[-1] == "1 files scanned, 8 findings"
+    assert len(run("scan", str(log), "--json").text.splitlines()) == 8

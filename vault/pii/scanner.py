@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import io
 import multiprocessing as mp
+import operator
 import os
 import threading
 import weakref
@@ -21,7 +22,7 @@ from typing import Any, BinaryIO, TextIO
 
 from .cards import LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
-from .model import KINDS, Finding, mask_ip
+from .model import KINDS, Finding
 from .rules import (
     PAN_DIRECT_HS,
     PAN_RE,
@@ -145,6 +146,10 @@ _PRIORITY = {k: i for i, k in enumerate(
 )}  # fmt: skip
 
 
+_START = operator.itemgetter(2)
+_END = operator.itemgetter(3)
+
+
 def _rank(h: Hit) -> tuple[int, float, int]:
     return (_PRIORITY[h[0]], h[6], h[3] - h[2])
 
@@ -155,30 +160,38 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     secret and not an e-mail address)."""
     if len(hits) < 2:
         return hits
-    hits.sort(key=lambda h: (h[2], -h[3]))
+    hits.sort(key=_END, reverse=True)  # two stable sorts == key (start, -end), C speed
+    hits.sort(key=_START)
     kept: list[Hit | None] = []
     active: list[int] = []  # indexes into kept whose end is beyond the current start
+    reach = -1  # >= the largest end among active (exact after each slow step)
     for h in hits:
-        if active:
-            start = h[2]
-            active = [i for i in active if (k := kept[i]) is not None and k[3] > start]
-        if not active:  # overlaps nothing kept: the common case
-            active.append(len(kept))
+        start = h[2]
+        if start >= reach:  # overlaps nothing kept: the common case
+            active = [len(kept)]
             kept.append(h)
+            reach = h[3]
             continue
-        rank = _rank(h)
-        losers = []
-        for i in active:
-            k = kept[i]
-            assert k is not None
-            if _rank(k) >= rank:
-                break
-            losers.append(i)
+        active = [i for i in active if (k := kept[i]) is not None and k[3] > start]
+        if active:
+            rank = _rank(h)
+            losers = []
+            for i in active:
+                k = kept[i]
+                assert k is not None
+                if _rank(k) >= rank:
+                    break
+                losers.append(i)
+            else:
+                for i in losers:
+                    kept[i] = None
+                active = [i for i in active if kept[i] is not None]
+                active.append(len(kept))
+                kept.append(h)
         else:
-            for i in losers:
-                kept[i] = None
             active.append(len(kept))
             kept.append(h)
+        reach = max((k[3] for i in active if (k := kept[i]) is not None), default=-1)
     return [k for k in kept if k is not None]
 
 
@@ -302,8 +315,9 @@ class Scanner:
         for ri, rule in enumerate(rules):
             if rule.name in self._native_rules:  # == _IPV4_RE.finditer + the IPv4 handler
                 for s, e in _native.ipv4_matches(b):
-                    v = b[s:e].decode("ascii")
-                    out.append(("ip_address", "ip_address.v4", s, e, mask_ip(v), v, 0.8))
+                    v = b[s:e].decode("ascii")  # a.b.c.d: mask_ip(v) == "a.b.*.*"
+                    out.append(("ip_address", "ip_address.v4", s, e,
+                                v.rsplit(".", 2)[0] + ".*.*", v, 0.8))  # fmt: skip
                 continue
             if self._engine is not None:
                 ends = per_rule[ri]
