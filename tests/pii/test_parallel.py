@@ -22,7 +22,15 @@ from tests.pii.corpus import generate
 from vault.pii import Finding, Scanner
 from vault.pii import scanner as scanner_mod
 from vault.pii.model import KINDS, keyed_hash
-from vault.pii.rules import Hit
+from vault.pii.rules import (
+    _CARD_WORDS,
+    _NEG_LABEL,
+    _NEG_SUFFIXES,
+    _NEG_WORDS,
+    Hit,
+    card_words,
+    neg_label,
+)
 from vault.pii.scanner import _drop_overlaps, _finding, _rank
 
 KEY = b"parallel-test-key"
@@ -204,3 +212,39 @@ def test_overlap_resolution_equals_the_reference() -> None:
             e = s + rng.randint(1, 25)
             hits.append((rng.choice(kinds), f"d{j}", s, e, "m", "v", rng.choice([0.5, 0.8, 0.9])))
         assert _drop_overlaps(list(hits)) == _drop_overlaps_reference(list(hits)), hits
+
+
+def _label_context(rng: random.Random, words: list[bytes]) -> bytes:
+    parts = []
+    for _ in range(rng.randint(0, 5)):
+        k = rng.randrange(5)
+        if k == 0:
+            parts.append(rng.choice(words))
+        elif k == 1:
+            parts.append(rng.choice([b"_", b"-", b" ", b""])
+                         + rng.choice([*_NEG_SUFFIXES, b"ID", b"Num", b"x"]))  # fmt: skip
+        elif k == 2:
+            parts.append(bytes(rng.choice(b"\"' \t:=>\n") for _ in range(rng.randint(0, 5))))
+        elif k == 3:
+            parts.append(rng.choice([b"=", b": ", b"\"=\"", b">", b"=\n", b" \t:\t "]))
+        else:
+            parts.append(bytes(rng.choice(b"aZ09 .-_\n\xff") for _ in range(rng.randint(0, 4))))
+    return b"".join(parts)[-40:]
+
+
+def test_label_checks_equal_their_regexes() -> None:
+    """The PAN context checks (non-card field label before the number, card words) give
+    the answers of the regexes they stand for."""
+    rng = random.Random(9)
+    words = [*_NEG_WORDS, b"card", b"pan", b"PAN", b"Mid", b"TXN", b"Visa", b"cc_num", b"ccnum",
+             b"acct-num", b"panel", b"pan_", b"x", b"kortti", b"AMEX", b"master"]  # fmt: skip
+    neg = card = 0
+    for _ in range(200_000):
+        b = _label_context(rng, words)
+        want = _NEG_LABEL.search(b) is not None
+        assert neg_label(b) == want, b
+        neg += want
+        want = _CARD_WORDS.search(b) is not None
+        assert card_words(b) == want, b
+        card += want
+    assert neg > 3_000 and card > 10_000

@@ -63,13 +63,46 @@ _B = rb"(?:^|[^0-9A-Za-z])"  # prefilter leading boundary (consumes one char)
 _CARD_WORDS = re.compile(rb"(?i)card|pan\b|visa|master|amex|kortti|cc[_-]?num|acct[_-]?num")
 # A Luhn-valid number that is the value of a field with a non-card name (merchant / terminal
 # ids, RRN, STAN, amounts, order ids, timestamps, phone numbers) is not reported as a PAN.
+_NEG_WORDS = (
+    b"order|invoice|ref|reference|txn|trans|transaction|rrn|stan|mid|tid|merchant|terminal|amt"
+    b"|amount|ts|timestamp|time|date|phone|tel|fax|mobile|msisdn|imei|iccid|imsi|serial"
+    b"|tracking|batch|seq|sequence"
+).split(b"|")
+_NEG_SUFFIXES = b"id|no|nr|num|number|code|ref".split(b"|")
+_NEG_SEP = rb"(?:[\"']?[\x20\t]{0,3}[:=][\x20\t]{0,3}[\"']?|>)"  # the same read backwards
 _NEG_LABEL = re.compile(
-    rb"(?i)(?:^|[^A-Za-z])(?:order|invoice|ref|reference|txn|trans|transaction|rrn|stan|mid|tid"
-    rb"|merchant|terminal|amt|amount|ts|timestamp|time|date|phone|tel|fax|mobile|msisdn|imei"
-    rb"|iccid|imsi|serial|tracking|batch|seq|sequence)"
-    rb"(?:[_ -]?(?:id|no|nr|num|number|code|ref))?"
-    rb"(?:[\"']?[\x20\t]{0,3}[:=][\x20\t]{0,3}[\"']?|>)$"
+    rb"(?i)(?:^|[^A-Za-z])(?:" + b"|".join(_NEG_WORDS) + rb")"
+    rb"(?:[_ -]?(?:" + b"|".join(_NEG_SUFFIXES) + rb"))?" + _NEG_SEP + rb"$"
 )
+# _NEG_LABEL matched backwards from the end of the reversed text: one anchored attempt instead
+# of a search from every position (10x faster). `$` also matches before a final newline.
+_NEG_LABEL_REV = re.compile(
+    rb"(?i)\n?" + _NEG_SEP + rb"(?:(?:" + b"|".join(x[::-1] for x in _NEG_SUFFIXES)
+    + rb")[_ -]?)?(?:" + b"|".join(x[::-1] for x in _NEG_WORDS) + rb")(?:[^A-Za-z]|\Z)"
+)
+
+
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def card_words(before: bytes) -> bool:
+    """``before`` names a card (``_CARD_WORDS.search(before)``), mostly without the regex."""
+    low = before.lower()
+    if b"card" in low or b"visa" in low or b"master" in low or b"amex" in low or b"kortti" in low:
+        return True
+    i = low.find(b"pan")
+    while i >= 0:  # pan\b
+        j = i + 3
+        if j == len(low) or low[j] not in _WORD_BYTES:
+            return True
+        i = low.find(b"pan", i + 1)
+    return b"num" in low and _CARD_WORDS.search(before) is not None
+
+
+def neg_label(before: bytes) -> bool:
+    """``before`` ends with the label of a non-card field (``_NEG_LABEL.search(before)``)."""
+    return _NEG_LABEL_REV.match(before[::-1]) is not None
+
 
 PAN_RE = _rx(
     rb"""
@@ -86,9 +119,9 @@ PAN_RE = _rx(
 def _pan_conf(ctx: Ctx, start: int, grouped: bool) -> float:
     """Confidence, or 0.0 when the number is the value of a non-card field."""
     before = ctx.b[max(0, start - 40) : start]
-    if not grouped and _NEG_LABEL.search(before):
+    if not grouped and neg_label(before):
         return 0.0
-    if _CARD_WORDS.search(before):
+    if card_words(before):
         return 0.99
     return 0.95 if grouped else 0.9
 

@@ -463,16 +463,20 @@ class Scanner:
             return
         use_proc = bool(processes)
         seen = 0
+        warm = False
         procs: ProcessPoolExecutor | None = None
         with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
             pending: deque[Future[list[Row]]] = deque()
             try:
                 for job in jobs:
                     seen += len(job[0])
-                    if processes is None and not use_proc and seen > PROCESS_MIN_BYTES:
-                        use_proc = True
-                        if chunk_chars is None:
-                            size.n = PROCESS_CHUNK
+                    if processes is None and not use_proc and seen > PROCESS_MIN_BYTES // 2:
+                        if not warm:  # start the workers while threads scan on
+                            warm = self._warm_up(workers)
+                        if seen > PROCESS_MIN_BYTES:
+                            use_proc = True
+                            if chunk_chars is None:
+                                size.n = PROCESS_CHUNK
                     if use_proc and procs is None:
                         procs = self._process_pool(max(1, workers))
                         use_proc = procs is not None
@@ -493,6 +497,16 @@ class Scanner:
             finally:
                 for fut in pending:
                     fut.cancel()
+
+    def _warm_up(self, workers: int) -> bool:
+        pool = self._process_pool(workers)
+        if pool is not None:
+            try:
+                for _ in range(workers):
+                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0))
+            except (OSError, RuntimeError):
+                pass
+        return True
 
     def _process_pool(self, workers: int) -> ProcessPoolExecutor | None:
         """The scanner's worker processes (started once, each building its own Scanner), or
