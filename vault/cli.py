@@ -32,7 +32,7 @@ from vault.service import (
 from vault.termout import Progress, safe, table
 
 if TYPE_CHECKING:
-    from vault.scan import ScanHit
+    from vault.scan import ScanBatch
 
 EXIT_ERROR = 2
 EXIT_FOUND = 1
@@ -435,15 +435,15 @@ class Cli:
 
     def scan(self) -> int:
         from vault.pii import Scanner
-        from vault.scan import scan_source
+        from vault.scan import scan_batches
         srcs = sources.collect(self.args.paths)
         scanner = Scanner()
         report: _ScanJson | _ScanTable = _ScanJson(sys.stdout) if self.json else _ScanTable()
         errors = 0
         for src in srcs:
             try:
-                for hit in scan_source(src, scanner):
-                    report.add(hit)
+                for batch in scan_batches(src, scanner):
+                    report.add(batch)
             except (OSError, ValueError, VaultError) as exc:  # this file only; go on
                 errors += 1
                 report.flush()
@@ -538,43 +538,32 @@ class Cli:
 
 
 class _ScanJson:
-    """`vault scan --json`: one JSON object per finding and line, streamed in batches; each
-    line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)``, built from a template
-    (a scan may print millions)."""
-
-    BATCH = 512
+    """`vault scan --json`: one JSON object per finding and line, written in batches; each
+    line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)`` of the ScanHit, built
+    from a template straight from the scanner's rows (a scan may print millions)."""
 
     def __init__(self, out: Any) -> None:
         self.out = out
         self.count = 0
-        self._lines: list[str] = []
-        self._str: dict[str, str] = {}  # path / kind / detector -> its JSON string
+        self._str: dict[str, str] = {}  # kind / detector -> its JSON string
+        self._conf: dict[float, str] = {}  # confidence -> round(c, 2) as JSON
 
-    def _s(self, text: str) -> str:
-        j = self._str.get(text)
-        if j is None:
-            if len(self._str) > 4096:
-                self._str.clear()
-            j = self._str[text] = _json_str(text)
-        return j
-
-    def add(self, hit: ScanHit) -> None:
-        f = hit.finding
-        line, page = f.line, hit.page
-        self._lines.append(
-            f'{{"path": {self._s(hit.path)}, "kind": {self._s(f.kind)}, '
-            f'"line": {"null" if line is None else int(line)}, '
-            f'"page": {"null" if page is None else int(page)}, '
-            f'"masked": {_json_str(f.masked)}, "detector": {self._s(f.detector)}, '
-            f'"confidence": {float(round(f.confidence, 2))!r}}}')  # fmt: skip
-        self.count += 1
-        if len(self._lines) >= self.BATCH:
-            self.flush()
+    def add(self, batch: ScanBatch) -> None:
+        strs, confs = self._str, self._conf
+        head = f'{{"path": {_json_str(batch.path)}, "kind": '
+        page = "null" if batch.page is None else str(int(batch.page))
+        lines = []
+        for kind, det, _, _, line, masked, conf, _ in batch.rows:
+            k = strs.get(kind) or strs.setdefault(kind, _json_str(kind))
+            d = strs.get(det) or strs.setdefault(det, _json_str(det))
+            c = confs.get(conf) or confs.setdefault(conf, repr(float(round(conf, 2))))
+            lines.append(f'{head}{k}, "line": {"null" if line is None else int(line)}, '
+                         f'"page": {page}, "masked": {_json_str(masked)}, "detector": {d}, '
+                         f'"confidence": {c}}}\n')  # fmt: skip
+        self.count += len(lines)
+        self.out.write("".join(lines))
 
     def flush(self) -> None:
-        if self._lines:
-            self.out.write("\n".join(self._lines) + "\n")
-            self._lines.clear()
         self.out.flush()
 
 
@@ -588,14 +577,15 @@ class _ScanTable:
         self.rows: list[tuple[str, str, str, str, str]] = []
         self.kinds: dict[str, int] = {}
 
-    def add(self, hit: ScanHit) -> None:
-        f = hit.finding
-        self.count += 1
-        self.kinds[f.kind] = self.kinds.get(f.kind, 0) + 1
-        if len(self.rows) < self.ROWS:
-            where = str(f.line) if f.line is not None else (
-                f"p.{hit.page}" if hit.page is not None else "-")
-            self.rows.append((safe(hit.path), where, f.kind, f.masked, f.detector))
+    def add(self, batch: ScanBatch) -> None:
+        kinds = self.kinds
+        for kind, det, _, _, line, masked, _, _ in batch.rows:
+            kinds[kind] = kinds.get(kind, 0) + 1
+            if len(self.rows) < self.ROWS:
+                where = str(line) if line is not None else (
+                    f"p.{batch.page}" if batch.page is not None else "-")
+                self.rows.append((safe(batch.path), where, kind, masked, det))
+        self.count += len(batch.rows)
 
     def flush(self) -> None:
         sys.stdout.flush()

@@ -10,7 +10,6 @@ through ``on_note`` or, without one, as an :class:`IncompleteScan` after its fin
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
@@ -19,6 +18,7 @@ from vault.pii import Finding, Scanner
 from vault.pii import ocr as ocr_mod
 from vault.pii import pdf as pdf_mod
 from vault.pii.extract import UnreadableFile, is_text_mime, iter_text
+from vault.pii.scanner import Row, finding_from_row
 
 PDF_MIME = "application/pdf"
 
@@ -51,6 +51,14 @@ def _read_bounded(f: BinaryIO, limit: int, what: str) -> bytes:
     return data
 
 
+class ScanBatch(NamedTuple):
+    """Findings of one file (one page of a PDF) as :data:`vault.pii.scanner.Row` tuples."""
+
+    path: str
+    page: int | None
+    rows: list[Row]
+
+
 def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
                 ocr: bool = True) -> Iterator[ScanHit]:
     """Findings in one source (a :class:`vault.sources.Source`).
@@ -59,6 +67,15 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
     corrupt, encrypted or over a limit, before or after yielding what it found. With
     ``ocr=False`` images are skipped with a note and image pages of PDFs are noted.
     """
+    for path, page, rows in scan_batches(src, scanner, on_note=on_note, ocr=ocr):
+        for row in rows:
+            yield ScanHit(path, finding_from_row(row), page)
+
+
+def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
+                 ocr: bool = True) -> Iterator[ScanBatch]:
+    """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
+    of rows: for callers that handle millions of findings and need no objects per finding."""
     path = str(src.path) if src.path is not None else src.name
     notes: list[str] = []
     with src.open() as f:
@@ -66,24 +83,24 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
-            for finding in scanner.scan_stream(f):  # big files: in worker processes
-                yield ScanHit(path, finding)
+            for rows in scanner.scan_stream_rows(f):  # big files: in worker processes
+                if rows:
+                    yield ScanBatch(path, None, rows)
             return
         if mime == PDF_MIME:
-            yield from _scan_pdf(path, _read_bounded(f, pdf_mod.MAX_PDF_BYTES, "pdf"),
-                                 scanner, notes, ocr)
+            for page, findings in _scan_pdf(_read_bounded(f, pdf_mod.MAX_PDF_BYTES, "pdf"),
+                                            scanner, notes, ocr):  # fmt: skip
+                yield ScanBatch(path, page, [_unlined(x) for x in findings])
         elif mime in ocr_mod.IMAGE_MIMES:
             data = _read_bounded(f, ocr_mod.MAX_IMAGE_BYTES, "image")
             if ocr:
                 text = ocr_mod.ocr_image(data).text
-                for finding in scanner.scan_text(text):
-                    yield ScanHit(path, dataclasses.replace(finding, line=None))
+                yield ScanBatch(path, None, [_unlined(x) for x in scanner.scan_text(text)])
             else:
                 notes.append("image not OCRed (OCR off)")
         else:
             for piece in iter_text(f, mime):
-                for finding in scanner.scan_text(piece):
-                    yield ScanHit(path, dataclasses.replace(finding, line=None))
+                yield ScanBatch(path, None, [_unlined(x) for x in scanner.scan_text(piece)])
     if notes:
         if on_note is None:
             more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
@@ -92,15 +109,23 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
             on_note(path, note)
 
 
-def _scan_pdf(path: str, data: bytes, scanner: Scanner, notes: list[str],
-              ocr: bool) -> Iterator[ScanHit]:
+def _unlined(f: Finding) -> Row:
+    """The finding as a row without a line number (PDF pages, images, binary strings)."""
+    return (f.kind, f.detector, f.start, f.end, None, f.masked, f.confidence, f.value_hash)
+
+
+def _scan_pdf(data: bytes, scanner: Scanner, notes: list[str],
+              ocr: bool) -> Iterator[tuple[int, list[Finding]]]:
     doc = pdf_mod.extract_pdf(data, ocr=ocr)
     notes.extend(doc.notes)
     seen: set[tuple[int, str, str]] = set()
     for page in doc.pages:  # text layer first, then the OCR of the same page
+        found = []
         for finding in scanner.scan_text(page.text):
             key = (page.number, finding.kind, finding.value_hash)
             if page.ocr and key in seen:
                 continue  # the same value read from the text layer already
             seen.add(key)
-            yield ScanHit(path, dataclasses.replace(finding, line=None), page=page.number)
+            found.append(finding)
+        if found:
+            yield page.number, found

@@ -31,7 +31,7 @@ from vault.pii.rules import (
     card_words,
     neg_label,
 )
-from vault.pii.scanner import _drop_overlaps, _finding, _rank
+from vault.pii.scanner import _drop_overlaps, _rank, finding_from_row
 
 KEY = b"parallel-test-key"
 
@@ -166,7 +166,7 @@ def test_hash_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_finding_builder_equals_the_constructor() -> None:
     row = ("pan", "pan.luhn_iin", 5, 21, 3, "411111******1111", 0.99, "ab" * 32)
-    f = _finding(row)
+    f = finding_from_row(row)
     assert f == Finding(*row) and hash(f) == hash(Finding(*row))
     assert repr(f) == repr(Finding(*row))
     with pytest.raises(AttributeError):

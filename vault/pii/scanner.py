@@ -68,7 +68,7 @@ assert _FINDING_FIELDS == ("kind", "detector", "start", "end", "line", "masked",
 _new = object.__new__
 
 
-def _finding(row: Row) -> Finding:
+def finding_from_row(row: Row) -> Finding:
     """``Finding(*row)`` without the frozen dataclass's per-field ``object.__setattr__``
     (a third of the cost); Finding has no ``__post_init__`` and no slots."""
     f = _new(Finding)
@@ -405,7 +405,7 @@ class Scanner:
     def _findings(
         self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int
     ) -> list[Finding]:
-        return [_finding(r) for r in self._rows(b, text, base, base_line, lo, hi)]
+        return [finding_from_row(r) for r in self._rows(b, text, base, base_line, lo, hi)]
 
     def scan_text(self, text: str, *, line_offset: int = 0) -> list[Finding]:
         b, t = byte_view(text)
@@ -437,7 +437,7 @@ class Scanner:
         for rows in self.scan_stream_rows(f, encoding=encoding, chunk_chars=chunk_chars,
                                           overlap=overlap, workers=workers,
                                           processes=processes):  # fmt: skip
-            yield from map(_finding, rows)
+            yield from map(finding_from_row, rows)
 
     def scan_stream_rows(
         self,
