@@ -24,6 +24,9 @@ Presidio is not a project dependency: `pip install -e '.[bench]'` (or
 repository root:
 
     .venv/bin/python tests/bench/bench_scan.py [--size-mb 300] [--runs 3] [--dir DIR]
+        [--without-ip] [--baseline DIR]
+
+`vault scan` and the library scan big files in 2 worker processes (after the first 32 MiB).
 
 It prints a table and a final `BENCH_JSON {...}` line.
 """
@@ -44,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -52,6 +56,7 @@ from tests.pii.corpus import BRAND_SPECS, fmt_pan, lookalike, make_pan, track1, 
 
 TARGET_RATIO = 10.0
 ROWS = ["vault scan", "vault.pii library", "presidio CreditCard"]
+BASE = " @baseline"
 
 PRESIDIO = r"""
 import json, sys, time
@@ -144,12 +149,12 @@ def generate(path: Path, size: int, seed: int, with_ip: bool = True) -> dict[int
     return planted
 
 
-def run(cmd: list[str], out_path: Path | None = None, ok: tuple[int, ...] = (0,)
-        ) -> tuple[float, float]:  # fmt: skip
+def run(cmd: list[str], out_path: Path | None = None, ok: tuple[int, ...] = (0,),
+        env: dict[str, str] | None = None) -> tuple[float, float]:  # fmt: skip
     """Run cmd (stdout to out_path or /dev/null); return (wall s, peak RSS MB)."""
     with open(out_path or os.devnull, "wb") as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         rc = os.waitstatus_to_exitcode(status)
@@ -196,6 +201,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
 
     vault = vault_cli()
     rows = [r for r in ROWS if have_presidio or not r.startswith("presidio")]
+    base_env = None
+    if args.baseline:  # the same vault rows from another checkout, interleaved
+        rows[2:2] = [r + BASE for r in ROWS[:2]]
+        base_env = dict(os.environ, PYTHONPATH=str(Path(args.baseline).resolve()))
     t: dict[str, list[float]] = {r: [] for r in rows}
     rss: dict[str, list[float]] = {r: [] for r in rows}
     extra: dict[str, dict[str, object]] = {}
@@ -205,9 +214,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         order = rows if rnd % 2 else rows[::-1]
         for row in order:
             res = tmp / "result.json"
-            if row == "vault scan":
-                w, p = run([vault, "scan", str(log), "--json"], res, ok=(0, 1))
-                if rnd == 1:
+            env = base_env if row.endswith(BASE) else None
+            if row.startswith("vault scan"):
+                w, p = run([vault, "scan", str(log), "--json"], res, ok=(0, 1), env=env)
+                if rnd == 1 and env is None:
                     card = []
                     kinds: dict[str, int] = {}
                     with open(res, encoding="utf-8") as f:
@@ -218,8 +228,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                                 card.append(d["line"])
                     acc[row] = accuracy(card, planted)
                     extra[row] = {"findings_by_kind": kinds}
-            elif row == "vault.pii library":
-                w, p = run([sys.executable, "-c", LIBRARY, str(log), str(res)])
+            elif row.startswith("vault.pii library"):
+                w, p = run([sys.executable, "-c", LIBRARY, str(log), str(res)], env=env)
                 extra[row] = json.loads(res.read_text())
             else:
                 w, p = run([sys.executable, "-c", PRESIDIO, str(log), str(res)])
@@ -237,11 +247,11 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     rate = {r: mb / med[r] for r in rows}
     peak = {r: max(rss[r]) for r in rows}
     print(f"\n{mb:.0f} MB gateway log, {args.runs} run(s), medians; nproc={os.cpu_count()}")
-    print(f"{'row':<22}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}{'precision':>11}{'recall':>8}")
+    print(f"{'row':<30}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}{'precision':>11}{'recall':>8}")
     for r in rows:
         a = acc.get(r, {})
         pr = f"{a['precision']:11.4f}{a['recall']:8.4f}" if a else f"{'-':>11}{'-':>8}"
-        print(f"{r:<22}{med[r]:9.2f}{rate[r]:9.1f}{peak[r]:13.1f}{pr}")
+        print(f"{r:<30}{med[r]:9.2f}{rate[r]:9.1f}{peak[r]:13.1f}{pr}")
     lib = extra.get("vault.pii library", {})
     print(f"scanner engine: {lib.get('engine')}; findings (all kinds): "
           f"{extra.get('vault scan', {}).get('findings_by_kind')}")  # fmt: skip
@@ -251,13 +261,16 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         ratios = {"vault scan / presidio MB/s": rate["vault scan"] / rate["presidio CreditCard"],
                   "library / presidio MB/s": rate["vault.pii library"]
                   / rate["presidio CreditCard"]}  # fmt: skip
+        if args.baseline:
+            ratios.update({f"{r} / presidio MB/s": rate[r] / rate["presidio CreditCard"]
+                           for r in (ROWS[0] + BASE, ROWS[1] + BASE)})
         for name, value in ratios.items():
             verdict[name] = value >= TARGET_RATIO
-            print(f"{name:<30}{value:7.2f}  {'PASS' if verdict[name] else 'FAIL'} "
+            print(f"{name:<46}{value:7.2f}  {'PASS' if verdict[name] else 'FAIL'} "
                   f"(>= {TARGET_RATIO:.0f})")  # fmt: skip
         pres = extra["presidio CreditCard"]
         print(f"presidio: import {pres['import_s']:.2f} s, analyze "
-              f"{mb / pres['scan_s']:.1f} MB/s without start-up")  # fmt: skip
+              f"{mb / cast(float, pres['scan_s']):.1f} MB/s without start-up")  # fmt: skip
     print("BENCH_JSON " + json.dumps({
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -282,6 +295,10 @@ def main() -> int:
                         help="drop the per-line client IP (isolates the card-data work from "
                              "one ip_address finding per line)")  # fmt: skip
     parser.add_argument("--dir", help="where to create the temp dir (default: system temp)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also run the vault rows with PYTHONPATH=DIR (another checkout, "
+                             "its C core built in place), interleaved: a before/after in one "
+                             "run")  # fmt: skip
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` cleans up
     tmp = Path(tempfile.mkdtemp(prefix="vault-bench-scan-", dir=args.dir))
