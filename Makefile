@@ -11,7 +11,7 @@ TEST_DEBS := $(RUN_DEBS) age openssl postgresql tmux fonts-dejavu-core
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { bash infra/dev/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py vault/pii/_fastscan.c
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py vault/pii/_fastscan.c vault/pii/_runs.c
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@

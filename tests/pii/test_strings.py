@@ -10,7 +10,7 @@ import re
 import pytest
 
 from vault.pii import extract
-from vault.pii.extract import iter_text, printable_runs
+from vault.pii.extract import HAVE_NATIVE_RUNS, iter_text, printable_runs, py_printable_runs
 
 ASCII = re.compile(rb"[\t\x20-\x7e]{8,}")
 UTF16 = re.compile(rb"(?:[\t\x20-\x7e]\x00){8,}")
@@ -44,7 +44,21 @@ def _samples() -> list[bytes]:
 
 @pytest.mark.parametrize("data", _samples())
 def test_fast_runs_equal_the_regexes(data: bytes) -> None:
+    want = _reference(data)
+    assert list(py_printable_runs(data)) == want
+    assert list(printable_runs(data)) == want  # the C version when built
+
+
+def test_native_runs_are_built() -> None:
+    """setup.py builds the C version on a machine with a compiler (as `make setup` does)."""
+    assert HAVE_NATIVE_RUNS
+
+
+def test_native_runs_on_large_and_hostile_input() -> None:
+    rng = random.Random(9)
+    data = rng.randbytes(3 << 20) + b"A" * (2 << 20) + "Z".encode("utf-16-le") * 100_000
     assert list(printable_runs(data)) == _reference(data)
+    assert list(printable_runs(memoryview(data)[5:-3])) == _reference(data[5:-3])
 
 
 def test_runs_across_read_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,7 +124,24 @@ def _starts(mask: int, stride: int, n: int) -> bytes:
     return acc.to_bytes(n, "little")
 
 
+try:  # the optional C accelerator (setup.py); the function below is its reference
+    from vault.pii._runs import runs as _native_runs
+except ImportError:  # pragma: no cover - depends on the build
+    _native_runs = None
+
+HAVE_NATIVE_RUNS = _native_runs is not None
+
+
 def printable_runs(part: bytes) -> Iterator[tuple[int, int, str]]:
+    """See :func:`py_printable_runs` (this is its C version when built)."""
+    if _native_runs is None:
+        yield from py_printable_runs(part)
+        return
+    for start, end, utf16 in _native_runs(part):
+        yield start, end, "utf-16-le" if utf16 else "ascii"
+
+
+def py_printable_runs(part: bytes) -> Iterator[tuple[int, int, str]]:
     """(start, end, encoding) of every ASCII run of >= 8 printable characters (tab and
     0x20-0x7e), then of every UTF-16LE run of >= 8 such characters: what the regexes
     ``[\t\x20-\x7e]{8,}`` and ``(?:[\t\x20-\x7e]\x00){8,}`` find, leftmost, longest."""
