@@ -168,3 +168,7 @@ def test_unlock(snap_compare: Any) -> None:
                         identity_path=Path("/nonexistent/identity.age"))
     assert snap_compare(make_app(settings=settings), terminal_size=SIZE,
                         run_before=steady)
+
+
+def test_flag_review_queue(snap_compare: Any, demo: Vault) -> None:
+    assert snap_compare(app_on(demo), terminal_size=SIZE, run_before=script("f"))
