@@ -150,11 +150,12 @@ def generate(path: Path, size: int, seed: int, with_ip: bool = True) -> dict[int
 
 
 def run(cmd: list[str], out_path: Path | None = None, ok: tuple[int, ...] = (0,),
-        env: dict[str, str] | None = None) -> tuple[float, float]:  # fmt: skip
+        env: dict[str, str] | None = None, cwd: str | None = None
+        ) -> tuple[float, float]:  # fmt: skip
     """Run cmd (stdout to out_path or /dev/null); return (wall s, peak RSS MB)."""
     with open(out_path or os.devnull, "wb") as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         rc = os.waitstatus_to_exitcode(status)
@@ -229,7 +230,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                     acc[row] = accuracy(card, planted)
                     extra[row] = {"findings_by_kind": kinds}
             elif row.startswith("vault.pii library"):
-                w, p = run([sys.executable, "-c", LIBRARY, str(log), str(res)], env=env)
+                # in the checkout's directory: `python -c` puts the cwd before PYTHONPATH
+                w, p = run([sys.executable, "-c", LIBRARY, str(log), str(res)], env=env,
+                           cwd=args.baseline if env is not None else None)
                 extra[row] = json.loads(res.read_text())
             else:
                 w, p = run([sys.executable, "-c", PRESIDIO, str(log), str(res)])

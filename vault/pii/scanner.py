@@ -433,7 +433,9 @@ class Scanner:
         on threads, and once more than :data:`PROCESS_MIN_BYTES` were read, in worker
         processes (``processes`` None); ``processes`` True uses processes from the start,
         False never. Default chunk size: 1 MiB on threads, 8 MiB in processes. Every mode
-        reports the same findings."""
+        reports the same findings. The worker processes (started once per Scanner, by the
+        "forkserver" method) import the program's main module, which must therefore be
+        importable without side effects (the usual ``if __name__ == "__main__"`` guard)."""
         for rows in self.scan_stream_rows(f, encoding=encoding, chunk_chars=chunk_chars,
                                           overlap=overlap, workers=workers,
                                           processes=processes):  # fmt: skip
