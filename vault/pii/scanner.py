@@ -9,6 +9,7 @@ import bisect
 import codecs
 import dataclasses
 import hashlib
+import hmac
 import io
 import multiprocessing as mp
 import operator
@@ -76,16 +77,6 @@ def finding_from_row(row: Row) -> Finding:
     (d["kind"], d["detector"], d["start"], d["end"], d["line"], d["masked"], d["confidence"],
      d["value_hash"]) = row  # fmt: skip
     return f
-
-
-def _hmac_pads(key: bytes) -> tuple[Any, Any]:
-    """SHA-256 states after the HMAC inner and outer pads of ``key`` (RFC 2104): copying them
-    and hashing the message gives ``hmac.new(key, msg, sha256)`` in half the time."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    return (hashlib.sha256(bytes(x ^ 0x36 for x in key)),
-            hashlib.sha256(bytes(x ^ 0x5C for x in key)))  # fmt: skip
 
 
 class _HSEngine:
@@ -233,7 +224,7 @@ class Scanner:
         use_native: bool | None = None,
     ) -> None:
         self.hash_key = bytes(hash_key)
-        self._hmac_inner, self._hmac_outer = _hmac_pads(self.hash_key)
+        self._hmac = hmac.new(self.hash_key, digestmod=hashlib.sha256)  # copied per value
         self._hash_cache: dict[str, str] = {}
         self.kinds = frozenset(KINDS if kinds is None else kinds)
         unknown = self.kinds - set(KINDS)
@@ -390,12 +381,11 @@ class Scanner:
         return out
 
     def _value_hash(self, norm: str) -> str:
-        """keyed_hash(hash_key, norm), from the precomputed HMAC pad states; cached."""
-        inner = self._hmac_inner.copy()
-        inner.update(norm.encode("utf-8"))
-        outer = self._hmac_outer.copy()
-        outer.update(inner.digest())
-        vh = outer.hexdigest()
+        """keyed_hash(hash_key, norm): a copy of the keyed HMAC object (the key is processed
+        once, by the standard library); cached."""
+        h = self._hmac.copy()
+        h.update(norm.encode("utf-8"))
+        vh = h.hexdigest()
         cache = self._hash_cache
         if len(cache) >= _HASH_CACHE_SIZE:
             cache.clear()  # bounded; logs repeat values within a stretch, not across the file
