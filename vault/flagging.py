@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlmodel import Session, col, func, select
@@ -150,6 +151,7 @@ class ScanFeed:
 
     def __init__(self, scanner: Scanner, name: str, *, depth: int = 4,
                  scan: Callable[[Source, Scanner], Any] | None = None) -> None:
+        """`scan` (tests) replaces :func:`vault.scan.scan_batches`."""
         self._scanner = scanner
         self._name = name
         self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
@@ -201,25 +203,26 @@ class ScanFeed:
         src = Source(name=self._name, size=None, open=lambda: cast(BinaryIO, stream))
         scan = self._scan
         if scan is None:
-            from vault.scan import scan_source
-            scan = scan_source
+            from vault.scan import scan_batches
+            scan = scan_batches
         seen: dict[tuple[str, str], FlagDraft] = {}
         out = self._outcome
         try:
-            for hit in scan(src, self._scanner):
+            for batch in scan(src, self._scanner):
                 if self._stopped.is_set():
                     return
-                f = hit.finding
-                d = seen.get((f.kind, f.value_hash))
-                if d is not None:
-                    d.occurrences += 1
-                    d.confidence = max(d.confidence, f.confidence)
-                elif len(seen) < MAX_FLAGS_PER_ITEM:
-                    seen[(f.kind, f.value_hash)] = FlagDraft(
-                        f.kind, f.detector, f.line, getattr(hit, "page", None), f.masked,
-                        f.confidence, f.value_hash)
-                else:
-                    out.dropped += 1
+                page = batch.page
+                for kind, detector, _s, _e, line, masked, confidence, value_hash in batch.rows:
+                    d = seen.get((kind, value_hash))
+                    if d is not None:
+                        d.occurrences += 1
+                        if confidence > d.confidence:
+                            d.confidence = confidence
+                    elif len(seen) < MAX_FLAGS_PER_ITEM:
+                        seen[(kind, value_hash)] = FlagDraft(
+                            kind, detector, line, page, masked, confidence, value_hash)
+                    else:
+                        out.dropped += 1
         except Exception as exc:  # noqa: BLE001 - any extraction failure becomes a flag
             out.error = _error_text(exc)
         finally:
@@ -299,12 +302,15 @@ class FlagMixin:
         return sc
 
     def _add_flags(self: Facade, s: Session, item: EvidenceItem, outcome: ScanOutcome) -> None:
+        if not outcome.drafts:
+            return
         now = self.clock()
-        for d in outcome.drafts:
-            s.add(Flag(id=self._new_id(), item_id=item.id, engagement_id=item.engagement_id,
-                       kind=d.kind, detector=d.detector, line=d.line, page=d.page,
-                       occurrences=d.occurrences, masked=d.masked, confidence=d.confidence,
-                       value_hash=d.value_hash, state="open", created_at=now))
+        s.execute(sa.insert(Flag.__table__), [  # type: ignore[attr-defined]
+            {"id": self._new_id(), "item_id": item.id, "engagement_id": item.engagement_id,
+             "kind": d.kind, "detector": d.detector, "line": d.line, "page": d.page,
+             "occurrences": d.occurrences, "masked": d.masked, "confidence": d.confidence,
+             "value_hash": d.value_hash, "state": "open", "created_at": now}
+            for d in outcome.drafts])
 
     def _flag(self: Facade, s: Session, ref: str) -> Flag:
         ref = ref.strip().lower()

@@ -216,7 +216,7 @@ def test_unscannable_item_is_quarantined(vault: Vault, engagement: str,
         raise OSError("cannot decode")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(scan_mod, "scan_source", broken)
+    monkeypatch.setattr(scan_mod, "scan_batches", broken)
     r = ingest_one(vault, engagement, "odd.bin", b"\x00\x01payload")
     assert r.quarantined and r.flags == {"unscannable": 1}
     [f] = vault.flags(engagement)
