@@ -15,21 +15,15 @@ from json.encoder import encode_basestring as _json_str  # json.dumps(str, ensur
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import access, bootstrap, catalogue, sources
-from vault.auditing import event_dict
+from vault import access, catalogue, sources
 from vault.config import Settings
 from vault.errors import AlreadyExists, InvalidInput, VaultError
 from vault.keys import passphrase_from_env_or_tty
-from vault.service import (
-    DISCLOSURES,
-    KINDS,
-    IngestOptions,
-    IngestResult,
-    ItemFilter,
-    Vault,
-    engagement_dict,
-)
 from vault.termout import Progress, safe, table
+from vault.vocabulary import DISCLOSURES, KINDS
+
+if TYPE_CHECKING:  # the database layers load only for commands that open the vault
+    from vault.service import IngestResult, Vault
 
 if TYPE_CHECKING:
     from vault.scan import ScanBatch
@@ -199,12 +193,13 @@ class Cli:
             human()
 
     def open(self) -> Vault:
+        from vault import bootstrap
         return bootstrap.open_vault(self.settings, passphrase_from_env_or_tty())
 
     # -- verbs ---------------------------------------------------------------------------------
 
     def init(self) -> int:
-        from vault import demo
+        from vault import bootstrap, demo
         if self.args.join:
             return self._join()
         r = bootstrap.initialise(self.settings, passphrase_from_env_or_tty(),
@@ -229,6 +224,7 @@ class Cli:
         return 0
 
     def _join(self) -> int:
+        from vault import bootstrap
         ident, created = bootstrap.create_or_load_identity(self.settings,
                                                            passphrase_from_env_or_tty())
         registered = bootstrap.is_registered(self.settings, ident)
@@ -246,6 +242,7 @@ class Cli:
         return 0
 
     def identity(self) -> int:
+        from vault import bootstrap
         ident, created = bootstrap.create_or_load_identity(self.settings,
                                                            passphrase_from_env_or_tty())
         if not created:
@@ -296,6 +293,7 @@ class Cli:
         return 0
 
     def audit(self) -> int:
+        from vault.auditing import event_dict
         a, v = self.args, self.open()
         if a.acmd is None:
             events = v.audit_events(a.engagement, limit=a.limit, actor=a.actor,
@@ -380,6 +378,7 @@ class Cli:
         return 0
 
     def engagement(self) -> int:
+        from vault.service import engagement_dict
         v, a = self.open(), self.args
         if a.ecmd == "create":
             e = v.create_engagement(a.name, client=a.client, standard=a.standard,
@@ -403,6 +402,7 @@ class Cli:
         return 0
 
     def ingest(self) -> int:
+        from vault.service import IngestOptions
         a = self.args
         srcs = sources.collect(a.paths, stdin_name=a.name)
         v = self.open()
@@ -488,6 +488,7 @@ class Cli:
         return 0
 
     def ls(self) -> int:
+        from vault.service import ItemFilter
         a = self.args
         flt = ItemFilter(kind=a.kind, requirement=a.req, disclosure=a.disclosure,
                          state=a.state, text=a.search, limit=a.limit)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from storage_backends import ObjectStore
-from vault import access, audit, catalogue, retrieve
+from vault import access, audit, catalogue, retrieve, vocabulary
 from vault import ingest as pipeline
 from vault.age import X25519Identity, X25519Recipient
 from vault.auditing import AuditMixin
@@ -51,8 +51,7 @@ from vault.people import PeopleMixin, key_grant
 from vault.retention import destruction_date
 from vault.sources import Source
 
-KINDS = ("screenshot", "log_export", "config_export", "interview_note", "document", "other")
-DISCLOSURES = ("team", "client", "council-only")
+KINDS, DISCLOSURES = vocabulary.KINDS, vocabulary.DISCLOSURES
 VISIBLE_STATES = ("active", "quarantined", "superseded", "shredded")
 
 Clock = Callable[[], datetime]
