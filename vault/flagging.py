@@ -43,8 +43,9 @@ UNSCANNABLE = "unscannable"
 QUARANTINE_KINDS = frozenset(CARD_KINDS) | {UNSCANNABLE}
 DECISIONS = ("false_positive", "redact", "retain")
 FLAG_STATES = ("open", "false_positive", "redacted", "retained")
-MAX_FLAGS_PER_ITEM = 10_000
-"""Distinct values kept per item; more are counted in the ingest's audit event only."""
+MAX_FLAGS_PER_KIND = 10_000
+"""Distinct values kept per kind and item (so a log full of IP addresses cannot crowd out its
+card numbers); more are counted in the ingest's audit event only."""
 MAX_REDACT_BYTES = 256 << 20
 """Redaction works in memory; larger items must be redacted outside and ingested again."""
 _HASH_INFO = b"evidence-vault flag value hash v1 "
@@ -123,7 +124,7 @@ class FlagDraft:
 @dataclass
 class ScanOutcome:
     drafts: list[FlagDraft] = field(default_factory=list)
-    dropped: int = 0  # distinct values beyond MAX_FLAGS_PER_ITEM
+    dropped: int = 0  # distinct values beyond MAX_FLAGS_PER_KIND
     error: str | None = None
 
     @property
@@ -206,6 +207,7 @@ class ScanFeed:
             from vault.scan import scan_batches
             scan = scan_batches
         seen: dict[tuple[str, str], FlagDraft] = {}
+        per_kind: dict[str, int] = {}
         out = self._outcome
         try:
             for batch in scan(src, self._scanner):
@@ -218,7 +220,8 @@ class ScanFeed:
                         d.occurrences += 1
                         if confidence > d.confidence:
                             d.confidence = confidence
-                    elif len(seen) < MAX_FLAGS_PER_ITEM:
+                    elif (n := per_kind.get(kind, 0)) < MAX_FLAGS_PER_KIND:
+                        per_kind[kind] = n + 1
                         seen[(kind, value_hash)] = FlagDraft(
                             kind, detector, line, page, masked, confidence, value_hash)
                     else:

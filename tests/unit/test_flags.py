@@ -363,3 +363,15 @@ def test_screenshot_preview_is_its_ocr_text_with_card_numbers_masked(
     text = vault.preview(r.view.item.id)
     assert text.startswith("OCR text of the image") and "approved" in text
     assert MASKED in text and PAN not in text
+
+
+def test_many_values_of_one_kind_do_not_crowd_out_card_data(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vault.flagging as flagging
+    monkeypatch.setattr(flagging, "MAX_FLAGS_PER_KIND", 5)
+    lines = [f"client 10.0.{i}.1 ok" for i in range(20)] + [f"card {PAN}", f"card {PAN2}"]
+    r = ingest_one(vault, engagement, "busy.log", _log(*lines))
+    assert r.flags == {"ip_address": 5, "pan": 2} and r.quarantined
+    with Session(vault.engine) as s:
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "item.ingest")).one()
+    assert json.loads(ev.detail or "{}")["flags_not_kept"] == 15
