@@ -25,7 +25,7 @@ from vault import access
 from vault.browse import SEARCH_CAP
 from vault.service import DISCLOSURES, KINDS, ItemFilter
 
-PAGE = 200
+PAGE = 100
 
 ACTION_PERMISSION = {
     "ingest": "item.ingest",
