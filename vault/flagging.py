@@ -31,6 +31,7 @@ from vault import retrieve
 from vault.age import X25519Identity
 from vault.errors import IntegrityError, InvalidInput, NotFound, VaultError
 from vault.facade import Facade
+from vault.lookup import by_id_prefix
 from vault.models import EngagementKey, EvidenceItem, Flag, ItemRequirement, Member, User
 from vault.pii import CARD_KINDS, Scanner
 from vault.sources import Source
@@ -316,15 +317,7 @@ class FlagMixin:
             for d in outcome.drafts])
 
     def _flag(self: Facade, s: Session, ref: str) -> Flag:
-        ref = ref.strip().lower()
-        if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
-            raise InvalidInput(f"not a flag id: {ref!r}")
-        found = s.exec(select(Flag).where(col(Flag.id).startswith(ref))).all()
-        if not found:
-            raise NotFound(f"no flag {ref}", hint="`vault flags ENGAGEMENT` lists them")
-        if len(found) > 1:
-            raise InvalidInput(f"flag id {ref} is ambiguous", hint="give more characters")
-        return found[0]
+        return by_id_prefix(s, Flag, ref, "flag", hint="`vault flags ENGAGEMENT` lists them")
 
     def _flag_views(self: Facade, s: Session, flags: list[Flag]) -> list[FlagView]:
         items: dict[str, EvidenceItem] = {}

@@ -37,6 +37,7 @@ from vault.errors import (
 )
 from vault.flagging import FlagMixin, ScanFeed, ScanOutcome
 from vault.keys import unwrap_identity
+from vault.lookup import by_id_prefix
 from vault.maintenance import MaintenanceMixin, enforces_retention, is_local
 from vault.models import (
     Engagement,
@@ -223,16 +224,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin, FlagMixin):
         return e
 
     def _item(self, s: Session, ref: str) -> EvidenceItem:
-        ref = ref.strip().lower()
-        if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
-            raise InvalidInput(f"not an item id: {ref!r}")
-        found = s.exec(select(EvidenceItem).where(col(EvidenceItem.id).startswith(ref),
-                                                  EvidenceItem.state != "pending")).all()
-        if not found:
-            raise NotFound(f"no item {ref}")
-        if len(found) > 1:
-            raise InvalidInput(f"item id {ref} is ambiguous", hint="give more characters")
-        return found[0]
+        return by_id_prefix(s, EvidenceItem, ref, "item", col(EvidenceItem.state) != "pending")
 
     def _view(self, s: Session, item: EvidenceItem, engagement: Engagement | None = None
               ) -> ItemView:
