@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from json.encoder import encode_basestring as _json_str  # json.dumps(str, ensure_ascii=False)
 from pathlib import Path
@@ -442,7 +442,7 @@ class Cli:
         errors = 0
         for src in srcs:
             try:
-                for batch in scan_batches(src, scanner):
+                for batch in scan_batches(src, scanner, hashes=False):
                     report.add(batch)
             except (OSError, ValueError, VaultError) as exc:  # this file only; go on
                 errors += 1
@@ -541,28 +541,46 @@ class Cli:
 class _ScanJson:
     """`vault scan --json`: one JSON object per finding and line, written in batches; each
     line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)`` of the ScanHit, built
-    from a template straight from the scanner's rows (a scan may print millions)."""
+    from a template straight from the scanner's rows (a scan may print millions), in C when
+    the native scanner core is built."""
 
     def __init__(self, out: Any) -> None:
         self.out = out
         self.count = 0
-        self._str: dict[str, str] = {}  # kind / detector -> its JSON string
-        self._conf: dict[float, str] = {}  # confidence -> round(c, 2) as JSON
+        self._json: dict[str | float, str] = {}  # kind / detector / confidence -> its JSON
+        try:
+            from vault.pii import _fastscan
+        except ImportError:  # pragma: no cover - depends on the build
+            _fastscan = None  # type: ignore[assignment]
+        self._native = _fastscan
+
+    @staticmethod
+    def _json_of(v: str | float) -> str:
+        return _json_str(v) if isinstance(v, str) else repr(float(round(v, 2)))
 
     def add(self, batch: ScanBatch) -> None:
-        strs, confs = self._str, self._conf
         head = f'{{"path": {_json_str(batch.path)}, "kind": '
         page = "null" if batch.page is None else str(int(batch.page))
-        lines = []
-        for kind, det, _, _, line, masked, conf, _ in batch.rows:
-            k = strs.get(kind) or strs.setdefault(kind, _json_str(kind))
-            d = strs.get(det) or strs.setdefault(det, _json_str(det))
-            c = confs.get(conf) or confs.setdefault(conf, repr(float(round(conf, 2))))
-            lines.append(f'{head}{k}, "line": {"null" if line is None else int(line)}, '
-                         f'"page": {page}, "masked": {_json_str(masked)}, "detector": {d}, '
-                         f'"confidence": {c}}}\n')  # fmt: skip
-        self.count += len(lines)
-        self.out.write("".join(lines))
+        text = None
+        if self._native is not None:
+            try:
+                text = self._native.json_lines(batch.rows, head, page, self._json, self._json_of)
+            except (ValueError, TypeError, OverflowError):  # e.g. a lone surrogate: in Python
+                text = None
+        if text is None:
+            text = "".join(self._lines(batch.rows, head, page))
+        self.count += len(batch.rows)
+        self.out.write(text)
+
+    def _lines(self, rows: list[Any], head: str, page: str) -> Iterator[str]:
+        cache, json_of = self._json, self._json_of
+        for kind, det, _, _, line, masked, conf, _ in rows:
+            k = cache.get(kind) or cache.setdefault(kind, json_of(kind))
+            d = cache.get(det) or cache.setdefault(det, json_of(det))
+            c = cache.get(conf) or cache.setdefault(conf, json_of(conf))
+            yield (f'{head}{k}, "line": {"null" if line is None else int(line)}, '
+                   f'"page": {page}, "masked": {_json_str(masked)}, "detector": {d}, '
+                   f'"confidence": {c}}}\n')  # fmt: skip
 
     def flush(self) -> None:
         self.out.flush()

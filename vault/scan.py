@@ -73,9 +73,10 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
 
 
 def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
-                 ocr: bool = True) -> Iterator[ScanBatch]:
+                 ocr: bool = True, hashes: bool = True) -> Iterator[ScanBatch]:
     """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
-    of rows: for callers that handle millions of findings and need no objects per finding."""
+    of rows: for callers that handle millions of findings and need no objects per finding.
+    ``hashes=False``: rows of text files carry no value hash (see ``scan_stream_rows``)."""
     path = str(src.path) if src.path is not None else src.name
     notes: list[str] = []
     with src.open() as f:
@@ -83,7 +84,7 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
-            for rows in scanner.scan_stream_rows(f):  # big files: in worker processes
+            for rows in scanner.scan_stream_rows(f, hashes=hashes):  # big files: in processes
                 if rows:
                     yield ScanBatch(path, None, rows)
             return

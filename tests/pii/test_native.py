@@ -290,3 +290,132 @@ def test_ipv4_huge_buffer_offsets() -> None:
     n = len(block)
     assert fastscan.ipv4_matches(big) == [(s + k * n, e + k * n) for k in range(50)
                                           for s, e in expected]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- ready-made hits
+# pan_hits / ipv4_hits build the handlers' Hit tuples in C, drop_overlaps and rows resolve
+# them: each against its Python reference, on text that exercises the field-name context.
+
+from vault.pii.rules import _NEG_SUFFIXES, _NEG_WORDS, _handle_ipv4  # noqa: E402
+from vault.pii.scanner import _PRIORITY, _drop_overlaps  # noqa: E402
+
+LABEL_BITS = [w.decode() for w in _NEG_WORDS] + [s.decode() for s in _NEG_SUFFIXES] + [
+    "card", "CARD", "pan", "Pan", "panel", "pan_", "visa", "Master", "amex", "kortti", "cc_num",
+    "ccnum", "cc-num", "ccxnum", "acct_num", "AcctNum", "acct num", "num", "x", "id", "txnid",
+    "Txn_ID", "order no", "amt", "xamt", "tsx", "ts", "_", " ", "-", "\t", "\n", "9", "é",
+]  # fmt: skip
+SEPARATORS = ["=", ":", " = ", "  :  ", "\t=\t", '"=', '="', "\":\"", "'= '", ">", "    =", "= \n",
+              "=\n", "", " ", "==", "=    "]  # fmt: skip
+
+
+def handler_hits(b: bytes) -> list[tuple[object, ...]]:
+    ctx = Ctx(b, None)
+    return [h for m in PAN_RE.finditer(b) for h in (handle_pan(m, ctx) or [])]
+
+
+def labelled_doc(rng: random.Random) -> bytes:
+    parts = []
+    for _ in range(rng.randint(1, 6)):
+        parts.append("".join(rng.choice(LABEL_BITS) for _ in range(rng.randint(0, 4))))
+        parts.append(rng.choice(SEPARATORS))
+        pan = make_pan(rng)
+        k = rng.randrange(4)
+        parts.append(pan if k < 2 else group(pan, " -"[k - 2], rng.choice(GROUPINGS[len(pan)])))
+        parts.append(rng.choice([" ", "\n", ", ", "x", "+", "-1"]))
+    text = "".join(parts)
+    if rng.random() < 0.3:
+        text = "+" + text
+    return text.encode("latin-1", "replace")
+
+
+def test_pan_hits_are_the_handlers_hits() -> None:
+    rng = random.Random(31)
+    kinds = {0.9: 0, 0.95: 0, 0.99: 0}
+    dropped = 0
+    for i in range(30000):
+        b = labelled_doc(rng) if i % 2 else random_doc(rng)
+        want = handler_hits(b)
+        assert fastscan.pan_hits(b) == want, b
+        for h in want:
+            kinds[h[6]] += 1
+        dropped += len(fastscan.pan_matches(b)) - len({h[2] for h in want})
+    assert min(kinds.values()) > 1000, kinds  # every confidence, so both context checks ran
+    assert dropped > 1000  # and numbers dropped for their field name
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"4111111111111111", b"+4111111111111111", b"txn=4111111111111111",
+     b"TXN_ID = 4111111111111111", b"xtxn=4111111111111111", b"card txn=4111111111111111",
+     b"order no: 4111111111111111", b"order-no>4111111111111111", b'amt"=4111111111111111',
+     b"amt=\n4111111111111111", b"amt    =4111111111111111",
+     b"m=" + b"x" * 40 + b"4111111111111111",
+     b"x" * 37 + b"ts=4111111111111111", b"x" * 38 + b"ts=4111111111111111",
+     b"pan_4111111111111111", b"pan 4111 1111 1111 1111",
+     b"4111 1111 1111 1111 4111 1111 1111 1111",
+     b"4111-1111-1111-1111", b"\xffcard\xff4111111111111111", b"ts=4111-1111-1111-1111"],
+)  # fmt: skip
+def test_pan_hits_edges(data: bytes) -> None:
+    assert fastscan.pan_hits(data) == handler_hits(data)
+
+
+def test_ipv4_hits_are_the_handlers_hits() -> None:
+    rng = random.Random(22)
+    found = 0
+    for _ in range(5000):
+        b = random_ipish(rng)
+        ctx = Ctx(b, None)
+        want = [h for m in _IPV4_RE.finditer(b) for h in (_handle_ipv4(m, ctx) or [])]
+        assert fastscan.ipv4_hits(b) == want, b
+        found += len(want)
+    assert found > 1000
+
+
+def random_hits(rng: random.Random) -> list[tuple[str, str, int, int, str, str, float]]:
+    hits = []
+    for _ in range(rng.randint(0, 30)):
+        s = rng.randrange(60)
+        kind = rng.choice(sorted(_PRIORITY))
+        hits.append((kind, kind, s, s + rng.randint(1, 15), "m", "v",
+                     rng.choice([0.5, 0.8, 0.9, 0.99])))  # fmt: skip
+    hits.sort(key=lambda h: h[3], reverse=True)
+    hits.sort(key=lambda h: h[2])
+    return hits
+
+
+def test_drop_overlaps_is_the_python_sweep() -> None:
+    rng = random.Random(5)
+    changed = 0
+    for _ in range(20000):
+        hits = random_hits(rng)
+        want = _drop_overlaps(list(hits))
+        assert fastscan.drop_overlaps(list(hits), _PRIORITY) == want, hits
+        changed += len(want) != len(hits)
+    assert changed > 5000
+    with pytest.raises(KeyError):
+        fastscan.drop_overlaps([("nope", "d", 0, 1, "m", "v", 0.5)] * 2, _PRIORITY)
+    with pytest.raises(TypeError):
+        fastscan.drop_overlaps([("pan", 1)], _PRIORITY)
+
+
+def test_rows_without_hashes_and_with() -> None:
+    b = b"card 4111111111111111\nip 10.1.2.3\n"
+    with_hash = Scanner(b"k")._rows(b, None, 100, 7, 0, len(b))
+    without = Scanner(b"k")._rows(b, None, 100, 7, 0, len(b), hashes=False)
+    py = Scanner(b"k", use_native=False)._rows(b, None, 100, 7, 0, len(b))
+    assert with_hash == py
+    assert [r[:7] for r in without] == [r[:7] for r in with_hash]
+    assert [r[4] for r in with_hash] == [8, 9] and [r[2] for r in with_hash] == [105, 125]
+    assert all(len(r[7]) == 64 for r in with_hash) and all(r[7] == "" for r in without)
+    with pytest.raises(ValueError, match="order"):
+        fastscan.rows(b, [("pan", "d", 5, 9, "m", "v", 0.5), ("pan", "d", 1, 3, "m", "v", 0.5)],
+                      0, 0, 0, 99, {}, None)  # fmt: skip
+
+
+def test_configure_labels_rejects_bad_input() -> None:
+    for words, suffixes in [([b"ok", b"n0t"], []), ([b""], []), ([b"x" * 25], []),
+                            ([b"a"] * 65, []), (["str"], []), (5, [])]:  # fmt: skip
+        with pytest.raises((ValueError, TypeError)):
+            fastscan.configure_labels(words, suffixes)
+    b = b"txn=4111111111111111"
+    assert fastscan.pan_hits(b) == []  # the labels loaded at import still apply

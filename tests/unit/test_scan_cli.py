@@ -50,7 +50,8 @@ def test_scan_table_and_odd_files(run: Callable[..., Result], tmp_path: Path) ->
     assert "4111111111111111" not in r.text
 
 
-def test_json_lines_are_json_dumps_of_each_hit() -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["C", "python"])
+def test_json_lines_are_json_dumps_of_each_hit(native: bool) -> None:
     import dataclasses
     import io
 
@@ -61,21 +62,26 @@ def test_json_lines_are_json_dumps_of_each_hit() -> None:
     hits = [
         ScanHit("/tmp/gw.log", Finding("pan", "pan.luhn_iin", 1, 17, 2, "411111******1111",
                                        0.99, "ab")),  # fmt: skip
-        ScanHit('dir/"odd"\\ näme\t\x1b[31m.txt', Finding("secret", "secret.config_password",
-                                                         0, 9, None, 'p"w\\\n\u2028ä', 0.85,
-                                                         "cd"), page=3),  # fmt: skip
+        ScanHit('dir/"odd"\\ näme\t\x1b[31m.txt',
+                Finding("secret", "secret.config_password", 0, 9, None,
+                        'p"w\\\n\u2028ä\x00\x1f\x7f\b\f\r', 0.85, "cd"), page=3),  # fmt: skip
         ScanHit("x", Finding("ip_address", "ip_address.v4", 5, 12, 10**12, "10.1.*.*",
                              0.8000000001, "ef")),  # fmt: skip
         ScanHit("x", Finding("phone", "phone", 5, 12, 7, "パスワード***12", 0.6, "ef")),
+        ScanHit("x", Finding("email", "email", 5, 12, 7, "\ud800 lone surrogate", 0.6, "ef")),
     ]
     out = io.StringIO()
     report = _ScanJson(out)
+    if native:
+        assert report._native is not None, "native scanner core not built"
+    else:
+        report._native = None
     for h in hits * 300:
         report.add(ScanBatch(h.path, h.page, [dataclasses.astuple(h.finding)] * 2))
     report.flush()
     want = [json.dumps(h.as_dict(), ensure_ascii=False) for h in hits * 300 for _ in "ab"]
     assert out.getvalue().split("\n") == [*want, ""]
-    assert report.count == 2400
+    assert report.count == 3000
 
 
 def test_table_keeps_a_bounded_number_of_rows(run: Callable[..., Result], tmp_path: Path,

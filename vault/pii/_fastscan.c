@@ -341,6 +341,576 @@ static PyObject *fs_ipv4_matches(PyObject *self, PyObject *args) {
     return pairs_to_list(&out);
 }
 
+/* ------------------------------------------------------------------------------- hits */
+
+/* Ready-made findings, so that Python builds no object per match. pan_hits() is
+ * `handle_pan(_PAN_RE.match(buf, s), ctx)` for every match of `_PAN_RE` (rules.py): the
+ * brand/length/Luhn check (valid_groups), the printed layouts of grouped numbers, a
+ * contiguous number after `+` (a phone number) dropped, and the field context of the 40
+ * bytes before the number (`rules.neg_label`, `rules.card_words`), whose label words come
+ * from rules.py through configure_labels(). ipv4_hits() is `rules._handle_ipv4` for every
+ * ipv4_matches() match. Both return Hit tuples (kind, detector, start, end, masked, value,
+ * confidence), in start order. */
+
+#define MAX_LABELS 64
+#define MAX_LABEL_LEN 24
+#define CONTEXT 40
+
+typedef struct {
+    int n;
+    uint8_t len[MAX_LABELS];
+    uint8_t text[MAX_LABELS][MAX_LABEL_LEN]; /* lower case */
+} labels_t;
+
+static labels_t neg_words = {0}, neg_suffixes = {0};
+static int labels_set = 0;
+static PyObject *S_EMPTY, *S_PAN, *S_PAN_DET, *S_IP, *S_IP4_DET, *F_CONF[4];
+
+static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+static inline int is_alpha(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/* b[i - len + 1 .. i] equals the (lower-case) label, ASCII case-insensitively, within [lo, ..) */
+static inline int ends_with(const uint8_t *b, Py_ssize_t lo, Py_ssize_t i, const uint8_t *t,
+                            int len) {
+    if (i - len + 1 < lo) return 0;
+    for (int k = 0; k < len; k++)
+        if (lower(b[i - k]) != t[len - 1 - k]) return 0;
+    return 1;
+}
+
+/* a non-card field name ends at i, preceded by the window start or a non-letter */
+static int neg_word_at(const uint8_t *b, Py_ssize_t lo, Py_ssize_t i) {
+    for (int w = 0; w < neg_words.n; w++) {
+        int len = neg_words.len[w];
+        if (ends_with(b, lo, i, neg_words.text[w], len)) {
+            Py_ssize_t k = i - len;
+            if (k < lo || !is_alpha(b[k])) return 1;
+        }
+    }
+    return 0;
+}
+
+static inline int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
+static inline int is_quote(uint8_t c) { return c == '"' || c == '\''; }
+
+/* rules.neg_label(b[lo:p]): the window ends with `<word>[[_ -]?<suffix>]<sep>` where sep is
+ * ["']?[ \t]{0,3}[:=][ \t]{0,3}["']? or `>`, optionally followed by one final newline. The
+ * character classes of the separator are disjoint, so reading it backwards greedily is what
+ * the regex's backtracking would find. */
+static int neg_label_c(const uint8_t *b, Py_ssize_t lo, Py_ssize_t p) {
+    Py_ssize_t i = p - 1;
+    if (i >= lo && b[i] == '\n') i--;
+    if (i < lo) return 0;
+    if (b[i] == '>') {
+        i--;
+    } else {
+        if (is_quote(b[i])) i--;
+        for (int k = 0; k < 3 && i >= lo && is_blank(b[i]); k++) i--;
+        if (i < lo || (b[i] != ':' && b[i] != '=')) return 0;
+        i--;
+        for (int k = 0; k < 3 && i >= lo && is_blank(b[i]); k++) i--;
+        if (i >= lo && is_quote(b[i])) i--;
+    }
+    if (neg_word_at(b, lo, i)) return 1;
+    for (int s = 0; s < neg_suffixes.n; s++) {
+        int len = neg_suffixes.len[s];
+        if (!ends_with(b, lo, i, neg_suffixes.text[s], len)) continue;
+        Py_ssize_t j = i - len;
+        if (neg_word_at(b, lo, j)) return 1;
+        if (j >= lo && (b[j] == '_' || b[j] == ' ' || b[j] == '-') && neg_word_at(b, lo, j - 1))
+            return 1;
+    }
+    return 0;
+}
+
+static inline int word_byte(uint8_t c) { return is_alnum(c) || c == '_'; }
+
+/* rules.card_words(b[lo:p]): card|pan\b|visa|master|amex|kortti|cc[_-]?num|acct[_-]?num */
+static int card_words_c(const uint8_t *b, Py_ssize_t lo, Py_ssize_t p) {
+    static const char *const words[] = {"card", "visa", "master", "amex", "kortti", "ccnum",
+                                        "cc_num", "cc-num", "acctnum", "acct_num", "acct-num"};
+    for (Py_ssize_t k = lo; k < p; k++) {
+        uint8_t c = lower(b[k]);
+        if (c == 'p' && k + 3 <= p && lower(b[k + 1]) == 'a' && lower(b[k + 2]) == 'n' &&
+            (k + 3 == p || !word_byte(b[k + 3])))
+            return 1;
+        for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+            const char *t = words[w];
+            if ((uint8_t)t[0] != c) continue;
+            Py_ssize_t j = 1;
+            while (t[j] && k + j < p && lower(b[k + j]) == (uint8_t)t[j]) j++;
+            if (!t[j]) return 1;
+        }
+    }
+    return 0;
+}
+
+/* confidence code (index into F_CONF: 0.9, 0.95, 0.99), or -1: not reported */
+static int pan_conf(const uint8_t *b, Py_ssize_t start, int grouped) {
+    Py_ssize_t lo = start > CONTEXT ? start - CONTEXT : 0;
+    if (!grouped && neg_label_c(b, lo, start)) return -1;
+    if (card_words_c(b, lo, start)) return 2;
+    return grouped ? 1 : 0;
+}
+
+static void push_hit(vec_t *out, Py_ssize_t s, Py_ssize_t e, int code) {
+    /* (start, end << 2 | code): ends fit easily, buffers are far below 2^61 bytes */
+    vec_push2(out, s, (e << 2) | code);
+}
+
+static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
+    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS];
+    int ng, code;
+    char sep;
+    Py_ssize_t p = 0;
+    while (p < n) {
+        while (p < n && !is_digit(b[p])) p++;
+        if (p >= n) break;
+        if (!lookbehind_ok(b, p)) {
+            p = run_end(b, n, p);
+            continue;
+        }
+        Py_ssize_t e = match_at(b, n, p, starts, lens, &ng, &sep);
+        if (e < 0) {
+            p = run_end(b, n, p);
+            continue;
+        }
+        if (sep == 0) {
+            if (!(p > 0 && b[p - 1] == '+') && valid_groups(b, starts, lens, 0, 1) &&
+                (code = pan_conf(b, p, 0)) >= 0)
+                push_hit(out, p, e, code);
+        } else if (sep == '-') {
+            if (layout_ok(lens, 0, ng) && valid_groups(b, starts, lens, 0, ng))
+                push_hit(out, p, e, pan_conf(b, p, 1));
+        } else {
+            int i = 0;
+            while (i < ng) {
+                int found = 0;
+                int top = ng - i < MAX_LAYOUT_GROUPS ? ng - i : MAX_LAYOUT_GROUPS;
+                for (int size = top; size >= 2; size--) {
+                    if (!layout_ok(lens, i, i + size) || !valid_groups(b, starts, lens, i, i + size))
+                        continue;
+                    Py_ssize_t hs = starts[i], he = starts[i + size - 1] + lens[i + size - 1];
+                    push_hit(out, hs, he, pan_conf(b, hs, 1));
+                    found = size;
+                    break;
+                }
+                i += found ? found : 1;
+            }
+        }
+        p = e;
+    }
+}
+
+static PyObject *pan_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e, int code) {
+    char digits[20], masked[20];
+    int nd = 0;
+    for (Py_ssize_t i = s; i < e && nd < 19; i++)
+        if (is_digit(b[i])) digits[nd++] = (char)b[i];
+    for (int i = 0; i < nd; i++) masked[i] = (i < 6 || i >= nd - 4) ? digits[i] : '*';
+    PyObject *m = PyUnicode_DecodeASCII(masked, nd, NULL);
+    PyObject *v = m ? PyUnicode_DecodeASCII(digits, nd, NULL) : NULL;
+    if (v == NULL) {
+        Py_XDECREF(m);
+        return NULL;
+    }
+    return Py_BuildValue("(OOnnNNO)", S_PAN, S_PAN_DET, s, e, m, v, F_CONF[code]);
+}
+
+static PyObject *ip_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
+    char masked[24];
+    Py_ssize_t k = s;
+    int dots = 0;
+    while (k < e && dots < 2) { /* a.b.c.d -> "a.b.*.*" (rules.mask_ip) */
+        if (b[k] == '.') dots++;
+        if (dots < 2) k++;
+    }
+    Py_ssize_t head = k - s;
+    if (head > 15) head = 15;
+    memcpy(masked, b + s, (size_t)head);
+    memcpy(masked + head, ".*.*", 4);
+    PyObject *m = PyUnicode_DecodeASCII(masked, head + 4, NULL);
+    PyObject *v = m ? PyUnicode_DecodeASCII((const char *)b + s, e - s, NULL) : NULL;
+    if (v == NULL) {
+        Py_XDECREF(m);
+        return NULL;
+    }
+    return Py_BuildValue("(OOnnNNO)", S_IP, S_IP4_DET, s, e, m, v, F_CONF[3]);
+}
+
+static PyObject *fs_pan_hits(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    if (len_table == NULL || !labels_set) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_RuntimeError,
+                        "_fastscan.configure() and configure_labels() were not called");
+        return NULL;
+    }
+    const uint8_t *b = (const uint8_t *)view.buf;
+    vec_t out = {NULL, 0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    scan_pan_hits(b, view.len, &out);
+    Py_END_ALLOW_THREADS
+    PyObject *res = out.failed ? PyErr_NoMemory() : PyList_New((Py_ssize_t)(out.len / 2));
+    for (size_t i = 0; res != NULL && i < out.len / 2; i++) {
+        Py_ssize_t packed = out.v[2 * i + 1];
+        PyObject *t = pan_hit_tuple(b, out.v[2 * i], packed >> 2, (int)(packed & 3));
+        if (t == NULL) Py_CLEAR(res);
+        else PyList_SET_ITEM(res, (Py_ssize_t)i, t);
+    }
+    free(out.v);
+    PyBuffer_Release(&view);
+    return res;
+}
+
+static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    const uint8_t *b = (const uint8_t *)view.buf;
+    vec_t out = {NULL, 0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    scan_ipv4(b, view.len, &out);
+    Py_END_ALLOW_THREADS
+    PyObject *res = out.failed ? PyErr_NoMemory() : PyList_New((Py_ssize_t)(out.len / 2));
+    for (size_t i = 0; res != NULL && i < out.len / 2; i++) {
+        PyObject *t = ip_hit_tuple(b, out.v[2 * i], out.v[2 * i + 1]);
+        if (t == NULL) Py_CLEAR(res);
+        else PyList_SET_ITEM(res, (Py_ssize_t)i, t);
+    }
+    free(out.v);
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* --------------------------------------------------------------------- resolving hits */
+
+/* scanner._drop_overlaps(hits) for hits sorted by (start, -end): where hits overlap, keep
+ * the one of higher rank (kind priority from `prio`, then confidence, then length). The
+ * same sweep as the Python reference, on arrays. Returns a new list. */
+typedef struct {
+    Py_ssize_t s, e;
+    long prio;
+    double conf;
+} hinfo_t;
+
+static inline int rank_ge(const hinfo_t *a, const hinfo_t *b) { /* rank(a) >= rank(b) */
+    if (a->prio != b->prio) return a->prio > b->prio;
+    if (a->conf != b->conf) return a->conf > b->conf;
+    return (a->e - a->s) >= (b->e - b->s);
+}
+
+static int hit_info(PyObject *h, PyObject *prio, hinfo_t *out) {
+    if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
+        PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+        return -1;
+    }
+    PyObject *p = PyDict_GetItemWithError(prio, PyTuple_GET_ITEM(h, 0));
+    if (p == NULL) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "hit kind without a priority");
+        return -1;
+    }
+    out->prio = PyLong_AsLong(p);
+    out->s = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
+    out->e = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 3));
+    out->conf = PyFloat_AsDouble(PyTuple_GET_ITEM(h, 6));
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *fs_drop_overlaps(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *hits, *prio;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &hits, &PyDict_Type, &prio)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(hits);
+    hinfo_t *info = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(hinfo_t));
+    Py_ssize_t *kept = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_ssize_t)); /* hit index or -1 */
+    Py_ssize_t *active = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_ssize_t)); /* kept slots */
+    PyObject *res = NULL;
+    if (!info || !kept || !active) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (hit_info(PyList_GET_ITEM(hits, i), prio, &info[i]) < 0) goto done;
+    Py_ssize_t nk = 0, na = 0, reach = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const hinfo_t *h = &info[i];
+        if (h->s >= reach) { /* overlaps nothing kept: the common case */
+            active[0] = nk;
+            na = 1;
+            kept[nk++] = i;
+            reach = h->e;
+            continue;
+        }
+        Py_ssize_t m = 0;
+        for (Py_ssize_t a = 0; a < na; a++) {
+            Py_ssize_t k = kept[active[a]];
+            if (k >= 0 && info[k].e > h->s) active[m++] = active[a];
+        }
+        na = m;
+        if (na) {
+            int loses = 0;
+            for (Py_ssize_t a = 0; a < na; a++)
+                if (rank_ge(&info[kept[active[a]]], h)) {
+                    loses = 1;
+                    break;
+                }
+            if (!loses) { /* h beats every active hit it overlaps */
+                for (Py_ssize_t a = 0; a < na; a++) kept[active[a]] = -1;
+                na = 0;
+                active[na++] = nk;
+                kept[nk++] = i;
+            }
+        } else {
+            active[na++] = nk;
+            kept[nk++] = i;
+        }
+        reach = -1;
+        for (Py_ssize_t a = 0; a < na; a++) {
+            Py_ssize_t k = kept[active[a]];
+            if (k >= 0 && info[k].e > reach) reach = info[k].e;
+        }
+    }
+    res = PyList_New(0);
+    for (Py_ssize_t j = 0; res != NULL && j < nk; j++)
+        if (kept[j] >= 0 && PyList_Append(res, PyList_GET_ITEM(hits, kept[j])) < 0) Py_CLEAR(res);
+done:
+    PyMem_Free(info);
+    PyMem_Free(kept);
+    PyMem_Free(active);
+    return res;
+}
+
+/* scanner.Scanner._rows's loop: hits (sorted by start) starting in [lo, hi) become rows
+ * (kind, detector, base + start, base + end, line, masked, confidence, value hash), the line
+ * 1-based from base_line, the hash from `cache` (value -> hash) or value_hash(value), or ""
+ * when value_hash is None. */
+static PyObject *fs_rows(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    PyObject *hits, *cache, *value_hash;
+    Py_ssize_t base, base_line, lo, hi;
+    if (!PyArg_ParseTuple(args, "y*O!nnnnO!O", &view, &PyList_Type, &hits, &base, &base_line,
+                          &lo, &hi, &PyDict_Type, &cache, &value_hash))
+        return NULL;
+    const uint8_t *b = (const uint8_t *)view.buf;
+    Py_ssize_t n = view.len, pos = 0, line = base_line + 1;
+    PyObject *res = PyList_New(0);
+    for (Py_ssize_t i = 0; res != NULL && i < PyList_GET_SIZE(hits); i++) {
+        PyObject *h = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
+            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+            Py_CLEAR(res);
+            break;
+        }
+        Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
+        Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 3));
+        if (PyErr_Occurred() || s < pos || s > n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
+            Py_CLEAR(res);
+            break;
+        }
+        if (s < lo || s >= hi) continue;
+        while (pos < s) {
+            const uint8_t *nl = memchr(b + pos, '\n', (size_t)(s - pos));
+            if (nl == NULL) break;
+            line++;
+            pos = (nl - b) + 1;
+        }
+        pos = s;
+        PyObject *norm = PyTuple_GET_ITEM(h, 5);
+        PyObject *vh = value_hash == Py_None ? S_EMPTY : PyDict_GetItemWithError(cache, norm);
+        if (vh != NULL) {
+            Py_INCREF(vh);
+        } else if (!PyErr_Occurred()) {
+            vh = PyObject_CallOneArg(value_hash, norm);
+        }
+        if (vh == NULL) {
+            Py_CLEAR(res);
+            break;
+        }
+        PyObject *row = Py_BuildValue("(OOnnnONN)", PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1),
+                                      base + s, base + e, line, PyTuple_GET_ITEM(h, 4),
+                                      Py_NewRef(PyTuple_GET_ITEM(h, 6)), vh);
+        if (row == NULL || PyList_Append(res, row) < 0) Py_CLEAR(res);
+        Py_XDECREF(row);
+    }
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* ------------------------------------------------------------------------- JSON lines */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} sbuf_t;
+
+static int sb_put(sbuf_t *b, const char *s, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) {
+            if (cap > ((size_t)PY_SSIZE_T_MAX) / 2) return -1;
+            cap *= 2;
+        }
+        char *q = PyMem_Realloc(b->p, cap);
+        if (q == NULL) return -1;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static int sb_str(sbuf_t *b, PyObject *u) { /* u (a str) as UTF-8, unescaped */
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(u, &n);
+    return s == NULL ? -1 : sb_put(b, s, (size_t)n);
+}
+
+/* json.encoder.encode_basestring(u) (ensure_ascii=False): "..." with \\ \" \b \f \n \r \t and
+ * other characters below U+0020 as \u00xx; everything else as is (UTF-8). */
+static int sb_json_str(sbuf_t *b, PyObject *u) {
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(u, &n);
+    if (s == NULL || sb_put(b, "\"", 1) < 0) return -1;
+    Py_ssize_t run = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (sb_put(b, s + run, (size_t)(i - run)) < 0) return -1;
+        char esc[8];
+        const char *e = NULL;
+        switch (c) {
+        case '"': e = "\\\""; break;
+        case '\\': e = "\\\\"; break;
+        case '\b': e = "\\b"; break;
+        case '\f': e = "\\f"; break;
+        case '\n': e = "\\n"; break;
+        case '\r': e = "\\r"; break;
+        case '\t': e = "\\t"; break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            e = esc;
+        }
+        if (sb_put(b, e, strlen(e)) < 0) return -1;
+        run = i + 1;
+    }
+    if (sb_put(b, s + run, (size_t)(n - run)) < 0) return -1;
+    return sb_put(b, "\"", 1);
+}
+
+/* JSON text of a kind, detector or confidence, from `cache` or fallback(obj) (then cached) */
+static int sb_cached(sbuf_t *b, PyObject *obj, PyObject *cache, PyObject *fallback) {
+    PyObject *t = PyDict_GetItemWithError(cache, obj);
+    if (t != NULL) return sb_str(b, t);
+    if (PyErr_Occurred()) return -1;
+    t = PyObject_CallOneArg(fallback, obj);
+    if (t == NULL) return -1;
+    int rc = PyUnicode_Check(t) ? PyDict_SetItem(cache, obj, t) : -1;
+    if (rc == 0) rc = sb_str(b, t);
+    else if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "fallback must return str");
+    Py_DECREF(t);
+    return rc;
+}
+
+/* json_lines(rows, head, page, cache, fallback) -> str: vault scan --json's lines for rows
+ * (kind, detector, start, end, line, masked, confidence, hash): head + kind + ", "line": " +
+ * line + ", "page": " + page + ", "masked": " + JSON string + ", "detector": " + detector +
+ * ", "confidence": " + confidence + "}\n" (see cli._ScanJson). */
+static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *rows, *head, *page, *cache, *fallback;
+    if (!PyArg_ParseTuple(args, "O!UUO!O", &PyList_Type, &rows, &head, &page, &PyDict_Type,
+                          &cache, &fallback))
+        return NULL;
+    sbuf_t b = {NULL, 0, 0};
+    PyObject *res = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8) {
+            PyErr_SetString(PyExc_TypeError, "a row is an 8-tuple");
+            goto done;
+        }
+        PyObject *line = PyTuple_GET_ITEM(r, 4);
+        char num[32];
+        if (line == Py_None) {
+            strcpy(num, "null");
+        } else {
+            long long v = PyLong_AsLongLong(line);
+            if (v == -1 && PyErr_Occurred()) goto done;
+            snprintf(num, sizeof num, "%lld", v);
+        }
+        if (sb_str(&b, head) < 0 || sb_cached(&b, PyTuple_GET_ITEM(r, 0), cache, fallback) < 0 ||
+            sb_put(&b, ", \"line\": ", 10) < 0 || sb_put(&b, num, strlen(num)) < 0 ||
+            sb_put(&b, ", \"page\": ", 10) < 0 || sb_str(&b, page) < 0 ||
+            sb_put(&b, ", \"masked\": ", 12) < 0 || sb_json_str(&b, PyTuple_GET_ITEM(r, 5)) < 0 ||
+            sb_put(&b, ", \"detector\": ", 14) < 0 ||
+            sb_cached(&b, PyTuple_GET_ITEM(r, 1), cache, fallback) < 0 ||
+            sb_put(&b, ", \"confidence\": ", 16) < 0 ||
+            sb_cached(&b, PyTuple_GET_ITEM(r, 6), cache, fallback) < 0 || sb_put(&b, "}\n", 2) < 0) {
+            if (!PyErr_Occurred()) PyErr_NoMemory();
+            goto done;
+        }
+    }
+    res = PyUnicode_DecodeUTF8(b.p ? b.p : "", (Py_ssize_t)b.len, "strict");
+done:
+    PyMem_Free(b.p);
+    return res;
+}
+
+static int load_labels(PyObject *seq, labels_t *into) {
+    PyObject *fast = PySequence_Fast(seq, "labels must be a sequence of bytes");
+    if (fast == NULL) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    labels_t tmp = {0};
+    if (n > MAX_LABELS) {
+        PyErr_SetString(PyExc_ValueError, "too many labels");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *t;
+        Py_ssize_t len;
+        if (!PyArg_Parse(PySequence_Fast_GET_ITEM(fast, i), "y#", &t, &len)) goto fail;
+        if (len < 1 || len > MAX_LABEL_LEN) {
+            PyErr_SetString(PyExc_ValueError, "a label must be 1-24 bytes");
+            goto fail;
+        }
+        for (Py_ssize_t k = 0; k < len; k++) {
+            if (!is_alpha((uint8_t)t[k])) {
+                PyErr_SetString(PyExc_ValueError, "a label must be ASCII letters");
+                goto fail;
+            }
+            tmp.text[i][k] = lower((uint8_t)t[k]);
+        }
+        tmp.len[i] = (uint8_t)len;
+    }
+    tmp.n = (int)n;
+    *into = tmp;
+    Py_DECREF(fast);
+    return 0;
+fail:
+    Py_DECREF(fast);
+    return -1;
+}
+
+/* configure_labels(words, suffixes): the non-card field names of rules._NEG_WORDS and
+ * rules._NEG_SUFFIXES (ASCII letters, matched case-insensitively). */
+static PyObject *fs_configure_labels(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *words, *suffixes;
+    if (!PyArg_ParseTuple(args, "OO", &words, &suffixes)) return NULL;
+    labels_t w, s;
+    if (load_labels(words, &w) < 0 || load_labels(suffixes, &s) < 0) return NULL;
+    neg_words = w;
+    neg_suffixes = s;
+    labels_set = 1;
+    Py_RETURN_NONE;
+}
+
 /* configure(prefixes, layouts): prefixes is a sequence of (digits: bytes, length mask: int)
  * applied in order (later entries override: pass shorter prefixes first); bit i of the
  * mask allows length 12 + i. layouts is a sequence of tuples of group sizes. */
@@ -432,10 +1002,33 @@ static PyMethodDef methods[] = {
      "only those that can hold a full PAN); releases the GIL"},
     {"ipv4_matches", fs_ipv4_matches, METH_VARARGS,
      "ipv4_matches(buf) -> [(start, end)] of _IPV4_RE matches; releases the GIL"},
+    {"drop_overlaps", fs_drop_overlaps, METH_VARARGS,
+     "drop_overlaps(hits, priority) -> hits: scanner._drop_overlaps on hits sorted by (start, -end)"},
+    {"rows", fs_rows, METH_VARARGS,
+     "rows(buf, hits, base, base_line, lo, hi, cache, value_hash) -> [Row]: Scanner._rows's loop"},
+    {"json_lines", fs_json_lines, METH_VARARGS,
+     "json_lines(rows, head, page, cache, fallback) -> str: vault scan --json lines of rows"},
+    {"configure_labels", fs_configure_labels, METH_VARARGS,
+     "configure_labels(words, suffixes): the non-card field names (rules._NEG_WORDS, _NEG_SUFFIXES)"},
+    {"pan_hits", fs_pan_hits, METH_VARARGS,
+     "pan_hits(buf) -> [Hit] of the PAN handler over every _PAN_RE match; releases the GIL"},
+    {"ipv4_hits", fs_ipv4_hits, METH_VARARGS,
+     "ipv4_hits(buf) -> [Hit] of the IPv4 handler over every _IPV4_RE match; releases the GIL"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods,
                                      NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__fastscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fastscan(void) {
+    static const double conf[4] = {0.9, 0.95, 0.99, 0.8};
+    S_EMPTY = PyUnicode_InternFromString("");
+    S_PAN = PyUnicode_InternFromString("pan");
+    S_PAN_DET = PyUnicode_InternFromString("pan.luhn_iin");
+    S_IP = PyUnicode_InternFromString("ip_address");
+    S_IP4_DET = PyUnicode_InternFromString("ip_address.v4");
+    if (!S_EMPTY || !S_PAN || !S_PAN_DET || !S_IP || !S_IP4_DET) return NULL;
+    for (int i = 0; i < 4; i++)
+        if ((F_CONF[i] = PyFloat_FromDouble(conf[i])) == NULL) return NULL;
+    return PyModule_Create(&module);
+}

@@ -25,14 +25,14 @@ from .cards import LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
 from .model import KINDS, Finding
 from .rules import (
+    _NEG_SUFFIXES,
+    _NEG_WORDS,
     PAN_DIRECT_HS,
-    PAN_RE,
     RULES,
     SUPPRESS,
     Ctx,
     Hit,
     Rule,
-    handle_pan,
     pan_direct,
     str_pass,
 )
@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - depends on the build
     _native = None  # type: ignore[assignment]
 else:
     _native.configure(iin_length_table(), sorted(LAYOUTS))
+    _native.configure_labels(_NEG_WORDS, _NEG_SUFFIXES)
 
 HAVE_NATIVE = _native is not None
 DEFAULT_OVERLAP = 16384  # must be > 2 x the longest finding (PEM block <= ~7.1k chars)
@@ -284,13 +285,8 @@ class Scanner:
         out: list[Hit] = []
         rules = self._rules
         seen: set[tuple[str, int, int]] = set()
-        if self._native_pan:
-            match = PAN_RE.match
-            for s, _ in _native.pan_matches(b):
-                m = match(b, s)
-                res = handle_pan(m, ctx) if m is not None else None
-                if res:
-                    out.extend(res)  # one match per start: no duplicates
+        if self._native_pan:  # == handle_pan over every PAN_RE match, hits built in C
+            out.extend(_native.pan_hits(b))  # one match per start: no duplicates
         if self._engine is not None:
             per_rule, direct = self._engine.hits(b, len(rules))
             for s, e in direct:
@@ -305,10 +301,7 @@ class Scanner:
             per_rule = [[] for _ in rules]
         for ri, rule in enumerate(rules):
             if rule.name in self._native_rules:  # == _IPV4_RE.finditer + the IPv4 handler
-                for s, e in _native.ipv4_matches(b):
-                    v = b[s:e].decode("ascii")  # a.b.c.d: mask_ip(v) == "a.b.*.*"
-                    out.append(("ip_address", "ip_address.v4", s, e,
-                                v.rsplit(".", 2)[0] + ".*.*", v, 0.8))  # fmt: skip
+                out.extend(_native.ipv4_hits(b))
                 continue
             if self._engine is not None:
                 ends = per_rule[ri]
@@ -355,13 +348,22 @@ class Scanner:
                 return False
 
             res = [h for h in res if h[0] != "pan" or not covered(h[2], h[3])]
+        if self._native_pan and len(res) > 1:
+            res.sort(key=_END, reverse=True)  # (start, -end), as _drop_overlaps sorts
+            res.sort(key=_START)
+            return _native.drop_overlaps(res, _PRIORITY)
         return _drop_overlaps(res)
 
     def _rows(
-        self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int
-    ) -> list[Row]:
-        """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi)."""
+        self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int,
+        hashes: bool = True,
+    ) -> list[Row]:  # fmt: skip
+        """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi);
+        without ``hashes`` their value hash is empty."""
         hits = self._hits(b, text)  # sorted by start, no two with the same start
+        if self._native_pan:  # the loop below, in C
+            return _native.rows(b, hits, base, base_line, lo, hi, self._hash_cache,
+                                self._value_hash if hashes else None)  # fmt: skip
         if lo > 0 or hi < len(b):
             hits = [h for h in hits if lo <= h[2] < hi]
         out: list[Row] = []
@@ -374,7 +376,7 @@ class Scanner:
         for kind, det, s, e, masked, norm, conf in hits:
             line += count(b"\n", pos, s)
             pos = s
-            vh = cache.get(norm)
+            vh = cache.get(norm) if hashes else ""
             if vh is None:
                 vh = value_hash(norm)
             append((kind, det, base + s, base + e, line, masked, conf, vh))
@@ -440,15 +442,18 @@ class Scanner:
         overlap: int = DEFAULT_OVERLAP,
         workers: int | None = None,
         processes: bool | None = None,
+        hashes: bool = True,
     ) -> Generator[list[Row], None, None]:
         """:meth:`scan_stream`'s findings as lists of :data:`Row` tuples, one list per chunk
-        (for callers that handle millions of findings and need no Finding objects)."""
+        (for callers that handle millions of findings and need no Finding objects). With
+        ``hashes=False`` the rows' value hash is empty: for callers that neither store nor
+        compare values (a stand-alone scan), it saves a keyed hash per distinct value."""
         if chunk_chars is not None and chunk_chars < 1:
             raise ValueError("chunk_chars must be >= 1")
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
         size = _ChunkSize(chunk_chars or THREAD_CHUNK)
-        jobs = self._jobs(_pieces(f, encoding, size), overlap)
+        jobs = ((*j, hashes) for j in self._jobs(_pieces(f, encoding, size), overlap))
         if workers <= 1 and not processes:
             for job in jobs:
                 yield self._rows(*job)
@@ -495,7 +500,7 @@ class Scanner:
         if pool is not None:
             try:
                 for _ in range(workers):
-                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0))
+                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0, False))
             except (OSError, RuntimeError):
                 pass
         return True
@@ -615,7 +620,7 @@ def _worker_init(config: dict[str, Any]) -> None:
     _WORKER = Scanner(**config)
 
 
-def _worker_rows(job: tuple[bytes, str | None, int, int, int, int]) -> list[Row]:
+def _worker_rows(job: tuple[bytes, str | None, int, int, int, int, bool]) -> list[Row]:
     assert _WORKER is not None, "worker not initialised"
     return _WORKER._rows(*job)
 
