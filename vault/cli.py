@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from json.encoder import encode_basestring as _json_str  # json.dumps(str, ensure_ascii=False)
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -436,24 +435,27 @@ class Cli:
     def scan(self) -> int:
         from vault.pii import Scanner
         from vault.scan import scan_batches
+        from vault.scanjson import json_lines
+
         srcs = sources.collect(self.args.paths)
-        scanner = Scanner()
         report: _ScanJson | _ScanTable = _ScanJson(sys.stdout) if self.json else _ScanTable()
+        render = json_lines if self.json else None  # JSON lines made by the scanning workers
         errors = 0
-        for src in srcs:
-            try:
-                for batch in scan_batches(src, scanner, hashes=False):
-                    report.add(batch)
-            except (OSError, ValueError, VaultError) as exc:  # this file only; go on
-                errors += 1
-                report.flush()
-                print(f"vault: error: cannot scan {safe(src.name)}: {safe(str(exc))}",
-                      file=sys.stderr)
-            except Exception as exc:  # noqa: BLE001 - a bug must not end the whole scan
-                errors += 1
-                report.flush()
-                print(f"vault: error: cannot scan {safe(src.name)}: internal error "
-                      f"({type(exc).__name__})", file=sys.stderr)
+        with Scanner() as scanner:
+            for src in srcs:
+                try:
+                    for batch in scan_batches(src, scanner, hashes=False, render=render):
+                        report.add(batch)
+                except (OSError, ValueError, VaultError) as exc:  # this file only; go on
+                    errors += 1
+                    report.flush()
+                    print(f"vault: error: cannot scan {safe(src.name)}: {safe(str(exc))}",
+                          file=sys.stderr)
+                except Exception as exc:  # noqa: BLE001 - a bug must not end the whole scan
+                    errors += 1
+                    report.flush()
+                    print(f"vault: error: cannot scan {safe(src.name)}: internal error "
+                          f"({type(exc).__name__})", file=sys.stderr)
         report.flush()
         if isinstance(report, _ScanTable):
             report.print()
@@ -539,48 +541,19 @@ class Cli:
 
 
 class _ScanJson:
-    """`vault scan --json`: one JSON object per finding and line, written in batches; each
-    line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)`` of the ScanHit, built
-    from a template straight from the scanner's rows (a scan may print millions), in C when
-    the native scanner core is built."""
+    """`vault scan --json`: one JSON object per finding and line (see :mod:`vault.scanjson`),
+    written in batches, most of them rendered by the scanner's worker processes."""
 
     def __init__(self, out: Any) -> None:
         self.out = out
         self.count = 0
-        self._json: dict[str | float, str] = {}  # kind / detector / confidence -> its JSON
-        try:
-            from vault.pii import _fastscan
-        except ImportError:  # pragma: no cover - depends on the build
-            _fastscan = None  # type: ignore[assignment]
-        self._native = _fastscan
-
-    @staticmethod
-    def _json_of(v: str | float) -> str:
-        return _json_str(v) if isinstance(v, str) else repr(float(round(v, 2)))
 
     def add(self, batch: ScanBatch) -> None:
-        head = f'{{"path": {_json_str(batch.path)}, "kind": '
-        page = "null" if batch.page is None else str(int(batch.page))
-        text = None
-        if self._native is not None:
-            try:
-                text = self._native.json_lines(batch.rows, head, page, self._json, self._json_of)
-            except (ValueError, TypeError, OverflowError):  # e.g. a lone surrogate: in Python
-                text = None
-        if text is None:
-            text = "".join(self._lines(batch.rows, head, page))
-        self.count += len(batch.rows)
-        self.out.write(text)
+        from vault.scanjson import json_lines
 
-    def _lines(self, rows: list[Any], head: str, page: str) -> Iterator[str]:
-        cache, json_of = self._json, self._json_of
-        for kind, det, _, _, line, masked, conf, _ in rows:
-            k = cache.get(kind) or cache.setdefault(kind, json_of(kind))
-            d = cache.get(det) or cache.setdefault(det, json_of(det))
-            c = cache.get(conf) or cache.setdefault(conf, json_of(conf))
-            yield (f'{head}{k}, "line": {"null" if line is None else int(line)}, '
-                   f'"page": {page}, "masked": {_json_str(masked)}, "detector": {d}, '
-                   f'"confidence": {c}}}\n')  # fmt: skip
+        n, text = batch.rendered or json_lines(batch.path, batch.page, batch.rows)
+        self.count += n
+        self.out.write(text)
 
     def flush(self) -> None:
         self.out.flush()

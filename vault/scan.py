@@ -11,6 +11,7 @@ through ``on_note`` or, without one, as an :class:`IncompleteScan` after its fin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, BinaryIO, NamedTuple
 
 from vault.ingest import MAGIC_BYTES, detect_mime
@@ -52,11 +53,14 @@ def _read_bounded(f: BinaryIO, limit: int, what: str) -> bytes:
 
 
 class ScanBatch(NamedTuple):
-    """Findings of one file (one page of a PDF) as :data:`vault.pii.scanner.Row` tuples."""
+    """Findings of one file (one page of a PDF) as :data:`vault.pii.scanner.Row` tuples, or,
+    from :func:`scan_batches` given ``render``, already rendered: ``rendered`` is then
+    ``render(path, page, rows)`` and ``rows`` is empty (None: render ``rows`` yourself)."""
 
     path: str
     page: int | None
     rows: list[Row]
+    rendered: Any = None
 
 
 def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
@@ -67,16 +71,20 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
     corrupt, encrypted or over a limit, before or after yielding what it found. With
     ``ocr=False`` images are skipped with a note and image pages of PDFs are noted.
     """
-    for path, page, rows in scan_batches(src, scanner, on_note=on_note, ocr=ocr):
+    for path, page, rows, _ in scan_batches(src, scanner, on_note=on_note, ocr=ocr):
         for row in rows:
             yield ScanHit(path, finding_from_row(row), page)
 
 
 def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
-                 ocr: bool = True, hashes: bool = True) -> Iterator[ScanBatch]:
+                 ocr: bool = True, hashes: bool = True,
+                 render: Callable[[str, int | None, list[Row]], Any] | None = None,
+                 ) -> Iterator[ScanBatch]:  # fmt: skip
     """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
     of rows: for callers that handle millions of findings and need no objects per finding.
-    ``hashes=False``: rows of text files carry no value hash (see ``scan_stream_rows``)."""
+    ``hashes=False``: rows of text files carry no value hash (see ``scan_stream_rows``).
+    ``render`` (picklable): text files' batches come rendered where they were scanned, in the
+    scanner's worker processes for big files (see ``ScanBatch.rendered``)."""
     path = str(src.path) if src.path is not None else src.name
     notes: list[str] = []
     with src.open() as f:
@@ -84,6 +92,11 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
+            if render is not None:
+                for out in scanner.scan_stream_rendered(f, partial(render, path, None),
+                                                        hashes=hashes):  # fmt: skip
+                    yield ScanBatch(path, None, [], out)
+                return
             for rows in scanner.scan_stream_rows(f, hashes=hashes):  # big files: in processes
                 if rows:
                     yield ScanBatch(path, None, rows)

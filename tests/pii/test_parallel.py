@@ -248,3 +248,37 @@ def test_label_checks_equal_their_regexes() -> None:
         assert card_words(b) == want, b
         card += want
     assert neg > 3_000 and card > 10_000
+
+
+def test_rendered_where_scanned_in_every_mode(scanner: Scanner, tmp_path: Path) -> None:
+    log = tmp_path / "gw.log"
+    gateway_log(log, 2_000_000, seed=5)
+    data = log.read_bytes()
+    chunk = 400_009
+    rows = list(scanner.scan_stream_rows(io.BytesIO(data), processes=True, chunk_chars=chunk))
+    want = [len(r) for r in rows]
+    assert len(want) >= 4 and sum(want) > 1000
+    for mode in ({"processes": True}, {"workers": 2, "processes": False}, {"workers": 1}):
+        got = list(scanner.scan_stream_rendered(io.BytesIO(data), len, chunk_chars=chunk,
+                                                **mode))  # type: ignore[arg-type]  # fmt: skip
+        assert got == want, mode
+    bare = list(scanner.scan_stream_rows(io.BytesIO(data), processes=True, hashes=False,
+                                         chunk_chars=chunk))  # fmt: skip
+    assert [[r[:7] for r in b] for b in bare] == [[r[:7] for r in b] for b in rows]
+    assert all(r[7] == "" for b in bare for r in b)
+    assert all(len(r[7]) == 64 for b in rows for r in b)
+
+
+def test_close_stops_the_workers_and_the_scanner_stays_usable() -> None:
+    data = b"card 4111111111111111 from 10.1.2.3\n" * 30000
+    with Scanner(KEY) as sc:
+        first = list(sc.scan_stream_rows(io.BytesIO(data), chunk_chars=200_003, processes=True))
+        pool = sc._pool
+        assert pool is not None
+        procs = list(pool._processes.values())
+        assert procs and all(p.is_alive() for p in procs)
+    assert sc._pool is None and not any(p.is_alive() for p in procs)
+    again = list(sc.scan_stream_rows(io.BytesIO(data), chunk_chars=200_003, processes=True))
+    assert again == first and sum(map(len, first)) == 60000
+    sc.close()
+    sc.close()  # idempotent

@@ -51,10 +51,12 @@ def test_scan_table_and_odd_files(run: Callable[..., Result], tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["C", "python"])
-def test_json_lines_are_json_dumps_of_each_hit(native: bool) -> None:
+def test_json_lines_are_json_dumps_of_each_hit(native: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
     import io
 
+    from vault import scanjson
     from vault.cli import _ScanJson
     from vault.pii import Finding
     from vault.scan import ScanBatch, ScanHit
@@ -70,12 +72,12 @@ def test_json_lines_are_json_dumps_of_each_hit(native: bool) -> None:
         ScanHit("x", Finding("phone", "phone", 5, 12, 7, "パスワード***12", 0.6, "ef")),
         ScanHit("x", Finding("email", "email", 5, 12, 7, "\ud800 lone surrogate", 0.6, "ef")),
     ]
+    if native:
+        assert scanjson._native is not None, "native scanner core not built"
+    else:
+        monkeypatch.setattr(scanjson, "_native", None)
     out = io.StringIO()
     report = _ScanJson(out)
-    if native:
-        assert report._native is not None, "native scanner core not built"
-    else:
-        report._native = None
     for h in hits * 300:
         report.add(ScanBatch(h.path, h.page, [dataclasses.astuple(h.finding)] * 2))
     report.flush()
@@ -99,3 +101,36 @@ def test_table_keeps_a_bounded_number_of_rows(run: Callable[..., Result], tmp_pa
     assert lines[-2] == "by kind: ip_address 4, pan 4"
     assert lines[-1] == "1 files scanned, 8 findings"
     assert len(run("scan", str(log), "--json").text.splitlines()) == 8
+
+
+def test_big_file_json_rendered_by_the_workers_is_identical(tmp_path: Path) -> None:
+    """Over 16 MiB `vault scan` moves to worker processes, which render the JSON lines: the
+    output equals the lines of the unrendered rows, and the process exits without noise."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.bench.bench_scan import generate as gateway_log
+    from vault.pii import Scanner
+    from vault.scan import scan_batches
+    from vault.scanjson import json_lines
+    from vault.sources import collect
+
+    log = tmp_path / "gw.log"
+    gateway_log(log, 20_000_000, seed=9)
+    want = []
+    with Scanner() as sc:
+        for batch in scan_batches(collect([str(log)])[0], sc, hashes=False):
+            assert batch.rendered is None
+            want.append(json_lines(batch.path, batch.page, batch.rows)[1])
+        rendered = list(scan_batches(collect([str(log)])[0], sc, hashes=False, render=json_lines))
+        assert sc._pool is not None  # the scan did move to worker processes
+    assert all(b.rows == [] for b in rendered)
+    assert "".join(b.rendered[1] for b in rendered) == "".join(want)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    r = subprocess.run([str(Path(sys.executable).with_name("vault")), "scan", str(log), "--json"],
+                       env=env | {"VAULT_HOME": str(tmp_path / "home")}, capture_output=True,
+                       timeout=300)  # fmt: skip
+    assert r.returncode == 1 and r.stderr == b""
+    assert r.stdout.decode() == "".join(want)
+    assert r.stdout.count(b"\n") > 50_000

@@ -765,12 +765,6 @@ static int sb_put(sbuf_t *b, const char *s, size_t n) {
     return 0;
 }
 
-static int sb_str(sbuf_t *b, PyObject *u) { /* u (a str) as UTF-8, unescaped */
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(u, &n);
-    return s == NULL ? -1 : sb_put(b, s, (size_t)n);
-}
-
 /* json.encoder.encode_basestring(u) (ensure_ascii=False): "..." with \\ \" \b \f \n \r \t and
  * other characters below U+0020 as \u00xx; everything else as is (UTF-8). */
 static int sb_json_str(sbuf_t *b, PyObject *u) {
@@ -803,18 +797,49 @@ static int sb_json_str(sbuf_t *b, PyObject *u) {
     return sb_put(b, "\"", 1);
 }
 
-/* JSON text of a kind, detector or confidence, from `cache` or fallback(obj) (then cached) */
-static int sb_cached(sbuf_t *b, PyObject *obj, PyObject *cache, PyObject *fallback) {
-    PyObject *t = PyDict_GetItemWithError(cache, obj);
-    if (t != NULL) return sb_str(b, t);
-    if (PyErr_Occurred()) return -1;
-    t = PyObject_CallOneArg(fallback, obj);
-    if (t == NULL) return -1;
-    int rc = PyUnicode_Check(t) ? PyDict_SetItem(cache, obj, t) : -1;
-    if (rc == 0) rc = sb_str(b, t);
-    else if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "fallback must return str");
-    Py_DECREF(t);
-    return rc;
+/* JSON text of a kind, detector or confidence, from `cache` or fallback(obj) (then cached);
+ * `last` remembers the previous object of the field (rows repeat the same few objects) */
+typedef struct {
+    PyObject *obj;
+    const char *s;
+    Py_ssize_t n;
+} last_t;
+
+static int sb_cached(sbuf_t *b, PyObject *obj, PyObject *cache, PyObject *fallback,
+                     last_t *last) {
+    if (obj == last->obj) return sb_put(b, last->s, (size_t)last->n);
+    PyObject *t = PyDict_GetItemWithError(cache, obj); /* borrowed, kept alive by cache */
+    if (t == NULL) {
+        if (PyErr_Occurred()) return -1;
+        PyObject *nt = PyObject_CallOneArg(fallback, obj);
+        if (nt == NULL) return -1;
+        if (!PyUnicode_Check(nt)) {
+            Py_DECREF(nt);
+            PyErr_SetString(PyExc_TypeError, "fallback must return str");
+            return -1;
+        }
+        int rc = PyDict_SetItem(cache, obj, nt);
+        Py_DECREF(nt);
+        if (rc < 0) return -1;
+        if ((t = PyDict_GetItemWithError(cache, obj)) == NULL) return -1;
+    }
+    const char *s = PyUnicode_AsUTF8AndSize(t, &last->n);
+    if (s == NULL) return -1;
+    last->obj = obj; /* a borrowed pointer into rows, which outlive this call */
+    last->s = s;
+    return sb_put(b, s, (size_t)last->n);
+}
+
+static int sb_int(sbuf_t *b, long long v) {
+    char num[24];
+    int i = 24;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        num[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) num[--i] = '-';
+    return sb_put(b, num + i, (size_t)(24 - i));
 }
 
 /* json_lines(rows, head, page, cache, fallback) -> str: vault scan --json's lines for rows
@@ -829,6 +854,11 @@ static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
         return NULL;
     sbuf_t b = {NULL, 0, 0};
     PyObject *res = NULL;
+    last_t lk = {NULL, NULL, 0}, ld = lk, lc = lk;
+    Py_ssize_t head_n, page_n;
+    const char *head_s = PyUnicode_AsUTF8AndSize(head, &head_n);
+    const char *page_s = head_s ? PyUnicode_AsUTF8AndSize(page, &page_n) : NULL;
+    if (page_s == NULL) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
         PyObject *r = PyList_GET_ITEM(rows, i);
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8) {
@@ -836,22 +866,19 @@ static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
             goto done;
         }
         PyObject *line = PyTuple_GET_ITEM(r, 4);
-        char num[32];
-        if (line == Py_None) {
-            strcpy(num, "null");
-        } else {
-            long long v = PyLong_AsLongLong(line);
-            if (v == -1 && PyErr_Occurred()) goto done;
-            snprintf(num, sizeof num, "%lld", v);
-        }
-        if (sb_str(&b, head) < 0 || sb_cached(&b, PyTuple_GET_ITEM(r, 0), cache, fallback) < 0 ||
-            sb_put(&b, ", \"line\": ", 10) < 0 || sb_put(&b, num, strlen(num)) < 0 ||
-            sb_put(&b, ", \"page\": ", 10) < 0 || sb_str(&b, page) < 0 ||
+        long long v = 0;
+        if (line != Py_None && (v = PyLong_AsLongLong(line)) == -1 && PyErr_Occurred()) goto done;
+        if (sb_put(&b, head_s, (size_t)head_n) < 0 ||
+            sb_cached(&b, PyTuple_GET_ITEM(r, 0), cache, fallback, &lk) < 0 ||
+            sb_put(&b, ", \"line\": ", 10) < 0 ||
+            (line == Py_None ? sb_put(&b, "null", 4) : sb_int(&b, v)) < 0 ||
+            sb_put(&b, ", \"page\": ", 10) < 0 || sb_put(&b, page_s, (size_t)page_n) < 0 ||
             sb_put(&b, ", \"masked\": ", 12) < 0 || sb_json_str(&b, PyTuple_GET_ITEM(r, 5)) < 0 ||
             sb_put(&b, ", \"detector\": ", 14) < 0 ||
-            sb_cached(&b, PyTuple_GET_ITEM(r, 1), cache, fallback) < 0 ||
+            sb_cached(&b, PyTuple_GET_ITEM(r, 1), cache, fallback, &ld) < 0 ||
             sb_put(&b, ", \"confidence\": ", 16) < 0 ||
-            sb_cached(&b, PyTuple_GET_ITEM(r, 6), cache, fallback) < 0 || sb_put(&b, "}\n", 2) < 0) {
+            sb_cached(&b, PyTuple_GET_ITEM(r, 6), cache, fallback, &lc) < 0 ||
+            sb_put(&b, "}\n", 2) < 0) {
             if (!PyErr_Occurred()) PyErr_NoMemory();
             goto done;
         }

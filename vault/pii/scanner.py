@@ -17,7 +17,7 @@ import os
 import threading
 import weakref
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, BinaryIO, TextIO
 
@@ -262,6 +262,19 @@ class Scanner:
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop the worker processes, if any were started (the scanner stays usable)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def uses_hyperscan(self) -> bool:
         return self._engine is not None
@@ -448,22 +461,42 @@ class Scanner:
         (for callers that handle millions of findings and need no Finding objects). With
         ``hashes=False`` the rows' value hash is empty: for callers that neither store nor
         compare values (a stand-alone scan), it saves a keyed hash per distinct value."""
+        return self.scan_stream_rendered(f, None, encoding=encoding, chunk_chars=chunk_chars,
+                                         overlap=overlap, workers=workers, processes=processes,
+                                         hashes=hashes)  # fmt: skip
+
+    def scan_stream_rendered(
+        self,
+        f: BinaryIO | TextIO,
+        render: Callable[[list[Row]], Any] | None,
+        *,
+        encoding: str | None = None,
+        chunk_chars: int | None = None,
+        overlap: int = DEFAULT_OVERLAP,
+        workers: int | None = None,
+        processes: bool | None = None,
+        hashes: bool = True,
+    ) -> Generator[Any, None, None]:
+        """:meth:`scan_stream_rows`, yielding ``render(rows)`` per chunk, computed where the
+        rows were found (in a worker process when the stream is scanned in processes, so the
+        rows never cross to this one): ``render`` must be picklable (a module-level function
+        or a ``functools.partial`` of one). ``render`` None yields the rows."""
         if chunk_chars is not None and chunk_chars < 1:
             raise ValueError("chunk_chars must be >= 1")
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
         size = _ChunkSize(chunk_chars or THREAD_CHUNK)
-        jobs = ((*j, hashes) for j in self._jobs(_pieces(f, encoding, size), overlap))
+        jobs = ((*j, hashes, render) for j in self._jobs(_pieces(f, encoding, size), overlap))
         if workers <= 1 and not processes:
             for job in jobs:
-                yield self._rows(*job)
+                yield _job_result(self, job)
             return
         use_proc = bool(processes)
         seen = 0
         warm = False
         procs: ProcessPoolExecutor | None = None
         with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
-            pending: deque[Future[list[Row]]] = deque()
+            pending: deque[Future[Any]] = deque()
             try:
                 for job in jobs:
                     seen += len(job[0])
@@ -485,7 +518,7 @@ class Scanner:
                             procs = None
                             use_proc = False
                     if fut is None:
-                        fut = threads.submit(self._rows, *job)
+                        fut = threads.submit(_job_result, self, job)
                     pending.append(fut)
                     if len(pending) > max(1, workers):
                         yield pending.popleft().result()
@@ -500,7 +533,7 @@ class Scanner:
         if pool is not None:
             try:
                 for _ in range(workers):
-                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0, False))
+                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0, False, None))
             except (OSError, RuntimeError):
                 pass
         return True
@@ -524,7 +557,9 @@ class Scanner:
                 pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                            initializer=_worker_init,
                                            initargs=(self._config,))  # fmt: skip
-                weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
+                # joined, not left to close on its own: a pool closing while the interpreter
+                # exits races concurrent.futures' exit hook (EBADF traceback on 3.11)
+                weakref.finalize(self, pool.shutdown, wait=True, cancel_futures=True)
                 self._pool = pool
             return self._pool
 
@@ -620,9 +655,19 @@ def _worker_init(config: dict[str, Any]) -> None:
     _WORKER = Scanner(**config)
 
 
-def _worker_rows(job: tuple[bytes, str | None, int, int, int, int, bool]) -> list[Row]:
+_Job = tuple[bytes, str | None, int, int, int, int, bool, Callable[[list[Row]], Any] | None]
+
+
+def _job_result(scanner: Scanner, job: _Job) -> Any:
+    """The rows of one chunk, or their rendering when the job carries a renderer."""
+    rows = scanner._rows(*job[:7])
+    render = job[7]
+    return rows if render is None else render(rows)
+
+
+def _worker_rows(job: _Job) -> Any:
     assert _WORKER is not None, "worker not initialised"
-    return _WORKER._rows(*job)
+    return _job_result(_WORKER, job)
 
 
 def scan_bytes(data: bytes, scanner: Scanner | None = None) -> list[Finding]:
