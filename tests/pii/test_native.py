@@ -419,3 +419,50 @@ def test_configure_labels_rejects_bad_input() -> None:
             fastscan.configure_labels(words, suffixes)
     b = b"txn=4111111111111111"
     assert fastscan.pan_hits(b) == []  # the labels loaded at import still apply
+
+
+# ----------------------------------------------------------------------------- digit prefilters
+
+
+def test_digit_prefilter_reports_hyperscans_match_ends() -> None:
+    hs = pytest.importorskip("hyperscan")
+    from vault.pii.scanner import NATIVE_PREFILTERS
+
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(expressions=list(NATIVE_PREFILTERS), ids=list(range(len(NATIVE_PREFILTERS))),
+               flags=[0] * len(NATIVE_PREFILTERS))  # fmt: skip
+    scratch = hs.Scratch(db)
+
+    def reference(b: bytes) -> list[set[int]]:
+        out: list[set[int]] = [set() for _ in NATIVE_PREFILTERS]
+        if b:
+            db.scan(b, match_event_handler=lambda i, s, e, f, c: out[i].add(e), scratch=scratch)
+        return out
+
+    rng = random.Random(3)
+    alphabets = [b"0123456789" * 5 + b"-. =+ABFUXYZ09 ", b"0123456789-= ", bytes(range(256)),
+                 b"01 -", b"0123456789" + b"ABCDEFGHIJKLMNOPQRSTUVWXYZ "]  # fmt: skip
+    counts = [0] * len(NATIVE_PREFILTERS)
+    for i in range(60000):
+        alpha = alphabets[i % len(alphabets)]
+        b = bytes(rng.choice(alpha) for _ in range(rng.randint(0, 48)))
+        got = [set(x) for x in fastscan.digit_prefilter(b)]
+        want = reference(b)
+        assert got == want, b
+        counts = [c + len(w) for c, w in zip(counts, want, strict=True)]
+    assert min(counts) > 100, counts  # every pattern matched often
+    for doc in generate(seed=5, scale=1):
+        b = doc.text.encode("latin-1", "replace")
+        assert [set(x) for x in fastscan.digit_prefilter(b)] == reference(b), doc.name
+
+
+def test_every_native_prefilter_replaces_a_rule_pattern() -> None:
+    from vault.pii.rules import RULES
+    from vault.pii.scanner import NATIVE_PREFILTERS
+
+    case_sensitive = {pat for rule in RULES for pat, flags in rule.hs if not flags & 1}
+    assert set(NATIVE_PREFILTERS) <= case_sensitive
+    if HAVE_HYPERSCAN:
+        engine = Scanner()._engine
+        assert engine is not None
+        assert sorted(slot for slot, _ in engine.native_of) == list(range(len(NATIVE_PREFILTERS)))

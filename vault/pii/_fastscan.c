@@ -741,6 +741,161 @@ static PyObject *fs_rows(PyObject *self, PyObject *args) {
     return res;
 }
 
+/* ------------------------------------------------------------------- digit prefilters */
+
+/* digit_prefilter(buf) -> 6 lists: the end offsets of every match (as Hyperscan reports
+ * them: each offset at which some match ends) of these prefilter patterns of rules.py, in
+ * this order (scanner.NATIVE_PREFILTERS names them; Hyperscan is slow on digit-dense text
+ * for exactly these):
+ *   0  [0-9]{12,19}=[0-9=]{2}                          track 2
+ *   1  [A-Z]{2}[0-9]{2} ?[0-9A-Z]{4} ?[0-9A-Z]{4}       IBAN
+ *   2  [0-9]{3}[-.][0-9]{4}                             phone
+ *   3  0[1-9][0-9]{0,3}[- ][0-9]{2,4}[- ][0-9]{3}       phone
+ *   4  [0-9]{3}-[0-9]{2}-[0-9]{4}                       US SSN
+ *   5  [0-9]{6}[-+A-FU-Y][0-9]{3}                       Finnish henkilötunnus
+ * Patterns 2-5 end in a digit group that follows a non-digit, so each match ends a fixed
+ * number of digits into a digit run: one check per run. Pattern 1 starts two letters before
+ * a digit run; pattern 0 is found from its '='. */
+#define N_PREFILTERS 6
+
+static inline int all_digits(const uint8_t *b, Py_ssize_t from, Py_ssize_t to) {
+    for (Py_ssize_t i = from; i < to; i++)
+        if (!is_digit(b[i])) return 0;
+    return 1;
+}
+
+static inline int is_upper(uint8_t c) { return c >= 'A' && c <= 'Z'; }
+static inline int is_upper_digit(uint8_t c) { return is_upper(c) || is_digit(c); }
+
+static int four_upper_digits(const uint8_t *b, Py_ssize_t n, Py_ssize_t p) {
+    if (p + 4 > n) return 0;
+    for (int k = 0; k < 4; k++)
+        if (!is_upper_digit(b[p + k])) return 0;
+    return 1;
+}
+
+static inline int hetu_sep(uint8_t c) {
+    return c == '-' || c == '+' || (c >= 'A' && c <= 'F') || (c >= 'U' && c <= 'Y');
+}
+
+static void vec_push1(vec_t *a, Py_ssize_t x) {
+    if (a->failed) return;
+    if (a->len + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        Py_ssize_t *v = cap > ((size_t)-1) / sizeof(Py_ssize_t) / 2
+                            ? NULL
+                            : realloc(a->v, cap * sizeof(Py_ssize_t));
+        if (v == NULL) {
+            a->failed = 1;
+            return;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->len++] = x;
+}
+
+static void scan_prefilters(const uint8_t *b, Py_ssize_t n, vec_t *out) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (i < n && !is_digit(b[i])) i++;
+        if (i >= n) break;
+        Py_ssize_t s = i, r = run_end(b, n, i), len = r - s;
+        i = r;
+        /* 1: IBAN, anchored two capitals before the run */
+        if (len >= 2 && s >= 2 && is_upper(b[s - 1]) && is_upper(b[s - 2])) {
+            Py_ssize_t last = -1;
+            for (int sp1 = 0; sp1 < 2; sp1++) {
+                Py_ssize_t p1 = s + 2 + sp1;
+                if (sp1 && (s + 2 >= n || b[s + 2] != ' ')) continue;
+                if (!four_upper_digits(b, n, p1)) continue;
+                for (int sp2 = 0; sp2 < 2; sp2++) {
+                    Py_ssize_t p2 = p1 + 4 + sp2;
+                    if (sp2 && (p1 + 4 >= n || b[p1 + 4] != ' ')) continue;
+                    if (four_upper_digits(b, n, p2) && p2 + 4 != last) {
+                        vec_push1(&out[1], p2 + 4);
+                        last = p2 + 4;
+                    }
+                }
+            }
+        }
+        if (s < 1) continue;
+        uint8_t sep = b[s - 1];
+        /* 2: ddd[-.]dddd */
+        if (len >= 4 && (sep == '-' || sep == '.') && s >= 4 && all_digits(b, s - 4, s - 1))
+            vec_push1(&out[2], s + 4);
+        /* 4: ddd-dd-dddd */
+        if (len >= 4 && sep == '-' && s >= 7 && is_digit(b[s - 2]) && is_digit(b[s - 3]) &&
+            b[s - 4] == '-' && all_digits(b, s - 7, s - 4))
+            vec_push1(&out[4], s + 4);
+        /* 5: dddddd[-+A-FU-Y]ddd */
+        if (len >= 3 && hetu_sep(sep) && s >= 7 && all_digits(b, s - 7, s - 1))
+            vec_push1(&out[5], s + 3);
+        /* 3: 0[1-9]d{0,3}[- ]d{2,4}[- ]ddd */
+        if (len >= 3 && (sep == '-' || sep == ' ') && s >= 2) {
+            Py_ssize_t k = 0; /* the middle group: the whole digit run before sep */
+            while (k < 5 && s - 2 - k >= 0 && is_digit(b[s - 2 - k])) k++;
+            Py_ssize_t q = s - 2 - k; /* the first separator */
+            if (k >= 2 && k <= 4 && q >= 0 && (b[q] == '-' || b[q] == ' ')) {
+                for (Py_ssize_t j = 0; j <= 3; j++) {
+                    Py_ssize_t p = q - 2 - j;
+                    if (p < 0) break;
+                    if (b[p] == '0' && b[p + 1] >= '1' && b[p + 1] <= '9' &&
+                        all_digits(b, p + 2, q)) {
+                        vec_push1(&out[3], s + 3);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    /* 0: at least 12 digits, '=', then two of [0-9=] */
+    Py_ssize_t p = 0;
+    while (p < n) {
+        const uint8_t *eq = memchr(b + p, '=', (size_t)(n - p));
+        if (eq == NULL) break;
+        Py_ssize_t q = eq - b;
+        if (q >= 12 && q + 2 < n && (is_digit(b[q + 1]) || b[q + 1] == '=') &&
+            (is_digit(b[q + 2]) || b[q + 2] == '=') && all_digits(b, q - 12, q))
+            vec_push1(&out[0], q + 3);
+        p = q + 1;
+    }
+}
+
+static PyObject *fs_digit_prefilter(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    vec_t out[N_PREFILTERS];
+    memset(out, 0, sizeof out);
+    Py_BEGIN_ALLOW_THREADS
+    scan_prefilters((const uint8_t *)view.buf, view.len, out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *res = PyTuple_New(N_PREFILTERS);
+    for (int k = 0; k < N_PREFILTERS; k++) {
+        PyObject *lst = NULL;
+        if (res != NULL && !out[k].failed && (lst = PyList_New((Py_ssize_t)out[k].len)) != NULL) {
+            for (size_t i = 0; i < out[k].len; i++) {
+                PyObject *v = PyLong_FromSsize_t(out[k].v[i]);
+                if (v == NULL) {
+                    Py_CLEAR(lst);
+                    break;
+                }
+                PyList_SET_ITEM(lst, (Py_ssize_t)i, v);
+            }
+        }
+        if (lst == NULL) {
+            if (!PyErr_Occurred()) PyErr_NoMemory();
+            Py_CLEAR(res);
+        } else {
+            PyTuple_SET_ITEM(res, k, lst);
+        }
+        free(out[k].v);
+    }
+    return res;
+}
+
 /* ------------------------------------------------------------------------- JSON lines */
 
 typedef struct {
@@ -1033,6 +1188,8 @@ static PyMethodDef methods[] = {
      "drop_overlaps(hits, priority) -> hits: scanner._drop_overlaps on hits sorted by (start, -end)"},
     {"rows", fs_rows, METH_VARARGS,
      "rows(buf, hits, base, base_line, lo, hi, cache, value_hash) -> [Row]: Scanner._rows's loop"},
+    {"digit_prefilter", fs_digit_prefilter, METH_VARARGS,
+     "digit_prefilter(buf) -> 6 lists of match end offsets of the digit-led prefilter patterns"},
     {"json_lines", fs_json_lines, METH_VARARGS,
      "json_lines(rows, head, page, cache, fallback) -> str: vault scan --json lines of rows"},
     {"configure_labels", fs_configure_labels, METH_VARARGS,

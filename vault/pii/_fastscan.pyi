@@ -21,3 +21,6 @@ def json_lines(
     rows: list[_Row], head: str, page: str, cache: dict[str | float, str],
     fallback: Callable[[str | float], str],
 ) -> str: ...
+def digit_prefilter(
+    buf: bytes | bytearray | memoryview,
+) -> tuple[list[int], list[int], list[int], list[int], list[int], list[int]]: ...

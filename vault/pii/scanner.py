@@ -80,21 +80,40 @@ def finding_from_row(row: Row) -> Finding:
     return f
 
 
+# Prefilter patterns whose match ends the native core reports (_fastscan.digit_prefilter,
+# in this order) instead of Hyperscan, which is slow on digit-dense text for exactly these.
+NATIVE_PREFILTERS = (
+    rb"[0-9]{12,19}=[0-9=]{2}",
+    rb"[A-Z]{2}[0-9]{2} ?[0-9A-Z]{4} ?[0-9A-Z]{4}",
+    rb"[0-9]{3}[-.][0-9]{4}",
+    rb"0[1-9][0-9]{0,3}[- ][0-9]{2,4}[- ][0-9]{3}",
+    rb"[0-9]{3}-[0-9]{2}-[0-9]{4}",
+    rb"[0-9]{6}[-+A-FU-Y][0-9]{3}",
+)
+
+
 class _HSEngine:
     """One Hyperscan block-mode database for all prefilter patterns of the selected rules.
 
     Window patterns report end offsets, which become windows for the rule's precise regex;
-    the contiguous-PAN pattern is compiled with start-of-match and handled directly."""
+    the contiguous-PAN pattern is compiled with start-of-match and handled directly. With
+    ``native``, the patterns of :data:`NATIVE_PREFILTERS` (case-sensitive ones only) come
+    from the native core's digit prefilter instead (the same end offsets)."""
 
-    def __init__(self, rules: list[Rule], *, direct_pan: bool, skip: set[str]) -> None:
+    def __init__(self, rules: list[Rule], *, direct_pan: bool, skip: set[str],
+                 native: bool = False) -> None:  # fmt: skip
         assert _hs is not None
         exprs: list[bytes] = []
         flags: list[int] = []
         self.rule_of: list[int] = []
+        self.native_of: list[tuple[int, int]] = []  # (digit_prefilter slot, rule index)
         for ri, rule in enumerate(rules):
             if rule.name in skip:
                 continue
             for pat, f in rule.hs:
+                if native and not f & 1 and pat in NATIVE_PREFILTERS:
+                    self.native_of.append((NATIVE_PREFILTERS.index(pat), ri))
+                    continue
                 exprs.append(pat)
                 flags.append(_hs.HS_FLAG_CASELESS if f & 1 else 0)
                 self.rule_of.append(ri)
@@ -129,6 +148,10 @@ class _HSEngine:
         rule_of = self.rule_of
         for pid, end in found:
             per_rule[rule_of[pid]].append(end)
+        if self.native_of:
+            ends = _native.digit_prefilter(b)
+            for slot, ri in self.native_of:
+                per_rule[ri].extend(ends[slot])
         return per_rule, direct
 
 
@@ -253,7 +276,7 @@ class Scanner:
         hs_rules = [r for r in rules if r.name not in self._native_rules]
         self._engine = (
             _HSEngine(rules, direct_pan=has_pan and not self._native_pan,
-                      skip=self._native_rules)  # fmt: skip
+                      skip=self._native_rules, native=bool(use_native))  # fmt: skip
             if use_hyperscan and (hs_rules or has_pan and not self._native_pan)
             else None
         )
