@@ -20,6 +20,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from vault.facade import Facade
 from vault.lookup import by_id_prefix
 from vault.models import EngagementKey, EvidenceItem, Flag, ItemRequirement, Member, User
 from vault.pii import CARD_KINDS, Scanner
+from vault.pii.distinct import Kept, distinct_values
 from vault.sources import Source
 
 if TYPE_CHECKING:
@@ -125,7 +127,7 @@ class FlagDraft:
 @dataclass
 class ScanOutcome:
     drafts: list[FlagDraft] = field(default_factory=list)
-    dropped: int = 0  # distinct values beyond MAX_FLAGS_PER_KIND
+    dropped: int = 0  # occurrences of values beyond MAX_FLAGS_PER_KIND
     error: str | None = None
 
     @property
@@ -203,30 +205,23 @@ class ScanFeed:
     def _run(self) -> None:
         stream = _BlockStream(self._q)
         src = Source(name=self._name, size=None, open=lambda: cast(BinaryIO, stream))
-        scan = self._scan
-        if scan is None:
-            from vault.scan import scan_batches
-            scan = scan_batches
-        seen: dict[tuple[str, str], FlagDraft] = {}
-        per_kind: dict[str, int] = {}
+        cap = MAX_FLAGS_PER_KIND
+        render = partial(distinct_values, cap=cap)
+        kept = Kept(cap)
         out = self._outcome
         try:
-            for batch in scan(src, self._scanner):
+            if self._scan is None:
+                from vault.scan import scan_batches
+                # the scanner's worker processes reduce their rows to distinct values
+                batches = scan_batches(src, self._scanner, render=render)
+            else:
+                batches = self._scan(src, self._scanner)
+            for batch in batches:
                 if self._stopped.is_set():
                     return
-                page = batch.page
-                for kind, detector, _s, _e, line, masked, confidence, value_hash in batch.rows:
-                    d = seen.get((kind, value_hash))
-                    if d is not None:
-                        d.occurrences += 1
-                        if confidence > d.confidence:
-                            d.confidence = confidence
-                    elif (n := per_kind.get(kind, 0)) < MAX_FLAGS_PER_KIND:
-                        per_kind[kind] = n + 1
-                        seen[(kind, value_hash)] = FlagDraft(
-                            kind, detector, line, page, masked, confidence, value_hash)
-                    else:
-                        out.dropped += 1
+                rendered = getattr(batch, "rendered", None)
+                kept.merge(rendered if rendered is not None
+                           else render(batch.path, batch.page, batch.rows))  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - any extraction failure becomes a flag
             out.error = _error_text(exc)
         finally:
@@ -236,7 +231,10 @@ class ScanFeed:
                     self._q.get_nowait()
             except queue.Empty:
                 pass
-        out.drafts = list(seen.values())
+        out.dropped = kept.dropped
+        out.drafts = [FlagDraft(kind, e[0], e[1], e[2], e[3], e[4], value_hash, e[5])
+                      for kind, values in kept.values.items()
+                      for value_hash, e in values.items()]  # fmt: skip
         if out.error is not None:
             out.drafts.append(FlagDraft(UNSCANNABLE, "extract", None, None, out.error[:200],
                                         1.0, ""))
