@@ -14,6 +14,7 @@ import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,3 +283,33 @@ def test_close_stops_the_workers_and_the_scanner_stays_usable() -> None:
     assert again == first and sum(map(len, first)) == 60000
     sc.close()
     sc.close()  # idempotent
+
+
+class _Dribble(io.RawIOBase):
+    """A raw stream that returns at most `step` bytes per read (like the ingest pipeline's
+    block queue)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self.step, len(self.data) - self.pos)
+        b[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_chunks_are_full_size_on_a_stream_of_small_reads() -> None:
+    data = b"card 4111111111111111 from 10.1.2.3\n" * 3000  # 108,000 bytes
+    sc = Scanner(KEY)
+    sizes = list(sc.scan_stream_rendered(_Dribble(data, 1000), lambda rows: len(rows),
+                                         chunk_chars=10_000, workers=1))  # fmt: skip
+    # the first 64 KiB (read whole to detect the encoding), then 10,000 at a time: not one
+    # chunk per 1,000-byte read
+    assert len(sizes) == 6
+    assert sum(sizes) == 6000
+    assert list(sc.scan_stream(_Dribble(data, 1000), chunk_chars=10_000)) == list(
+        sc.scan_stream(io.BytesIO(data), chunk_chars=10_000))
