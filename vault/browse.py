@@ -11,26 +11,21 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
-import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col, func, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from vault import catalogue, retrieve
 from vault.errors import InvalidInput
 from vault.facade import Facade
-from vault.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement, ItemSearch
+from vault.models import AuditEvent, EvidenceItem, ItemRequirement
+from vault.search import VISIBLE_STATES, conditions, search_table
 from vault.sources import Source
 
 if TYPE_CHECKING:
     from vault.service import IngestResult, ItemFilter, ItemView
 
 PREVIEW_BYTES = 256 * 1024
-# = service.VISIBLE_STATES (no import cycle)
-_VISIBLE = ("active", "quarantined", "superseded", "shredded")
 
 # -- masking card numbers ------------------------------------------------------------------------
 
@@ -156,69 +151,6 @@ SEARCH_CAP = 10_000
 """A text search counts its matches up to this many (the evidence screen shows "10,000+")."""
 
 
-FIELD_SEPARATOR = "\x1f"
-"""Joins name, description and system in item_search.body (migration 0004)."""
-
-
-class _Contains(sa.sql.expression.ColumnElement[bool]):
-    """`haystack` contains `needle` (plain substring, no wildcards): instr() on SQLite,
-    strpos() on PostgreSQL. Cheaper than LIKE '%...%' per row and needs no escaping."""
-
-    inherit_cache = True
-    type = sa.Boolean()
-    _traverse_internals = [("haystack", InternalTraversal.dp_clauseelement),
-                           ("needle", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, haystack: Any, needle: Any) -> None:
-        self.haystack = sa.sql.coercions.expect(sa.sql.roles.ExpressionElementRole, haystack)
-        self.needle = sa.sql.coercions.expect(sa.sql.roles.ExpressionElementRole, needle)
-
-
-@compiles(_Contains)
-def _contains_sql(element: _Contains, compiler: Any, **kw: Any) -> str:
-    fn = "strpos" if compiler.dialect.name == "postgresql" else "instr"
-    return (f"({fn}({compiler.process(element.haystack, **kw)}, "
-            f"{compiler.process(element.needle, **kw)}) > 0)")
-
-
-def text_match(text: str) -> sa.ColumnElement[bool]:
-    """`text` as a case-insensitive substring of an item's name, description or system
-    (item_search.body); a text holding the field separator (U+001F) matches nothing, as it
-    would span two fields. lower() folds the text in SQL exactly as the trigger folded the
-    body (ASCII only on SQLite, Unicode on PostgreSQL)."""
-    if FIELD_SEPARATOR in text:
-        return sa.false()
-    return _Contains(col(ItemSearch.body), func.lower(sa.literal(text, sa.String)))
-
-
-def conditions(table: type[EvidenceItem] | type[ItemSearch], eng: Engagement,
-               flt: ItemFilter) -> list[sa.ColumnElement[bool]]:
-    """The evidence list's filter, written once over the columns evidence_item and its
-    narrow copy item_search share; conditions on anything else select item ids."""
-    item_id = col(ItemSearch.item_id) if table is ItemSearch else col(EvidenceItem.id)
-    where = [col(table.engagement_id) == eng.id]
-    if flt.text:  # first: SQLite tests the conditions in order, and this one rejects most rows
-        if table is ItemSearch:
-            where.append(text_match(flt.text))
-        else:
-            where.append(item_id.in_(select(ItemSearch.item_id).where(
-                ItemSearch.engagement_id == eng.id, text_match(flt.text))))
-    where.append(col(table.state).in_((flt.state,) if flt.state else _VISIBLE))
-    if flt.kind:
-        where.append(col(table.kind) == flt.kind)
-    if flt.disclosure:
-        where.append(col(table.disclosure) == flt.disclosure)
-    if flt.requirement:
-        where.append(item_id.in_(select(ItemRequirement.item_id).where(
-            ItemRequirement.requirement_id == flt.requirement)))
-    return where
-
-
-def filtered(q: SelectOfScalar[Any], eng: Engagement, flt: ItemFilter) -> SelectOfScalar[Any]:
-    """The filter conditions of the evidence list over evidence_item (Vault.list_items)."""
-    return q.where(*conditions(EvidenceItem, eng, flt))
-
-
 @dataclass(frozen=True)
 class ItemPage:
     """One page of an engagement's evidence list. `total` counts every match when `exact`;
@@ -247,8 +179,8 @@ class BrowseMixin:
         with self._session() as s:
             eng = self._engagement(s, ref)
             self._require(s, "item.list", eng.id, eng.id)
-            q = select(func.count()).select_from(ItemSearch).where(
-                *conditions(ItemSearch, eng, flt))
+            table = search_table(s, flt.text)
+            q = select(func.count()).select_from(table).where(*conditions(table, eng, flt))
             return int(s.exec(q).one())
 
     def item_page(self: Facade, ref: str, flt: ItemFilter | None = None, *, size: int = 200,
@@ -262,29 +194,28 @@ class BrowseMixin:
         with self._session() as s:
             eng = self._engagement(s, ref)
             self._require(s, "item.list", eng.id, eng.id)
-            ids = (select(ItemSearch.item_id).where(*conditions(ItemSearch, eng, flt))
-                   .order_by(col(ItemSearch.ingested_at), col(ItemSearch.item_id)))
+            table = search_table(s, flt.text)
+            where = conditions(table, eng, flt)
+            order = (table.c.ingested_at, table.c.item_id)
+            ids = select(table.c.item_id).where(*where).order_by(*order)
             offset = max(0, flt.offset)
-            page: list[str] | None = None
-            every: list[str] | None = None  # all the matches, when one scan found them all
-            if cap is not None and offset + size <= cap + 1:
-                # One scan: the first cap + 1 ids give both the count and the page.
-                head = list(s.exec(ids.limit(cap + 1)).all())
-                total, exact = len(head), len(head) <= cap
-                every = head if exact else None
-                page = head[offset:offset + size]
-            elif cap is not None:
-                total = int(s.exec(select(func.count()).select_from(
-                    ids.limit(cap + 1).subquery())).one())
-                exact = total <= cap
+            # The page first: when it is not full, it ends the list and gives the count.
+            # Otherwise the matches are counted in SQL, up to cap + 1. (Fetching the first
+            # cap + 1 ids instead, 10,001 strings for a broad search, set off full garbage
+            # collections of 60-110 ms in the TUI.)
+            page: list[str] = list(s.exec(ids.offset(offset).limit(size)).all())
+            if len(page) < size and (page or offset == 0):
+                total = offset + len(page)
             else:
-                total = int(s.exec(select(func.count()).select_from(ItemSearch).where(
-                    *conditions(ItemSearch, eng, flt))).one())
-                exact = True
-            if exact and offset >= total:
+                matches = select(table.c.item_id).where(*where)
+                if cap is not None:
+                    matches = matches.limit(cap + 1)
+                total = int(s.exec(select(func.count()).select_from(matches.subquery())).one())
+            exact = cap is None or total <= cap
+            if not exact:
+                total = cap + 1  # type: ignore[operator]
+            elif offset > 0 and not page:  # past the end: the last page instead
                 offset = max(0, (total - 1) // size * size)
-                page = every[offset:offset + size] if every is not None else None
-            if page is None:
                 page = list(s.exec(ids.offset(offset).limit(size)).all())
             rows = {i.id: i for i in s.exec(select(EvidenceItem).where(
                 col(EvidenceItem.id).in_(page))).all()}
@@ -301,7 +232,7 @@ class BrowseMixin:
                 select(ItemRequirement.requirement_id, func.count())
                 .join(EvidenceItem, col(EvidenceItem.id) == col(ItemRequirement.item_id))
                 .where(EvidenceItem.engagement_id == eng.id,
-                       col(EvidenceItem.state).in_(_VISIBLE))
+                       col(EvidenceItem.state).in_(VISIBLE_STATES))
                 .group_by(col(ItemRequirement.requirement_id))).all()
         counts = {r: int(n) for r, n in rows}
         return [(r.id, r.title, counts.get(r.id, 0))

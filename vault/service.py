@@ -25,7 +25,7 @@ from vault import access, audit, catalogue, retrieve, vocabulary
 from vault import ingest as pipeline
 from vault.age import X25519Identity, X25519Recipient
 from vault.auditing import AuditMixin
-from vault.browse import BrowseMixin, filtered
+from vault.browse import BrowseMixin
 from vault.errors import (
     AlreadyExists,
     IntegrityError,
@@ -50,6 +50,7 @@ from vault.models import (
 )
 from vault.people import PeopleMixin, key_grant
 from vault.retention import destruction_date
+from vault.search import filtered
 from vault.sources import Source
 
 KINDS, DISCLOSURES = vocabulary.KINDS, vocabulary.DISCLOSURES
@@ -545,7 +546,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin, FlagMixin):
         with self._session() as s:
             eng = self._engagement(s, ref)
             self._require(s, "item.list", eng.id, eng.id)
-            q = filtered(select(EvidenceItem), eng, flt)
+            q = filtered(s, select(EvidenceItem), eng, flt)
             q = q.order_by(col(EvidenceItem.ingested_at), col(EvidenceItem.id)).offset(flt.offset)
             if flt.limit is not None:
                 q = q.limit(flt.limit)

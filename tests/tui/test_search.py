@@ -179,3 +179,152 @@ def test_upgrading_fills_item_search_from_existing_items(tmp_path: Path,
     assert search_rows(v.engine) == {r.view.item.id: ("active", "team",
                                                       "before-upgrade.txt\x1f\x1fs1")}
     assert [x.item.id for x in v.list_items(ENG, ItemFilter(text="UPGRADE"))] == [r.view.item.id]
+
+
+# -- the trigram index (SQLite, migration 0006) finds what a scan finds --------------------------
+
+CORPUS = [  # (name, description, system)
+    ("100%_done.txt", None, None),
+    ("under_score.log", "50% reviewed", None),
+    ('quote"d "name".txt', None, None),
+    ("star*and^caret(1).txt", "NEAR/2 AND OR NOT", None),
+    ("Ärende-Übersicht.PDF", None, "fw-01"),
+    ("ärende-klein.txt", "Quarterly REVIEW", "Core-RTR"),
+    ("証跡ファイル一覧.txt", None, None),
+    ("emoji-📄-notes.md", None, None),
+    ("MiXeD-Case.TXT", "back\\slash", None),
+    ("log-000100.txt", None, None),
+    ("log-001000.txt", None, None),
+    ("LOG-010000.TXT", None, None),
+]
+QUERIES = ["%", "_", "0%_", "%_d", '"', '"d ', '"name"', "*", "*and", "^", "(1)", "near/2",
+           "and or", "not", "\\", "\\sl", "ärende", "Ärende", "ÄRENDE", "übersicht", "Übersicht",
+           "証跡", "証跡ファ", "ファイル", "📄", "-📄-", "mixed", "MIXED-case", "log", "log-0",
+           "-00", "-001", "000", "0000", "txt", ".t", "t", "e", "quarterly rev", "rev", "fw-0",
+           "core-rtr", "txt\x1f", "review\x1fcore", "nothing like it", "x" * 40]
+
+
+@pytest.fixture
+def corpus(vault: Vault) -> dict[str, str]:
+    """The corpus ingested in order: name -> the searchable body as the database folded it."""
+    for i, (name, description, system) in enumerate(CORPUS):
+        ingest(vault, name, f"{i}".encode(), description=description, system=system)
+    with Session(vault.engine) as s:
+        return {name: s.execute(sa.select(sa.func.lower(sa.literal(
+            "\x1f".join((name, description or "", system or "")))))).scalar_one()
+            for name, description, system in CORPUS}
+
+
+def oracle(vault: Vault, corpus: dict[str, str], text: str) -> list[str]:
+    """What a search must find: the names whose folded body holds the folded text."""
+    with Session(vault.engine) as s:
+        needle = s.execute(sa.select(sa.func.lower(sa.literal(text)))).scalar_one()
+    if "\x1f" in text:
+        return []
+    return [name for name, body in corpus.items() if needle in body]
+
+
+def scan_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault import search
+    monkeypatch.setattr(search, "has_fts", lambda s: False)
+
+
+def test_a_search_finds_exactly_its_substring_through_the_index_or_a_scan(
+        vault: Vault, corpus: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault import search
+
+    used: list[str] = []
+    real = search.search_table
+
+    def spy(s: Session, text: str | None) -> sa.Table:
+        table = real(s, text)
+        used.append(table.name)
+        return table
+    monkeypatch.setattr(search, "search_table", spy)
+    monkeypatch.setattr("vault.browse.search_table", spy)
+    for text in QUERIES:
+        assert names(vault, text) == oracle(vault, corpus, text), text
+    if vault.engine.dialect.name == "sqlite":  # the 3+ character searches went to the index
+        assert used.count("item_fts_rows") >= 3 * len([q for q in QUERIES if len(q) >= 3
+                                                         and "\x1f" not in q])
+    scan_only(monkeypatch)
+    for text in QUERIES:
+        assert names(vault, text) == oracle(vault, corpus, text), text
+
+
+def test_a_search_too_broad_for_the_index_scans_instead(
+        vault: Vault, corpus: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault import search
+
+    monkeypatch.setattr(search, "FTS_MAX", 2)
+    for text in ("txt", "log", "-00", "ärende", "証跡ファ"):
+        assert names(vault, text) == oracle(vault, corpus, text), text
+    with Session(vault.engine) as s:
+        assert search.search_table(s, "txt") is search.ITEM_SEARCH
+        expected = search.ITEM_FTS_ROWS if vault.engine.dialect.name == "sqlite" \
+            else search.ITEM_SEARCH
+        assert search.search_table(s, "証跡ファ") is expected
+
+
+@pytest.mark.parametrize("path", ["index", "scan"])
+def test_paging_and_the_capped_count_are_the_same_either_way(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    if path == "scan":
+        scan_only(monkeypatch)
+    for i in range(23):
+        ingest(vault, f"log-{i:02}.txt", f"{i}".encode())
+    ingest(vault, "other.txt", b"x")
+    everything = [v.item.id for v in vault.list_items(ENG, ItemFilter(text="log"))]
+    assert len(everything) == 23
+    for offset in (0, 5, 20, 23, 40):
+        for cap in (None, 7, 23, 30):
+            page = vault.item_page(ENG, ItemFilter(text="log", offset=offset), size=5, cap=cap)
+            if cap is not None and cap < 23:
+                assert (page.total, page.exact) == (cap + 1, False)
+                want_offset = offset
+            else:
+                assert (page.total, page.exact) == (23, True)
+                want_offset = offset if offset < 23 else 20
+            assert page.offset == want_offset, (offset, cap)
+            assert [v.item.id for v in page.items] == everything[want_offset:want_offset + 5]
+    assert vault.item_page(ENG, ItemFilter(text="zzz", offset=10), cap=7).items == []
+    assert vault.count_items(ENG, ItemFilter(text="log")) == 23
+
+
+def test_the_index_follows_every_change_of_item_search(vault: Vault, engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the trigram index is SQLite's")
+    a = ingest(vault, "alpha.txt", b"a", description="first words")
+    b = ingest(vault, "beta.txt", b"b")
+
+    def check() -> None:
+        with engine.begin() as conn:  # FTS5 raises if the index and its content disagree
+            conn.execute(sa.text("INSERT INTO item_fts(item_fts) VALUES ('integrity-check')"))
+            fts = dict(conn.execute(sa.text(
+                "SELECT r.item_id, f.body FROM item_fts f JOIN item_fts_rows r "
+                "ON r.rid = f.rowid")).all())
+            rows = {r[0]: r[1:] for r in conn.execute(sa.text(
+                "SELECT item_id, engagement_id, ingested_at, state, kind, disclosure "
+                "FROM item_fts_rows")).all()}
+            search = conn.execute(sa.text(
+                "SELECT item_id, body, engagement_id, ingested_at, state, kind, disclosure "
+                "FROM item_search")).all()
+        assert fts == {r[0]: r[1] for r in search}
+        assert rows == {r[0]: r[2:] for r in search}
+    check()
+    with Session(engine) as s:
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == a).values(
+            description="Second Words", state="superseded"))
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
+            disclosure="client", size=9))
+        s.commit()
+    check()
+    assert names(vault, "first") == [] and names(vault, "second wo") == ["alpha.txt"]
+    with Session(engine) as s:
+        s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
+            state="pending"))
+        s.commit()
+        s.delete(s.get(EvidenceItem, b))
+        s.commit()
+    check()
+    assert names(vault, "beta") == []

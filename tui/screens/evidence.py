@@ -17,9 +17,9 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from tui.base import VaultScreen, cell, human_size
+from tui.base import VaultScreen, human_size
 from tui.messages import Loaded
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Cell, PagedTable
 from tui.widgets.requirements import RequirementSuggester
 from vault import access
 from vault.browse import SEARCH_CAP
@@ -42,7 +42,7 @@ class Page:
     offset: int
     total: int
     exact: bool  # False: more than total - 1 match (a search counts up to SEARCH_CAP)
-    rows: list[tuple[str, tuple[Text, ...]]]
+    rows: list[tuple[str, tuple[Cell, ...]]]
 
 
 def count_line(page: Page) -> str:
@@ -147,14 +147,14 @@ class EvidenceScreen(VaultScreen):
         flt.offset = offset
         page = self.vault.item_page(self.engagement, flt, size=PAGE,
                                     cap=SEARCH_CAP if flt.text else None)
-        rows: list[tuple[str, tuple[Text, ...]]] = []
+        rows: list[tuple[str, tuple[Cell, ...]]] = []
         for v in page.items:
             i = v.item
             rows.append((i.id, (
-                cell(i.id[:8]), cell(i.original_name), cell(i.kind),
-                cell(", ".join(v.requirements)), cell(i.disclosure), cell(i.state),
-                Text(human_size(i.size), justify="right"),
-                cell(i.ingested_at.strftime("%Y-%m-%d %H:%M")), cell(v.ingested_by))))
+                Cell(i.id[:8]), Cell(i.original_name), Cell(i.kind),
+                Cell(", ".join(v.requirements)), Cell(i.disclosure), Cell(i.state),
+                Cell(human_size(i.size), right=True),
+                Cell(i.ingested_at.strftime("%Y-%m-%d %H:%M")), Cell(v.ingested_by))))
         self.post_message(Loaded("page", Page(page.offset, page.total, page.exact, rows),
                                  generation))
 
@@ -180,7 +180,8 @@ class EvidenceScreen(VaultScreen):
             table.add_row(*row, key=key)
         if page.rows:
             table.move_cursor(row=len(page.rows) - 1 if self._cursor_at_end else 0)
-        self.query_one("#count", Static).update(Text(count_line(page)))
+        # The line keeps its size: no layout pass of the whole screen (~5 ms) for new words.
+        self.query_one("#count", Static).update(Text(count_line(page)), layout=False)
 
     # -- filters -------------------------------------------------------------------------------
 
