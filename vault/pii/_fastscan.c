@@ -188,27 +188,32 @@ static int may_hold_pan(const uint8_t *b, const Py_ssize_t *starts, const Py_ssi
     return 0;
 }
 
+/* The next `_PAN_RE` match at or after *p: its start (the groups filled, *end its end; *p
+ * moves past it), or -1 when there is none. */
+static Py_ssize_t next_match(const uint8_t *b, Py_ssize_t n, Py_ssize_t *p, Py_ssize_t *end,
+                             Py_ssize_t *starts, Py_ssize_t *lens, int *ng, char *sep) {
+    while (*p < n) {
+        Py_ssize_t s = *p;
+        while (s < n && !is_digit(b[s])) s++; /* next digit that starts a run */
+        if (s >= n) break;
+        Py_ssize_t e = lookbehind_ok(b, s) ? match_at(b, n, s, starts, lens, ng, sep) : -1;
+        if (e < 0) {
+            *p = run_end(b, n, s);
+            continue;
+        }
+        *p = *end = e;
+        return s;
+    }
+    *p = n;
+    return -1;
+}
+
 static void scan(const uint8_t *b, Py_ssize_t n, int validate, vec_t *out) {
-    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS];
+    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS], p = 0, s, e;
     int ng;
     char sep;
-    Py_ssize_t p = 0;
-    while (p < n) {
-        /* next digit that starts a run */
-        while (p < n && !is_digit(b[p])) p++;
-        if (p >= n) break;
-        if (!lookbehind_ok(b, p)) {
-            p = run_end(b, n, p);
-            continue;
-        }
-        Py_ssize_t e = match_at(b, n, p, starts, lens, &ng, &sep);
-        if (e < 0) {
-            p = run_end(b, n, p);
-            continue;
-        }
-        if (!validate || may_hold_pan(b, starts, lens, ng, sep)) vec_push2(out, p, e);
-        p = e;
-    }
+    while ((s = next_match(b, n, &p, &e, starts, lens, &ng, &sep)) >= 0)
+        if (!validate || may_hold_pan(b, starts, lens, ng, sep)) vec_push2(out, s, e);
 }
 
 static PyObject *fs_pan_matches(PyObject *self, PyObject *args, PyObject *kwargs) {
@@ -459,22 +464,10 @@ static void push_hit(vec_t *out, Py_ssize_t s, Py_ssize_t e, int code) {
 }
 
 static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
-    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS];
+    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS], q = 0, p, e;
     int ng, code;
     char sep;
-    Py_ssize_t p = 0;
-    while (p < n) {
-        while (p < n && !is_digit(b[p])) p++;
-        if (p >= n) break;
-        if (!lookbehind_ok(b, p)) {
-            p = run_end(b, n, p);
-            continue;
-        }
-        Py_ssize_t e = match_at(b, n, p, starts, lens, &ng, &sep);
-        if (e < 0) {
-            p = run_end(b, n, p);
-            continue;
-        }
+    while ((p = next_match(b, n, &q, &e, starts, lens, &ng, &sep)) >= 0) {
         if (sep == 0) {
             if (!(p > 0 && b[p - 1] == '+') && valid_groups(b, starts, lens, 0, 1) &&
                 (code = pan_conf(b, p, 0)) >= 0)
@@ -498,7 +491,6 @@ static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
                 i += found ? found : 1;
             }
         }
-        p = e;
     }
 }
 
