@@ -375,3 +375,33 @@ def test_many_values_of_one_kind_do_not_crowd_out_card_data(
     with Session(vault.engine) as s:
         ev = s.exec(select(AuditEvent).where(AuditEvent.action == "item.ingest")).one()
     assert json.loads(ev.detail or "{}")["flags_not_kept"] == 15
+
+
+def test_redact_refuses_an_item_over_the_size_limit(vault: Vault, engagement: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import vault.flagging as flagging
+    r = ingest_one(vault, engagement, "gw.log", _log(f"card {PAN}", "padding " * 10))
+    [f] = [f for f in vault.flags(engagement) if f.flag.kind == "pan"]
+    monkeypatch.setattr(flagging, "MAX_REDACT_BYTES", r.view.item.size - 1)
+    with pytest.raises(InvalidInput, match="too large to redact in the vault") as exc:
+        vault.resolve_flag(f.flag.id, "redact", "not needed")
+    assert exc.value.hint and "outside the vault" in exc.value.hint
+    assert vault.flags(engagement)[0].flag.state == "open"
+    assert vault.item(r.view.item.id).item.state == "quarantined"
+    monkeypatch.setattr(flagging, "MAX_REDACT_BYTES", r.view.item.size)  # the limit is inclusive
+    assert vault.resolve_flag(f.flag.id, "redact", "not needed").item_state == "shredded"
+
+
+def test_redact_with_nothing_left_to_mask_changes_nothing(vault: Vault, engagement: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.pii import redact as redaction
+    r = ingest_one(vault, engagement, "gw.log", _log(f"card {PAN}"))
+    [f] = [f for f in vault.flags(engagement) if f.flag.kind == "pan"]
+    # as if the detectors no longer found the value (e.g. after a rule change)
+    monkeypatch.setattr(redaction, "redact_bytes", lambda data, *a, **k: data)
+    with pytest.raises(InvalidInput, match="nothing to redact") as exc:
+        vault.resolve_flag(f.flag.id, "redact", "not needed")
+    assert exc.value.hint and "false positive" in exc.value.hint
+    assert vault.flags(engagement)[0].flag.state == "open"
+    assert len(vault.list_items(engagement)) == 1  # no new version was stored
+    assert vault.item(r.view.item.id).item.state == "quarantined"
