@@ -251,6 +251,7 @@ class Scanner:
         self._hmac = hmac.new(self.hash_key, digestmod=hashlib.sha256)  # copied per value
         self._hash_cache: dict[str, str] = {}
         self.kinds = frozenset(KINDS if kinds is None else kinds)
+        self._all_kinds = self.kinds >= frozenset(KINDS)  # no rule reports another kind
         unknown = self.kinds - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kinds: {sorted(unknown)}")
@@ -321,8 +322,9 @@ class Scanner:
         out: list[Hit] = []
         rules = self._rules
         seen: set[tuple[str, int, int]] = set()
+        pans: list[Hit] | None = None
         if self._native_pan:  # == handle_pan over every PAN_RE match, hits built in C
-            out.extend(_native.pan_hits(b))  # one match per start: no duplicates
+            pans = _native.pan_hits(b)  # one match per start: no duplicates
         if self._engine is not None:
             per_rule, direct = self._engine.hits(b, len(rules))
             for s, e in direct:
@@ -362,11 +364,21 @@ class Scanner:
                                 out.append(h)
         if text is not None:
             out.extend(str_pass(text, self.kinds))
-        return self._resolve(out, ctx.suppress)
+        return self._resolve(out, ctx.suppress, pans)
 
-    def _resolve(self, hits: list[Hit], suppress: list[tuple[int, int]]) -> list[Hit]:
+    def _resolve(self, hits: list[Hit], suppress: list[tuple[int, int]],
+                 pans: list[Hit] | None = None) -> list[Hit]:  # fmt: skip
+        """Keep the reported kinds, drop PANs inside track data or IBANs (``suppress``), then
+        overlaps. ``pans``: the native core's PAN hits, kept apart from ``hits`` so that only
+        they are tested against ``suppress``."""
         kinds = self.kinds
-        res = [h for h in hits if h[0] in kinds]
+        res = hits if self._all_kinds else [h for h in hits if h[0] in kinds]
+        if pans:
+            if suppress:
+                hits, res = res, pans  # the same test as below, on the PANs alone
+            else:
+                res.extend(pans)
+                pans = None
         if suppress and any(h[0] == "pan" for h in res):
             suppress.sort()
             starts = [s for s, _ in suppress]
@@ -384,6 +396,9 @@ class Scanner:
                 return False
 
             res = [h for h in res if h[0] != "pan" or not covered(h[2], h[3])]
+        if pans:
+            hits.extend(res)
+            res = hits
         if self._native_pan and len(res) > 1:
             res.sort(key=_END, reverse=True)  # (start, -end), as _drop_overlaps sorts
             res.sort(key=_START)
