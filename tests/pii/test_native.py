@@ -391,6 +391,8 @@ def test_drop_overlaps_is_the_python_sweep() -> None:
         want = _drop_overlaps(list(hits))
         assert fastscan.drop_overlaps(list(hits), _PRIORITY) == want, hits
         changed += len(want) != len(hits)
+        rng.shuffle(hits)  # unsorted input: both sort by (start, -end), stably
+        assert fastscan.drop_overlaps(list(hits), _PRIORITY) == _drop_overlaps(list(hits))
     assert changed > 5000
     with pytest.raises(KeyError):
         fastscan.drop_overlaps([("nope", "d", 0, 1, "m", "v", 0.5)] * 2, _PRIORITY)

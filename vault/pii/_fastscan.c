@@ -579,14 +579,21 @@ static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {
 
 /* --------------------------------------------------------------------- resolving hits */
 
-/* scanner._drop_overlaps(hits) for hits sorted by (start, -end): where hits overlap, keep
+/* scanner._drop_overlaps(hits): sorted by (start, -end) (stable), where hits overlap, keep
  * the one of higher rank (kind priority from `prio`, then confidence, then length). The
- * same sweep as the Python reference, on arrays. Returns a new list. */
+ * same sort and sweep as the Python reference, on arrays. Returns a new list. */
 typedef struct {
-    Py_ssize_t s, e;
+    Py_ssize_t s, e, i; /* i: position in the input, for a stable sort */
     long prio;
     double conf;
 } hinfo_t;
+
+static int by_start_end(const void *x, const void *y) {
+    const hinfo_t *a = x, *b = y;
+    if (a->s != b->s) return a->s < b->s ? -1 : 1;
+    if (a->e != b->e) return a->e > b->e ? -1 : 1;
+    return a->i < b->i ? -1 : (a->i > b->i);
+}
 
 static inline int rank_ge(const hinfo_t *a, const hinfo_t *b) { /* rank(a) >= rank(b) */
     if (a->prio != b->prio) return a->prio > b->prio;
@@ -624,8 +631,11 @@ static PyObject *fs_drop_overlaps(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
+    for (Py_ssize_t i = 0; i < n; i++) {
         if (hit_info(PyList_GET_ITEM(hits, i), prio, &info[i]) < 0) goto done;
+        info[i].i = i;
+    }
+    qsort(info, (size_t)n, sizeof(hinfo_t), by_start_end);
     Py_ssize_t nk = 0, na = 0, reach = -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         const hinfo_t *h = &info[i];
@@ -667,7 +677,8 @@ static PyObject *fs_drop_overlaps(PyObject *self, PyObject *args) {
     }
     res = PyList_New(0);
     for (Py_ssize_t j = 0; res != NULL && j < nk; j++)
-        if (kept[j] >= 0 && PyList_Append(res, PyList_GET_ITEM(hits, kept[j])) < 0) Py_CLEAR(res);
+        if (kept[j] >= 0 && PyList_Append(res, PyList_GET_ITEM(hits, info[kept[j]].i)) < 0)
+            Py_CLEAR(res);
 done:
     PyMem_Free(info);
     PyMem_Free(kept);
@@ -1177,7 +1188,7 @@ static PyMethodDef methods[] = {
     {"ipv4_matches", fs_ipv4_matches, METH_VARARGS,
      "ipv4_matches(buf) -> [(start, end)] of _IPV4_RE matches; releases the GIL"},
     {"drop_overlaps", fs_drop_overlaps, METH_VARARGS,
-     "drop_overlaps(hits, priority) -> hits: scanner._drop_overlaps on hits sorted by (start, -end)"},
+     "drop_overlaps(hits, priority) -> hits: scanner._drop_overlaps (sorts like it)"},
     {"rows", fs_rows, METH_VARARGS,
      "rows(buf, hits, base, base_line, lo, hi, cache, value_hash) -> [Row]: Scanner._rows's loop"},
     {"digit_prefilter", fs_digit_prefilter, METH_VARARGS,

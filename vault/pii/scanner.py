@@ -400,9 +400,7 @@ class Scanner:
             hits.extend(res)
             res = hits
         if self._native_pan and len(res) > 1:
-            res.sort(key=_END, reverse=True)  # (start, -end), as _drop_overlaps sorts
-            res.sort(key=_START)
-            return _native.drop_overlaps(res, _PRIORITY)
+            return _native.drop_overlaps(res, _PRIORITY)  # sorts as _drop_overlaps does
         return _drop_overlaps(res)
 
     def _rows(
