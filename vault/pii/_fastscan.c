@@ -99,22 +99,26 @@ typedef struct {
     int failed;
 } vec_t;
 
-static void vec_push2(vec_t *a, Py_ssize_t x, Py_ssize_t y) {
-    if (a->failed) return;
-    if (a->len + 2 > a->cap) {
+/* room for k more values (0), or -1 with `failed` set (then every later push is dropped) */
+static int vec_reserve(vec_t *a, size_t k) {
+    if (a->failed) return -1;
+    if (a->len + k > a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 256;
-        if (cap > ((size_t)-1) / sizeof(Py_ssize_t) / 2) {
-            a->failed = 1;
-            return;
-        }
-        Py_ssize_t *v = realloc(a->v, cap * sizeof(Py_ssize_t));
+        Py_ssize_t *v = cap > ((size_t)-1) / sizeof(Py_ssize_t) / 2
+                            ? NULL
+                            : realloc(a->v, cap * sizeof(Py_ssize_t));
         if (v == NULL) {
             a->failed = 1;
-            return;
+            return -1;
         }
         a->v = v;
         a->cap = cap;
     }
+    return 0;
+}
+
+static void vec_push2(vec_t *a, Py_ssize_t x, Py_ssize_t y) {
+    if (vec_reserve(a, 2) < 0) return;
     a->v[a->len++] = x;
     a->v[a->len++] = y;
 }
@@ -782,19 +786,7 @@ static inline int hetu_sep(uint8_t c) {
 }
 
 static void vec_push1(vec_t *a, Py_ssize_t x) {
-    if (a->failed) return;
-    if (a->len + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        Py_ssize_t *v = cap > ((size_t)-1) / sizeof(Py_ssize_t) / 2
-                            ? NULL
-                            : realloc(a->v, cap * sizeof(Py_ssize_t));
-        if (v == NULL) {
-            a->failed = 1;
-            return;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
+    if (vec_reserve(a, 1) < 0) return;
     a->v[a->len++] = x;
 }
 
