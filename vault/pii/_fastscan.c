@@ -123,6 +123,27 @@ static void vec_push2(vec_t *a, Py_ssize_t x, Py_ssize_t y) {
     a->v[a->len++] = y;
 }
 
+typedef PyObject *(*pair_fn)(const uint8_t *b, Py_ssize_t x, Py_ssize_t y);
+
+/* [make(b, x, y) for each pair (x, y) pushed to out] (MemoryError when a push failed); frees
+ * out's values. Called with the GIL held, b still valid. */
+static PyObject *pairs_to_list(const uint8_t *b, vec_t *out, pair_fn make) {
+    PyObject *res = out->failed ? PyErr_NoMemory() : PyList_New((Py_ssize_t)(out->len / 2));
+    for (size_t i = 0; res != NULL && i < out->len / 2; i++) {
+        PyObject *t = make(b, out->v[2 * i], out->v[2 * i + 1]);
+        if (t == NULL) Py_CLEAR(res);
+        else PyList_SET_ITEM(res, (Py_ssize_t)i, t);
+    }
+    free(out->v);
+    out->v = NULL;
+    return res;
+}
+
+static PyObject *pair_tuple(const uint8_t *b, Py_ssize_t x, Py_ssize_t y) {
+    (void)b;
+    return Py_BuildValue("(nn)", x, y);
+}
+
 /* Try `_PAN_RE` at p (b[p] is a digit and the lookbehinds hold). Returns the match end, or
  * -1. Fills the groups of the match (for the validity check). */
 static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssize_t *starts,
@@ -237,26 +258,7 @@ static PyObject *fs_pan_matches(PyObject *self, PyObject *args, PyObject *kwargs
     scan((const uint8_t *)view.buf, view.len, validate, &out);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    if (out.failed) {
-        free(out.v);
-        return PyErr_NoMemory();
-    }
-    PyObject *res = PyList_New((Py_ssize_t)(out.len / 2));
-    if (res == NULL) {
-        free(out.v);
-        return NULL;
-    }
-    for (size_t i = 0; i < out.len / 2; i++) {
-        PyObject *t = Py_BuildValue("(nn)", out.v[2 * i], out.v[2 * i + 1]);
-        if (t == NULL) {
-            free(out.v);
-            Py_DECREF(res);
-            return NULL;
-        }
-        PyList_SET_ITEM(res, (Py_ssize_t)i, t);
-    }
-    free(out.v);
-    return res;
+    return pairs_to_list(NULL, &out, pair_tuple);
 }
 
 /* ------------------------------------------------------------------------------- IPv4 */
@@ -315,29 +317,6 @@ static void scan_ipv4(const uint8_t *b, Py_ssize_t n, vec_t *out) {
     }
 }
 
-static PyObject *pairs_to_list(vec_t *out) {
-    if (out->failed) {
-        free(out->v);
-        return PyErr_NoMemory();
-    }
-    PyObject *res = PyList_New((Py_ssize_t)(out->len / 2));
-    if (res == NULL) {
-        free(out->v);
-        return NULL;
-    }
-    for (size_t i = 0; i < out->len / 2; i++) {
-        PyObject *t = Py_BuildValue("(nn)", out->v[2 * i], out->v[2 * i + 1]);
-        if (t == NULL) {
-            free(out->v);
-            Py_DECREF(res);
-            return NULL;
-        }
-        PyList_SET_ITEM(res, (Py_ssize_t)i, t);
-    }
-    free(out->v);
-    return res;
-}
-
 static PyObject *fs_ipv4_matches(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
@@ -347,7 +326,7 @@ static PyObject *fs_ipv4_matches(PyObject *self, PyObject *args) {
     scan_ipv4((const uint8_t *)view.buf, view.len, &out);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    return pairs_to_list(&out);
+    return pairs_to_list(NULL, &out, pair_tuple);
 }
 
 /* ------------------------------------------------------------------------------- hits */
@@ -534,6 +513,10 @@ static PyObject *ip_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
     return Py_BuildValue("(OOnnNNO)", S_IP, S_IP4_DET, s, e, m, v, F_CONF[3]);
 }
 
+static PyObject *pan_hit_of_pair(const uint8_t *b, Py_ssize_t s, Py_ssize_t packed) {
+    return pan_hit_tuple(b, s, packed >> 2, (int)(packed & 3)); /* see push_hit */
+}
+
 static PyObject *fs_pan_hits(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
@@ -549,14 +532,7 @@ static PyObject *fs_pan_hits(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     scan_pan_hits(b, view.len, &out);
     Py_END_ALLOW_THREADS
-    PyObject *res = out.failed ? PyErr_NoMemory() : PyList_New((Py_ssize_t)(out.len / 2));
-    for (size_t i = 0; res != NULL && i < out.len / 2; i++) {
-        Py_ssize_t packed = out.v[2 * i + 1];
-        PyObject *t = pan_hit_tuple(b, out.v[2 * i], packed >> 2, (int)(packed & 3));
-        if (t == NULL) Py_CLEAR(res);
-        else PyList_SET_ITEM(res, (Py_ssize_t)i, t);
-    }
-    free(out.v);
+    PyObject *res = pairs_to_list(b, &out, pan_hit_of_pair);
     PyBuffer_Release(&view);
     return res;
 }
@@ -570,13 +546,7 @@ static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     scan_ipv4(b, view.len, &out);
     Py_END_ALLOW_THREADS
-    PyObject *res = out.failed ? PyErr_NoMemory() : PyList_New((Py_ssize_t)(out.len / 2));
-    for (size_t i = 0; res != NULL && i < out.len / 2; i++) {
-        PyObject *t = ip_hit_tuple(b, out.v[2 * i], out.v[2 * i + 1]);
-        if (t == NULL) Py_CLEAR(res);
-        else PyList_SET_ITEM(res, (Py_ssize_t)i, t);
-    }
-    free(out.v);
+    PyObject *res = pairs_to_list(b, &out, ip_hit_tuple);
     PyBuffer_Release(&view);
     return res;
 }
