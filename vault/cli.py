@@ -22,10 +22,8 @@ from vault.termout import Progress, safe, table
 from vault.vocabulary import DISCLOSURES, KINDS
 
 if TYPE_CHECKING:  # the database layers load only for commands that open the vault
-    from vault.service import IngestResult, Vault
-
-if TYPE_CHECKING:
     from vault.scan import ScanBatch
+    from vault.service import IngestResult, Vault
 
 EXIT_ERROR = 2
 EXIT_FOUND = 1

@@ -92,14 +92,13 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
-            if render is not None:
-                for out in scanner.scan_stream_rendered(f, partial(render, path, None),
-                                                        hashes=hashes):  # fmt: skip
+            job_render = partial(render, path, None) if render is not None else None
+            for out in scanner.scan_stream_rendered(f, job_render,
+                                                    hashes=hashes):  # big files: in processes
+                if render is not None:
                     yield ScanBatch(path, None, [], out)
-                return
-            for rows in scanner.scan_stream_rows(f, hashes=hashes):  # big files: in processes
-                if rows:
-                    yield ScanBatch(path, None, rows)
+                elif out:
+                    yield ScanBatch(path, None, out)
             return
         if mime == PDF_MIME:
             for page, findings in _scan_pdf(_read_bounded(f, pdf_mod.MAX_PDF_BYTES, "pdf"),

@@ -2,7 +2,7 @@
 
 :func:`distinct_values` runs where the rows were found (the scanner's worker processes, see
 ``Scanner.scan_stream_rendered``), so a log with millions of findings crosses to the ingesting
-process as a few thousand entries per kind and chunk, not as millions of rows; :func:`merge`
+process as a few thousand entries per kind and chunk, not as millions of rows; :meth:`Kept.merge`
 folds the chunks in order into exactly what a row-by-row pass would have kept.
 """
 

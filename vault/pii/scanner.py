@@ -231,6 +231,29 @@ def _windows(ends: list[int], back: int, fwd: int, n: int) -> list[tuple[int, in
     return out
 
 
+def _outside(hits: list[Hit], suppress: list[tuple[int, int]]) -> list[Hit]:
+    """``hits`` without the PANs that overlap a span of ``suppress`` (track data, IBANs: their
+    digits are not a card number of their own)."""
+    if not any(h[0] == "pan" for h in hits):
+        return hits
+    suppress.sort()
+    starts = [s for s, _ in suppress]
+    max_len = max(e - s for s, e in suppress)
+
+    def covered(s: int, e: int) -> bool:
+        i = bisect.bisect_right(starts, e - 1)
+        while i > 0:
+            i -= 1
+            ss, se = suppress[i]
+            if ss + max_len < s:
+                break
+            if ss < e and s < se:
+                return True
+        return False
+
+    return [h for h in hits if h[0] != "pan" or not covered(h[2], h[3])]
+
+
 class Scanner:
     """Detects PII and cardholder data in text.
 
@@ -369,36 +392,14 @@ class Scanner:
     def _resolve(self, hits: list[Hit], suppress: list[tuple[int, int]],
                  pans: list[Hit] | None = None) -> list[Hit]:  # fmt: skip
         """Keep the reported kinds, drop PANs inside track data or IBANs (``suppress``), then
-        overlaps. ``pans``: the native core's PAN hits, kept apart from ``hits`` so that only
-        they are tested against ``suppress``."""
+        overlaps. ``pans``: the native core's PAN hits, kept apart from ``hits`` (which then
+        hold no PAN) so that only they are tested against ``suppress``."""
         kinds = self.kinds
         res = hits if self._all_kinds else [h for h in hits if h[0] in kinds]
-        if pans:
-            if suppress:
-                hits, res = res, pans  # the same test as below, on the PANs alone
-            else:
-                res.extend(pans)
-                pans = None
-        if suppress and any(h[0] == "pan" for h in res):
-            suppress.sort()
-            starts = [s for s, _ in suppress]
-            max_len = max(e - s for s, e in suppress)
-
-            def covered(s: int, e: int) -> bool:
-                i = bisect.bisect_right(starts, e - 1)
-                while i > 0:
-                    i -= 1
-                    ss, se = suppress[i]
-                    if ss + max_len < s:
-                        break
-                    if ss < e and s < se:
-                        return True
-                return False
-
-            res = [h for h in res if h[0] != "pan" or not covered(h[2], h[3])]
-        if pans:
-            hits.extend(res)
-            res = hits
+        if pans is not None:
+            res.extend(_outside(pans, suppress) if suppress else pans)
+        elif suppress:
+            res = _outside(res, suppress)
         if self._native_pan and len(res) > 1:
             return _native.drop_overlaps(res, _PRIORITY)  # sorts as _drop_overlaps does
         return _drop_overlaps(res)
