@@ -442,7 +442,7 @@ class Cli:
         with Scanner() as scanner:
             for src in srcs:
                 try:
-                    for batch in scan_batches(src, scanner, hashes=False, render=render):
+                    for batch in scan_batches(src, scanner, values="none", render=render):
                         report.add(batch)
                 except (OSError, ValueError, VaultError) as exc:  # this file only; go on
                     errors += 1

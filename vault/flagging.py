@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlmodel import Session, col, func, select
@@ -52,6 +51,9 @@ card numbers); more are counted in the ingest's audit event only."""
 MAX_REDACT_BYTES = 256 << 20
 """Redaction works in memory; larger items must be redacted outside and ingested again."""
 _HASH_INFO = b"evidence-vault flag value hash v1 "
+_FLAG_COLUMNS = ("id", "item_id", "engagement_id", "kind", "detector", "line", "page",
+                 "occurrences", "masked", "confidence", "value_hash", "state", "created_at")
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # SQLite, PostgreSQL
 
 
 # -- scanning during ingest --------------------------------------------------------------------
@@ -208,20 +210,25 @@ class ScanFeed:
         cap = MAX_FLAGS_PER_KIND
         render = partial(distinct_values, cap=cap)
         kept = Kept(cap)
+        clear = False  # whether kept's keys are the values themselves (else their hashes)
         out = self._outcome
         try:
             if self._scan is None:
                 from vault.scan import scan_batches
-                # the scanner's worker processes reduce their rows to distinct values
-                batches = scan_batches(src, self._scanner, render=render)
+                # the scanner's worker processes reduce their rows to distinct values, keyed
+                # by the clear value: only the values kept are hashed, below
+                batches = scan_batches(src, self._scanner, render=render, values="clear")
             else:
                 batches = self._scan(src, self._scanner)
             for batch in batches:
                 if self._stopped.is_set():
                     return
                 rendered = getattr(batch, "rendered", None)
-                kept.merge(rendered if rendered is not None
-                           else render(batch.path, batch.page, batch.rows))  # fmt: skip
+                if rendered is not None:  # a text file's chunk (and every chunk is one)
+                    clear = True
+                    kept.merge(rendered)
+                else:  # PDF pages, images, binary strings: rows carry the value hash
+                    kept.merge(render(batch.path, batch.page, batch.rows))
         except Exception as exc:  # noqa: BLE001 - any extraction failure becomes a flag
             out.error = _error_text(exc)
         finally:
@@ -232,9 +239,10 @@ class ScanFeed:
             except queue.Empty:
                 pass
         out.dropped = kept.dropped
-        out.drafts = [FlagDraft(kind, e[0], e[1], e[2], e[3], e[4], value_hash, e[5])
+        value_hash = self._scanner.value_hash if clear else str
+        out.drafts = [FlagDraft(kind, e[0], e[1], e[2], e[3], e[4], value_hash(key), e[5])
                       for kind, values in kept.values.items()
-                      for value_hash, e in values.items()]  # fmt: skip
+                      for key, e in values.items()]  # fmt: skip
         if out.error is not None:
             out.drafts.append(FlagDraft(UNSCANNABLE, "extract", None, None, out.error[:200],
                                         1.0, ""))
@@ -304,15 +312,21 @@ class FlagMixin:
         return sc
 
     def _add_flags(self: Facade, s: Session, item: EvidenceItem, outcome: ScanOutcome) -> None:
+        """One row per draft, by the driver's executemany: an item can bring tens of thousands
+        (SQLAlchemy's per-row parameter processing would double the time)."""
         if not outcome.drafts:
             return
-        now = self.clock()
-        s.execute(sa.insert(Flag.__table__), [  # type: ignore[attr-defined]
-            {"id": self._new_id(), "item_id": item.id, "engagement_id": item.engagement_id,
-             "kind": d.kind, "detector": d.detector, "line": d.line, "page": d.page,
-             "occurrences": d.occurrences, "masked": d.masked, "confidence": d.confidence,
-             "value_hash": d.value_hash, "state": "open", "created_at": now}
-            for d in outcome.drafts])
+        conn = s.connection()
+        table = Flag.__table__  # type: ignore[attr-defined]
+        stamp = table.c.created_at.type.bind_processor(conn.dialect)
+        now = stamp(self.clock()) if stamp is not None else self.clock()
+        mark = _PLACEHOLDERS[conn.dialect.paramstyle]
+        sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
+               f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")
+        item_id, eng_id, new_id = item.id, item.engagement_id, self._new_id
+        conn.exec_driver_sql(sql, [
+            (new_id(), item_id, eng_id, d.kind, d.detector, d.line, d.page, d.occurrences,
+             d.masked, d.confidence, d.value_hash, "open", now) for d in outcome.drafts])
 
     def _flag(self: Facade, s: Session, ref: str) -> Flag:
         return by_id_prefix(s, Flag, ref, "flag", hint="`vault flags ENGAGEMENT` lists them")

@@ -19,7 +19,7 @@ from vault.pii import Finding, Scanner
 from vault.pii import ocr as ocr_mod
 from vault.pii import pdf as pdf_mod
 from vault.pii.extract import UnreadableFile, is_text_mime, iter_text
-from vault.pii.scanner import Row, finding_from_row
+from vault.pii.scanner import Row, Values, finding_from_row
 
 PDF_MIME = "application/pdf"
 
@@ -77,12 +77,13 @@ def scan_source(src: Any, scanner: Scanner, *, on_note: Note | None = None,
 
 
 def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
-                 ocr: bool = True, hashes: bool = True,
+                 ocr: bool = True, values: Values = "hash",
                  render: Callable[[str, int | None, list[Row]], Any] | None = None,
                  ) -> Iterator[ScanBatch]:  # fmt: skip
     """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
     of rows: for callers that handle millions of findings and need no objects per finding.
-    ``hashes=False``: rows of text files carry no value hash (see ``scan_stream_rows``).
+    ``values``: what the last field of text files' rows holds (:data:`~vault.pii.scanner.Values`;
+    other files' rows always carry the value hash, as their :class:`Finding` does).
     ``render`` (picklable): text files' batches come rendered where they were scanned, in the
     scanner's worker processes for big files (see ``ScanBatch.rendered``)."""
     path = str(src.path) if src.path is not None else src.name
@@ -94,7 +95,7 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         if is_text_mime(mime) or mime == "application/x-empty":
             job_render = partial(render, path, None) if render is not None else None
             for out in scanner.scan_stream_rendered(f, job_render,
-                                                    hashes=hashes):  # big files: in processes
+                                                    values=values):  # big files: in processes
                 if render is not None:
                     yield ScanBatch(path, None, [], out)
                 elif out:

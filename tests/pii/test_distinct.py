@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from vault.pii.distinct import Kept, distinct_values
+import pytest
+
+from vault.pii.distinct import Kept, distinct_reference, distinct_values
 
 
 def reference(rows: list[Any], cap: int) -> tuple[dict[tuple[str, str], list[Any]], int]:
@@ -37,7 +39,10 @@ def random_rows(rng: random.Random, n: int, distinct: int) -> list[Any]:
     return rows
 
 
-def test_chunked_distinct_values_equal_the_row_by_row_pass() -> None:
+@pytest.mark.parametrize("impl", ["native", "python"])
+def test_chunked_distinct_values_equal_the_row_by_row_pass(impl: str) -> None:
+    distinct = (distinct_values if impl == "native"
+                else lambda _p, page, rows, cap: distinct_reference(rows, page, cap))
     rng = random.Random(8)
     dropped_any = 0
     for trial in range(400):
@@ -47,7 +52,7 @@ def test_chunked_distinct_values_equal_the_row_by_row_pass() -> None:
         chunks = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
         kept = Kept(cap)
         for chunk in chunks:
-            kept.merge(distinct_values("p", None, chunk, cap=cap))
+            kept.merge(distinct("p", None, chunk, cap=cap))
         want, dropped = reference(rows, cap)
         got = {(kind, h): e for kind, vals in kept.values.items() for h, e in vals.items()}
         assert got == want, trial
@@ -57,3 +62,15 @@ def test_chunked_distinct_values_equal_the_row_by_row_pass() -> None:
             assert list(vals) == [h for (k, h) in want if k == kind]
         dropped_any += dropped > 0
     assert dropped_any > 50
+
+
+def test_native_distinct_equals_the_reference() -> None:
+    fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
+    rng = random.Random(9)
+    for trial in range(300):
+        rows = random_rows(rng, rng.randint(0, 300), rng.choice([2, 20, 200]))
+        cap, page = rng.choice([0, 1, 3, 50]), rng.choice([None, 4])
+        assert fastscan.distinct(rows, page, cap) == distinct_reference(rows, page, cap), trial
+    for bad in ([("pan",)], [("pan", "d", 0, 1, 1, "m", "0.5", "k")], ["row"]):
+        with pytest.raises(TypeError):
+            fastscan.distinct(bad, None, 5)

@@ -403,7 +403,7 @@ def test_drop_overlaps_is_the_python_sweep() -> None:
 def test_rows_without_hashes_and_with() -> None:
     b = b"card 4111111111111111\nip 10.1.2.3\n"
     with_hash = Scanner(b"k")._rows(b, None, 100, 7, 0, len(b))
-    without = Scanner(b"k")._rows(b, None, 100, 7, 0, len(b), hashes=False)
+    without = Scanner(b"k")._rows(b, None, 100, 7, 0, len(b), values="none")
     py = Scanner(b"k", use_native=False)._rows(b, None, 100, 7, 0, len(b))
     assert with_hash == py
     assert [r[:7] for r in without] == [r[:7] for r in with_hash]

@@ -153,15 +153,15 @@ def test_value_hash_is_keyed_hash_for_any_key() -> None:
         key = bytes(rng.randrange(256) for _ in range(n))
         sc = Scanner(key, kinds={"pan"})
         for v in values:
-            assert sc._value_hash(v) == keyed_hash(key, v)
-            assert sc._value_hash(v) == keyed_hash(key, v)  # from the cache
+            assert sc.value_hash(v) == keyed_hash(key, v)
+            assert sc.value_hash(v) == keyed_hash(key, v)  # from the cache
 
 
 def test_hash_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scanner_mod, "_HASH_CACHE_SIZE", 8)
     sc = Scanner(KEY, kinds={"pan"})
     for i in range(100):
-        assert sc._value_hash(str(i)) == keyed_hash(KEY, str(i))
+        assert sc.value_hash(str(i)) == keyed_hash(KEY, str(i))
         assert len(sc._hash_cache) <= 8
 
 
@@ -263,7 +263,7 @@ def test_rendered_where_scanned_in_every_mode(scanner: Scanner, tmp_path: Path) 
         got = list(scanner.scan_stream_rendered(io.BytesIO(data), len, chunk_chars=chunk,
                                                 **mode))  # type: ignore[arg-type]  # fmt: skip
         assert got == want, mode
-    bare = list(scanner.scan_stream_rows(io.BytesIO(data), processes=True, hashes=False,
+    bare = list(scanner.scan_stream_rows(io.BytesIO(data), processes=True, values="none",
                                          chunk_chars=chunk))  # fmt: skip
     assert [[r[:7] for r in b] for b in bare] == [[r[:7] for r in b] for b in rows]
     assert all(r[7] == "" for b in bare for r in b)

@@ -53,6 +53,8 @@ def test_card_data_quarantines_and_flags_keep_only_masked_values(vault: Vault,
     assert [(f.flag.masked, f.flag.line, f.flag.occurrences, f.flag.state) for f in pan] == [
         (MASKED, 2, 2, "open")]
     assert flags[0].flag.kind == "pan"  # card data first
+    assert all(f.flag.created_at.tzinfo is not None and f.flag.item_id == r.view.item.id
+               and f.flag.created_at > r.view.item.ingested_at for f in flags)
     dump = _dump(vault)
     assert PAN not in dump and "ops@example.com" not in dump
     assert MASKED in dump
@@ -85,6 +87,26 @@ def test_same_value_is_recognised_across_files_by_its_keyed_hash(
     assert len(mine) == 2 and mine[0].value_hash == mine[1].value_hash
     assert len(mine[0].value_hash) == 64
     assert theirs[0].value_hash != mine[0].value_hash  # keyed per engagement
+
+
+def test_value_hash_is_the_same_for_text_big_text_and_pdf(vault: Vault, engagement: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text streams are reduced to distinct values in clear and only the kept ones are hashed;
+    PDF pages carry the hash from the scanner: one value, one hash, whatever the path."""
+    import vault.pii.scanner as scanner_mod
+    from tests.pii.media_corpus import pdf_document
+    from vault.flagging import flag_hash_key
+    from vault.pii.model import keyed_hash
+    monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 1 << 16)  # the worker processes
+    ingest_one(vault, engagement, "small.log", _log(f"card {PAN}"))
+    ingest_one(vault, engagement, "big.log", b"filler line\n" * 20_000 + _log(f"card {PAN}"))
+    ingest_one(vault, engagement, "doc.pdf", pdf_document([[f"Card {PAN}"]]))
+    hashes = {f.item_name: f.flag.value_hash for f in vault.flags(engagement)}
+    assert set(hashes) == {"small.log", "big.log", "doc.pdf"}
+    with Session(vault.engine) as s:
+        key = vault._engagement_identity(s, s.exec(select(EvidenceItem)).first().key_id)
+    eng_id = vault.engagement(engagement)[0].id
+    assert set(hashes.values()) == {keyed_hash(flag_hash_key(key, eng_id), PAN)}
 
 
 def test_pan_across_the_pipeline_block_boundary_is_found(vault: Vault,

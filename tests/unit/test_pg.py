@@ -192,6 +192,11 @@ def test_service_round_trip_on_postgres(pg_make_vault: Callable[..., Vault],
     assert listed[0].requirements == ("1.2.1", "1.2.7") and listed[0].engagement == "acme-2026"
     assert vault.item(r1.view.item.id).as_dict()["system"] == "fw-01"
 
+    [flag] = [f.flag for f in vault.flags("acme-2026")]  # the driver-level insert, on psycopg
+    assert (flag.kind, flag.masked, flag.line, flag.item_id) == (
+        "ip_address", "10.0.*.*", 1, r1.view.item.id)
+    assert flag.created_at.tzinfo is UTC and flag.created_at > r1.view.item.ingested_at
+    assert len(flag.value_hash) == 64 and flag.state == "open"
     vault.read_item(r2.view.item.id, dest=tmp_path / "out.bin")
     assert (tmp_path / "out.bin").read_bytes() == blob
     buf = io.BytesIO()

@@ -352,7 +352,7 @@ typedef struct {
 
 static labels_t neg_words = {0}, neg_suffixes = {0};
 static int labels_set = 0;
-static PyObject *S_EMPTY, *S_PAN, *S_PAN_DET, *S_IP, *S_IP4_DET, *F_CONF[4];
+static PyObject *S_EMPTY, *S_ONE, *S_PAN, *S_PAN_DET, *S_IP, *S_IP4_DET, *F_CONF[4];
 
 static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 static inline int is_alpha(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -662,8 +662,8 @@ done:
 
 /* scanner.Scanner._rows's loop: hits (sorted by start) starting in [lo, hi) become rows
  * (kind, detector, base + start, base + end, line, masked, confidence, value hash), the line
- * 1-based from base_line, the hash from `cache` (value -> hash) or value_hash(value), or ""
- * when value_hash is None. */
+ * 1-based from base_line; the last field is the hash from `cache` (value -> hash) or
+ * value_hash(value), the normalised value itself when value_hash is True, "" when it is None. */
 static PyObject *fs_rows(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
@@ -698,7 +698,9 @@ static PyObject *fs_rows(PyObject *self, PyObject *args) {
         }
         pos = s;
         PyObject *norm = PyTuple_GET_ITEM(h, 5);
-        PyObject *vh = value_hash == Py_None ? S_EMPTY : PyDict_GetItemWithError(cache, norm);
+        PyObject *vh = value_hash == Py_None   ? S_EMPTY
+                       : value_hash == Py_True ? norm
+                                               : PyDict_GetItemWithError(cache, norm);
         if (vh != NULL) {
             Py_INCREF(vh);
         } else if (!PyErr_Occurred()) {
@@ -1141,6 +1143,78 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------- distinct values */
+
+/* distinct(rows, page, cap) -> {kind: [index, counts, confs, firsts]}: distinct.py's
+ * reference loop. Per kind, in order of first occurrence of the rows' last field (the value
+ * key): index maps the key to its position, counts and confs hold each position's
+ * occurrences and highest confidence, firsts the (detector, line, page, masked) of the first
+ * occurrence of the first `cap` keys. */
+static PyObject *fs_distinct(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *rows, *page;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTuple(args, "O!On", &PyList_Type, &rows, &page, &cap)) return NULL;
+    PyObject *out = PyDict_New();
+    PyObject *kind_last = NULL, *kv = NULL; /* borrowed: the last row's kind and its entry */
+    for (Py_ssize_t i = 0; out != NULL && i < PyList_GET_SIZE(rows); i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8 ||
+            !PyFloat_Check(PyTuple_GET_ITEM(r, 6))) {
+            PyErr_SetString(PyExc_TypeError, "a row is an 8-tuple with a float confidence");
+            goto fail;
+        }
+        PyObject *kind = PyTuple_GET_ITEM(r, 0);
+        if (kind != kind_last) {
+            kv = PyDict_GetItemWithError(out, kind);
+            if (kv == NULL) {
+                if (PyErr_Occurred()) goto fail;
+                PyObject *nkv = Py_BuildValue("[NNNN]", PyDict_New(), PyList_New(0),
+                                              PyList_New(0), PyList_New(0));
+                if (nkv == NULL || PyDict_SetItem(out, kind, nkv) < 0) {
+                    Py_XDECREF(nkv);
+                    goto fail;
+                }
+                kv = nkv;
+                Py_DECREF(nkv); /* the dict holds it */
+            }
+            kind_last = kind;
+        }
+        PyObject *index = PyList_GET_ITEM(kv, 0), *counts = PyList_GET_ITEM(kv, 1);
+        PyObject *confs = PyList_GET_ITEM(kv, 2), *firsts = PyList_GET_ITEM(kv, 3);
+        PyObject *key = PyTuple_GET_ITEM(r, 7), *conf = PyTuple_GET_ITEM(r, 6);
+        PyObject *pos = PyDict_GetItemWithError(index, key);
+        if (pos != NULL) {
+            Py_ssize_t p = PyLong_AsSsize_t(pos);
+            Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(counts, p));
+            PyObject *nn = PyLong_FromSsize_t(n + 1);
+            if (nn == NULL || PyList_SetItem(counts, p, nn) < 0) goto fail;
+            if (PyFloat_AS_DOUBLE(conf) > PyFloat_AS_DOUBLE(PyList_GET_ITEM(confs, p)) &&
+                PyList_SetItem(confs, p, Py_NewRef(conf)) < 0)
+                goto fail;
+            continue;
+        }
+        if (PyErr_Occurred()) goto fail;
+        Py_ssize_t p = PyList_GET_SIZE(counts);
+        PyObject *np = PyLong_FromSsize_t(p);
+        int rc = np == NULL ? -1 : PyDict_SetItem(index, key, np);
+        Py_XDECREF(np);
+        if (rc < 0 || PyList_Append(counts, S_ONE) < 0 || PyList_Append(confs, conf) < 0)
+            goto fail;
+        if (PyList_GET_SIZE(firsts) < cap) {
+            PyObject *first = PyTuple_Pack(4, PyTuple_GET_ITEM(r, 1), PyTuple_GET_ITEM(r, 4),
+                                           page, PyTuple_GET_ITEM(r, 5));
+            rc = first == NULL ? -1 : PyList_Append(firsts, first);
+            Py_XDECREF(first);
+            if (rc < 0) goto fail;
+        }
+    }
+    return out;
+fail:
+    Py_XDECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", fs_configure, METH_VARARGS,
      "configure(prefixes, layouts): load the IIN length table and the printed layouts"},
@@ -1161,6 +1235,8 @@ static PyMethodDef methods[] = {
      "configure_labels(words, suffixes): the non-card field names (rules._NEG_WORDS, _NEG_SUFFIXES)"},
     {"pan_hits", fs_pan_hits, METH_VARARGS,
      "pan_hits(buf) -> [Hit] of the PAN handler over every _PAN_RE match; releases the GIL"},
+    {"distinct", fs_distinct, METH_VARARGS,
+     "distinct(rows, page, cap) -> {kind: [index, counts, confs, firsts]}: distinct.py's loop"},
     {"ipv4_hits", fs_ipv4_hits, METH_VARARGS,
      "ipv4_hits(buf) -> [Hit] of the IPv4 handler over every _IPV4_RE match; releases the GIL"},
     {NULL, NULL, 0, NULL},
@@ -1172,11 +1248,12 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1
 PyMODINIT_FUNC PyInit__fastscan(void) {
     static const double conf[4] = {0.9, 0.95, 0.99, 0.8};
     S_EMPTY = PyUnicode_InternFromString("");
+    S_ONE = PyLong_FromLong(1);
     S_PAN = PyUnicode_InternFromString("pan");
     S_PAN_DET = PyUnicode_InternFromString("pan.luhn_iin");
     S_IP = PyUnicode_InternFromString("ip_address");
     S_IP4_DET = PyUnicode_InternFromString("ip_address.v4");
-    if (!S_EMPTY || !S_PAN || !S_PAN_DET || !S_IP || !S_IP4_DET) return NULL;
+    if (!S_EMPTY || !S_ONE || !S_PAN || !S_PAN_DET || !S_IP || !S_IP4_DET) return NULL;
     for (int i = 0; i < 4; i++)
         if ((F_CONF[i] = PyFloat_FromDouble(conf[i])) == NULL) return NULL;
     return PyModule_Create(&module);

@@ -1,4 +1,5 @@
 from collections.abc import Callable, Sequence
+from typing import Any
 
 def configure(prefixes: Sequence[tuple[bytes, int]], layouts: Sequence[Sequence[int]]) -> None: ...
 def pan_matches(
@@ -15,8 +16,11 @@ def ipv4_hits(buf: bytes | bytearray | memoryview) -> list[_Hit]: ...
 def drop_overlaps(hits: list[_Hit], priority: dict[str, int]) -> list[_Hit]: ...
 def rows(
     buf: bytes | bytearray | memoryview, hits: list[_Hit], base: int, base_line: int, lo: int,
-    hi: int, cache: dict[str, str], value_hash: Callable[[str], str] | None,
+    hi: int, cache: dict[str, str], value_hash: Callable[[str], str] | bool | None,
 ) -> list[_Row]: ...
+def distinct(
+    rows: list[_Row], page: int | None, cap: int,
+) -> dict[str, list[Any]]: ...
 def json_lines(
     rows: list[_Row], head: str, page: str, cache: dict[str | float, str],
     fallback: Callable[[str | float], str],

@@ -19,7 +19,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 from .cards import LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
@@ -62,7 +62,14 @@ PROCESS_CHUNK = 8 << 20
 PROCESS_MIN_BYTES = 16 << 20  # a stream is scanned in processes once it is this large
 
 Row = tuple[str, str, int, int, int | None, str, float, str]
-"""A finding as a plain tuple, fields in :class:`Finding` order (cheap to build and pickle)."""
+"""A finding as a plain tuple, fields in :class:`Finding` order (cheap to build and pickle);
+the last field as :data:`Values` says."""
+
+Values = Literal["hash", "clear", "none"]
+"""What a :data:`Row`'s last field holds: the value's keyed hash ("hash", as in a
+:class:`Finding`), the normalised value itself ("clear": only for the ingesting process, which
+hashes just the distinct values it keeps, and never stores or prints it), or "" ("none": for a
+stand-alone scan, which neither stores nor compares values)."""
 
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 assert _FINDING_FIELDS == ("kind", "detector", "start", "end", "line", "masked", "confidence",
@@ -406,14 +413,14 @@ class Scanner:
 
     def _rows(
         self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int,
-        hashes: bool = True,
+        values: Values = "hash",
     ) -> list[Row]:  # fmt: skip
-        """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi);
-        without ``hashes`` their value hash is empty."""
+        """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi),
+        their last field as ``values`` says."""
         hits = self._hits(b, text)  # sorted by start, no two with the same start
         if self._native_pan:  # the loop below, in C
-            return _native.rows(b, hits, base, base_line, lo, hi, self._hash_cache,
-                                self._value_hash if hashes else None)  # fmt: skip
+            mode = self.value_hash if values == "hash" else values == "clear" or None
+            return _native.rows(b, hits, base, base_line, lo, hi, self._hash_cache, mode)
         if lo > 0 or hi < len(b):
             hits = [h for h in hits if lo <= h[2] < hi]
         out: list[Row] = []
@@ -422,17 +429,17 @@ class Scanner:
         pos = 0
         count = b.count
         cache = self._hash_cache
-        value_hash = self._value_hash
+        value_hash = self.value_hash
         for kind, det, s, e, masked, norm, conf in hits:
             line += count(b"\n", pos, s)
             pos = s
-            vh = cache.get(norm) if hashes else ""
+            vh = cache.get(norm) if values == "hash" else "" if values == "none" else norm
             if vh is None:
                 vh = value_hash(norm)
             append((kind, det, base + s, base + e, line, masked, conf, vh))
         return out
 
-    def _value_hash(self, norm: str) -> str:
+    def value_hash(self, norm: str) -> str:
         """keyed_hash(hash_key, norm): a copy of the keyed HMAC object (the key is processed
         once, by the standard library); cached."""
         h = self._hmac.copy()
@@ -492,15 +499,15 @@ class Scanner:
         overlap: int = DEFAULT_OVERLAP,
         workers: int | None = None,
         processes: bool | None = None,
-        hashes: bool = True,
+        values: Values = "hash",
     ) -> Generator[list[Row], None, None]:
         """:meth:`scan_stream`'s findings as lists of :data:`Row` tuples, one list per chunk
-        (for callers that handle millions of findings and need no Finding objects). With
-        ``hashes=False`` the rows' value hash is empty: for callers that neither store nor
-        compare values (a stand-alone scan), it saves a keyed hash per distinct value."""
+        (for callers that handle millions of findings and need no Finding objects); the rows'
+        last field as ``values`` says (:data:`Values`): only "hash" computes a keyed hash per
+        distinct value."""
         return self.scan_stream_rendered(f, None, encoding=encoding, chunk_chars=chunk_chars,
                                          overlap=overlap, workers=workers, processes=processes,
-                                         hashes=hashes)  # fmt: skip
+                                         values=values)  # fmt: skip
 
     def scan_stream_rendered(
         self,
@@ -512,7 +519,7 @@ class Scanner:
         overlap: int = DEFAULT_OVERLAP,
         workers: int | None = None,
         processes: bool | None = None,
-        hashes: bool = True,
+        values: Values = "hash",
     ) -> Generator[Any, None, None]:
         """:meth:`scan_stream_rows`, yielding ``render(rows)`` per chunk, computed where the
         rows were found (in a worker process when the stream is scanned in processes, so the
@@ -520,10 +527,12 @@ class Scanner:
         or a ``functools.partial`` of one). ``render`` None yields the rows."""
         if chunk_chars is not None and chunk_chars < 1:
             raise ValueError("chunk_chars must be >= 1")
+        if values not in ("hash", "clear", "none"):
+            raise ValueError(f"unknown values mode {values!r}")
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
         size = _ChunkSize(chunk_chars or THREAD_CHUNK)
-        jobs = ((*j, hashes, render) for j in self._jobs(_pieces(f, encoding, size), overlap))
+        jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, size), overlap))
         if workers <= 1 and not processes:
             for job in jobs:
                 yield _job_result(self, job)
@@ -570,7 +579,7 @@ class Scanner:
         if pool is not None:
             try:
                 for _ in range(workers):
-                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0, False, None))
+                    pool.submit(_worker_rows, (b"", None, 0, 0, 0, 0, "none", None))
             except (OSError, RuntimeError):
                 pass
         return True
@@ -709,7 +718,7 @@ def _worker_init(config: dict[str, Any]) -> None:
     _WORKER = Scanner(**config)
 
 
-_Job = tuple[bytes, str | None, int, int, int, int, bool, Callable[[list[Row]], Any] | None]
+_Job = tuple[bytes, str | None, int, int, int, int, Values, Callable[[list[Row]], Any] | None]
 
 
 def _job_result(scanner: Scanner, job: _Job) -> Any:
