@@ -51,6 +51,17 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def driver_value(column: sa.Column[Any], value: Any, dialect: sa.Dialect) -> Any:
+    """``value`` for ``column`` as SQLAlchemy would hand it to the DB driver (for statements
+    run with ``exec_driver_sql``): a TypeDecorator's conversion, then its dialect impl's."""
+    kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):
+        value = kind.process_bind_param(value, dialect)
+        kind = kind.impl
+    process = dialect.type_descriptor(kind).bind_processor(dialect)
+    return process(value) if process is not None else value
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, func, select
 
 from vault import retrieve
 from vault.age import X25519Identity
+from vault.db import driver_value
 from vault.errors import IntegrityError, InvalidInput, NotFound, VaultError
 from vault.facade import Facade
 from vault.lookup import by_id_prefix
@@ -318,8 +319,7 @@ class FlagMixin:
             return
         conn = s.connection()
         table = Flag.__table__  # type: ignore[attr-defined]
-        stamp = table.c.created_at.type.bind_processor(conn.dialect)
-        now = stamp(self.clock()) if stamp is not None else self.clock()
+        now = driver_value(table.c.created_at, self.clock(), conn.dialect)
         mark = _PLACEHOLDERS[conn.dialect.paramstyle]
         sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
                f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")

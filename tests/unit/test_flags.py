@@ -63,6 +63,19 @@ def test_card_data_quarantines_and_flags_keep_only_masked_values(vault: Vault,
     assert json.loads(ev.detail or "{}")["flags"] == {"pan": 1, "email": 1}
 
 
+def test_flag_timestamps_are_stored_as_the_orm_stores_them(vault: Vault, engagement: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flags are inserted through the driver: their timestamp text must be the ORM's (SQL
+    comparisons and sorting between tables depend on it), even on a whole second."""
+    from datetime import UTC, datetime
+    monkeypatch.setattr(vault, "clock", lambda: datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    ingest_one(vault, engagement, "gw.log", _log(f"card {PAN}"))
+    with vault.engine.connect() as c:
+        flag_at = c.execute(sa.text("SELECT created_at FROM flag")).scalar_one()
+        item_at = c.execute(sa.text("SELECT ingested_at FROM evidence_item")).scalar_one()
+    assert flag_at == item_at == "2026-03-01 12:00:00.000000"
+
+
 def test_pii_without_card_data_is_flagged_but_not_quarantined(vault: Vault,
                                                              engagement: str) -> None:
     r = ingest_one(vault, engagement, "notes.txt", b"mail ops@example.com\n")
