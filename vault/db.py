@@ -57,7 +57,7 @@ def driver_value(column: sa.Column[Any], value: Any, dialect: sa.Dialect) -> Any
     kind = column.type
     if isinstance(kind, sa.types.TypeDecorator):
         value = kind.process_bind_param(value, dialect)
-        kind = kind.impl
+        kind = kind.impl_instance
     process = dialect.type_descriptor(kind).bind_processor(dialect)
     return process(value) if process is not None else value
 
