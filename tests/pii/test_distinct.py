@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from typing import Any
 
 import pytest
 
-from vault.pii.distinct import Kept, distinct_reference, distinct_values
+from vault.pii.distinct import Distinct, Kept, distinct_reference
 
 
 def reference(rows: list[Any], cap: int) -> tuple[dict[tuple[str, str], list[Any]], int]:
@@ -41,18 +42,27 @@ def random_rows(rng: random.Random, n: int, distinct: int) -> list[Any]:
 
 @pytest.mark.parametrize("impl", ["native", "python"])
 def test_chunked_distinct_values_equal_the_row_by_row_pass(impl: str) -> None:
-    distinct = (distinct_values if impl == "native"
-                else lambda _p, page, rows, cap: distinct_reference(rows, page, cap))
+    """As ingest runs it: chunks reduced by Distinct (pickled, as for a worker process) whose
+    snapshot of full kinds lags the merges by up to three chunks (the chunks in flight)."""
     rng = random.Random(8)
-    dropped_any = 0
+    dropped_any = snapshots = 0
     for trial in range(400):
         cap = rng.choice([1, 2, 5, 20, 1000])
         rows = random_rows(rng, rng.randint(0, 400), rng.choice([3, 30, 300]))
-        cuts = sorted(rng.sample(range(len(rows) + 1), k=min(len(rows) + 1, rng.randint(0, 6))))
+        cuts = sorted(rng.sample(range(len(rows) + 1), k=min(len(rows) + 1, rng.randint(0, 9))))
         chunks = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
         kept = Kept(cap)
-        for chunk in chunks:
-            kept.merge(distinct("p", None, chunk, cap=cap))
+        render = Distinct(cap)
+        lag = rng.randint(0, 3)
+        sent = [pickle.loads(pickle.dumps(render)) for _ in chunks[:lag]]
+        for i, chunk in enumerate(chunks):
+            if i + lag < len(chunks):
+                sent.append(pickle.loads(pickle.dumps(render)))  # chunk i + lag goes out
+            r = sent[i]
+            snapshots += bool(r.full)
+            kept.merge(r("p", None, chunk) if impl == "native"
+                       else distinct_reference(chunk, None, cap, r.full))  # fmt: skip
+            render.update(kept)
         want, dropped = reference(rows, cap)
         got = {(kind, h): e for kind, vals in kept.values.items() for h, e in vals.items()}
         assert got == want, trial
@@ -61,7 +71,7 @@ def test_chunked_distinct_values_equal_the_row_by_row_pass(impl: str) -> None:
         for kind, vals in kept.values.items():
             assert list(vals) == [h for (k, h) in want if k == kind]
         dropped_any += dropped > 0
-    assert dropped_any > 50
+    assert dropped_any > 50 and snapshots > 200
 
 
 def test_native_distinct_equals_the_reference() -> None:
@@ -70,7 +80,11 @@ def test_native_distinct_equals_the_reference() -> None:
     for trial in range(300):
         rows = random_rows(rng, rng.randint(0, 300), rng.choice([2, 20, 200]))
         cap, page = rng.choice([0, 1, 3, 50]), rng.choice([None, 4])
-        assert fastscan.distinct(rows, page, cap) == distinct_reference(rows, page, cap), trial
-    for bad in ([("pan",)], [("pan", "d", 0, 1, 1, "m", "0.5", "k")], ["row"]):
+        full = {kind: frozenset(f"h{v}" for v in range(0, 200, rng.randint(1, 5)))
+                for kind in rng.sample(["pan", "email", "x"], k=rng.randint(0, 2))}
+        assert fastscan.distinct(rows, page, cap, full) == distinct_reference(rows, page, cap,
+                                                                              full), trial
+    for bad, full in (([("pan",)], {}), ([("pan", "d", 0, 1, 1, "m", "0.5", "k")], {}),
+                      (["row"], {}), ([("pan", "d", 0, 1, 1, "m", 0.5, "k")], {"pan": ["k"]})):
         with pytest.raises(TypeError):
-            fastscan.distinct(bad, None, 5)
+            fastscan.distinct(bad, None, 5, full)

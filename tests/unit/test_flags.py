@@ -76,6 +76,16 @@ def test_flag_timestamps_are_stored_as_the_orm_stores_them(vault: Vault, engagem
     assert flag_at == item_at == "2026-03-01 12:00:00.000000"
 
 
+def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str) -> None:
+    """Over 1,000 flags are inserted with a bigger SQLite page cache, which is then put back."""
+    lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
+    r = ingest_one(vault, engagement, "busy.log", _log(*lines))
+    assert r.flags == {"ip_address": 1100}
+    with vault.engine.connect() as c:  # the pooled connection the insert used
+        assert c.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+        assert c.exec_driver_sql("SELECT count(*) FROM flag").scalar() == 1100
+
+
 def test_pii_without_card_data_is_flagged_but_not_quarantined(vault: Vault,
                                                              engagement: str) -> None:
     r = ingest_one(vault, engagement, "notes.txt", b"mail ops@example.com\n")

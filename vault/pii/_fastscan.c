@@ -1145,18 +1145,25 @@ fail:
 
 /* ------------------------------------------------------------------- distinct values */
 
-/* distinct(rows, page, cap) -> {kind: [index, counts, confs, firsts]}: distinct.py's
- * reference loop. Per kind, in order of first occurrence of the rows' last field (the value
- * key): index maps the key to its position, counts and confs hold each position's
- * occurrences and highest confidence, firsts the (detector, line, page, masked) of the first
- * occurrence of the first `cap` keys. */
+/* distinct(rows, page, cap, full) -> {kind: [index, counts, confs, firsts, total]}:
+ * distinct.py's distinct_reference. Per kind, in order of first occurrence of the rows' last
+ * field (the value key): index maps the key to its position, counts and confs hold each
+ * position's occurrences and highest confidence, firsts the (detector, line, page, masked) of
+ * the first occurrence of the first `cap` keys, total the kind's rows. For a kind in `full`
+ * (kind -> set of keys), only the keys in its set are indexed (and no firsts). */
+#define DISTINCT_KINDS 32
 static PyObject *fs_distinct(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *rows, *page;
+    PyObject *rows, *page, *full;
     Py_ssize_t cap;
-    if (!PyArg_ParseTuple(args, "O!On", &PyList_Type, &rows, &page, &cap)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!OnO!", &PyList_Type, &rows, &page, &cap, &PyDict_Type, &full))
+        return NULL;
+    struct {
+        PyObject *kind, *kv, *keep; /* borrowed: kv from out, keep (or NULL) from full */
+        Py_ssize_t total;
+    } slot[DISTINCT_KINDS];
+    int nslots = 0, cur = -1;
     PyObject *out = PyDict_New();
-    PyObject *kind_last = NULL, *kv = NULL; /* borrowed: the last row's kind and its entry */
     for (Py_ssize_t i = 0; out != NULL && i < PyList_GET_SIZE(rows); i++) {
         PyObject *r = PyList_GET_ITEM(rows, i);
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8 ||
@@ -1165,21 +1172,43 @@ static PyObject *fs_distinct(PyObject *self, PyObject *args) {
             goto fail;
         }
         PyObject *kind = PyTuple_GET_ITEM(r, 0);
-        if (kind != kind_last) {
-            kv = PyDict_GetItemWithError(out, kind);
-            if (kv == NULL) {
-                if (PyErr_Occurred()) goto fail;
-                PyObject *nkv = Py_BuildValue("[NNNN]", PyDict_New(), PyList_New(0),
-                                              PyList_New(0), PyList_New(0));
-                if (nkv == NULL || PyDict_SetItem(out, kind, nkv) < 0) {
-                    Py_XDECREF(nkv);
-                    goto fail;
+        if (cur < 0 || slot[cur].kind != kind) {
+            cur = -1;
+            for (int k = 0; k < nslots && cur < 0; k++)
+                if (slot[k].kind == kind) cur = k;
+            if (cur < 0) { /* a kind object not seen: by value, else a new kind */
+                PyObject *kv = PyDict_GetItemWithError(out, kind);
+                if (kv == NULL && PyErr_Occurred()) goto fail;
+                for (int k = 0; k < nslots && kv != NULL && cur < 0; k++)
+                    if (slot[k].kv == kv) cur = k;
+                if (cur < 0) {
+                    if (nslots == DISTINCT_KINDS) {
+                        PyErr_SetString(PyExc_ValueError, "too many kinds");
+                        goto fail;
+                    }
+                    PyObject *keep = PyDict_GetItemWithError(full, kind);
+                    if (keep == NULL && PyErr_Occurred()) goto fail;
+                    if (keep != NULL && !PyAnySet_Check(keep)) {
+                        PyErr_SetString(PyExc_TypeError, "full maps a kind to a set of keys");
+                        goto fail;
+                    }
+                    PyObject *nkv = Py_BuildValue("[NNNNn]", PyDict_New(), PyList_New(0),
+                                                  PyList_New(0), PyList_New(0), (Py_ssize_t)0);
+                    if (nkv == NULL || PyDict_SetItem(out, kind, nkv) < 0) {
+                        Py_XDECREF(nkv);
+                        goto fail;
+                    }
+                    Py_DECREF(nkv); /* out holds it */
+                    slot[nslots].kv = nkv;
+                    slot[nslots].keep = keep;
+                    slot[nslots].total = 0;
+                    cur = nslots++;
                 }
-                kv = nkv;
-                Py_DECREF(nkv); /* the dict holds it */
+                slot[cur].kind = kind;
             }
-            kind_last = kind;
         }
+        slot[cur].total++;
+        PyObject *kv = slot[cur].kv;
         PyObject *index = PyList_GET_ITEM(kv, 0), *counts = PyList_GET_ITEM(kv, 1);
         PyObject *confs = PyList_GET_ITEM(kv, 2), *firsts = PyList_GET_ITEM(kv, 3);
         PyObject *key = PyTuple_GET_ITEM(r, 7), *conf = PyTuple_GET_ITEM(r, 6);
@@ -1195,19 +1224,28 @@ static PyObject *fs_distinct(PyObject *self, PyObject *args) {
             continue;
         }
         if (PyErr_Occurred()) goto fail;
+        if (slot[cur].keep != NULL) {
+            int in = PySet_Contains(slot[cur].keep, key);
+            if (in < 0) goto fail;
+            if (!in) continue; /* a value the kept set can no longer take: counted in total */
+        }
         Py_ssize_t p = PyList_GET_SIZE(counts);
         PyObject *np = PyLong_FromSsize_t(p);
         int rc = np == NULL ? -1 : PyDict_SetItem(index, key, np);
         Py_XDECREF(np);
         if (rc < 0 || PyList_Append(counts, S_ONE) < 0 || PyList_Append(confs, conf) < 0)
             goto fail;
-        if (PyList_GET_SIZE(firsts) < cap) {
+        if (slot[cur].keep == NULL && PyList_GET_SIZE(firsts) < cap) {
             PyObject *first = PyTuple_Pack(4, PyTuple_GET_ITEM(r, 1), PyTuple_GET_ITEM(r, 4),
                                            page, PyTuple_GET_ITEM(r, 5));
             rc = first == NULL ? -1 : PyList_Append(firsts, first);
             Py_XDECREF(first);
             if (rc < 0) goto fail;
         }
+    }
+    for (int k = 0; out != NULL && k < nslots; k++) {
+        PyObject *t = PyLong_FromSsize_t(slot[k].total);
+        if (t == NULL || PyList_SetItem(slot[k].kv, 4, t) < 0) goto fail;
     }
     return out;
 fail:
@@ -1236,7 +1274,8 @@ static PyMethodDef methods[] = {
     {"pan_hits", fs_pan_hits, METH_VARARGS,
      "pan_hits(buf) -> [Hit] of the PAN handler over every _PAN_RE match; releases the GIL"},
     {"distinct", fs_distinct, METH_VARARGS,
-     "distinct(rows, page, cap) -> {kind: [index, counts, confs, firsts]}: distinct.py's loop"},
+     "distinct(rows, page, cap, full) -> {kind: [index, counts, confs, firsts, total]}: "
+     "distinct.py's loop"},
     {"ipv4_hits", fs_ipv4_hits, METH_VARARGS,
      "ipv4_hits(buf) -> [Hit] of the IPv4 handler over every _IPV4_RE match; releases the GIL"},
     {NULL, NULL, 0, NULL},

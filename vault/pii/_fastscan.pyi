@@ -19,7 +19,7 @@ def rows(
     hi: int, cache: dict[str, str], value_hash: Callable[[str], str] | bool | None,
 ) -> list[_Row]: ...
 def distinct(
-    rows: list[_Row], page: int | None, cap: int,
+    rows: list[_Row], page: int | None, cap: int, full: dict[str, frozenset[str]],
 ) -> dict[str, list[Any]]: ...
 def json_lines(
     rows: list[_Row], head: str, page: str, cache: dict[str | float, str],

@@ -1,14 +1,16 @@
 """Distinct values of a scan's rows, per kind: what ingest keeps as flags.
 
-:func:`distinct_values` runs where the rows were found (the scanner's worker processes, see
+:class:`Distinct` runs where the rows were found (the scanner's worker processes, see
 ``Scanner.scan_stream_rendered``), so a log with millions of findings crosses to the ingesting
 process as one entry per distinct value and chunk, in flat lists that pickle fast, not as
 millions of rows; :meth:`Kept.merge` folds the chunks in order into exactly what a row-by-row
-pass would have kept.
+pass would have kept. Once a kind has its ``cap`` values it takes no new one, so its kept values
+go out with the next chunks (:attr:`Distinct.full`) and the workers send back only their counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,40 +25,74 @@ Entry = list[Any]
 
 KindValues = list[Any]
 """One kind's values in one chunk, in order of first occurrence: ``[index, counts, confs,
-firsts]``: value key -> position; occurrences and highest confidence per position; the
-``(detector, line, page, masked)`` of the first occurrence of the first ``cap`` values."""
+firsts, total]``: value key -> position; occurrences and highest confidence per position; the
+``(detector, line, page, masked)`` of the first occurrence of the first ``cap`` values; the
+kind's occurrences in the chunk. For a kind given as full, only its kept values are indexed."""
+
+Full = Mapping[str, frozenset[str]]
+"""Kinds that have all their values (kind -> the keys kept)."""
 
 
-def distinct_values(path: str, page: int | None, rows: list[Any], *,
-                    cap: int) -> dict[str, KindValues]:  # fmt: skip
+def distinct_values(path: str, page: int | None, rows: list[Any], *, cap: int,
+                    full: Full | None = None) -> dict[str, KindValues]:  # fmt: skip
     """The distinct values of ``rows`` (:data:`vault.pii.scanner.Row`), per kind, keyed by the
     rows' last field (the value's hash, or the value itself: the same distinct values); a render
     function for ``scan_batches`` (``path`` is not used). In C when the extension is built."""
+    full = full or {}
     if _native is not None:
-        return _native.distinct(rows, page, cap)
-    return distinct_reference(rows, page, cap)
+        return _native.distinct(rows, page, cap, dict(full))
+    return distinct_reference(rows, page, cap, full)
 
 
-def distinct_reference(rows: list[Any], page: int | None, cap: int) -> dict[str, KindValues]:
+def distinct_reference(rows: list[Any], page: int | None, cap: int,
+                       full: Full | None = None) -> dict[str, KindValues]:  # fmt: skip
     """:func:`distinct_values` in Python (the C loop's reference)."""
+    full = full or {}
     out: dict[str, KindValues] = {}
     for kind, det, _s, _e, line, masked, conf, key in rows:
         kv = out.get(kind)
         if kv is None:
-            kv = out[kind] = [{}, [], [], []]
-        index, counts, confs, firsts = kv
+            kv = out[kind] = [{}, [], [], [], 0]
+        kv[4] += 1
+        index, counts, confs, firsts, _ = kv
         i = index.get(key)
         if i is not None:
             counts[i] += 1
             if conf > confs[i]:
                 confs[i] = conf
             continue
+        keep = full.get(kind)
+        if keep is not None and key not in keep:
+            continue
         index[key] = len(counts)
         counts.append(1)
         confs.append(conf)
-        if len(firsts) < cap:
+        if keep is None and len(firsts) < cap:
             firsts.append((det, line, page, masked))
     return out
+
+
+class Distinct:
+    """The render for ingest's text chunks (picklable): :func:`distinct_values` with the kinds
+    that were full when the chunk was sent to a worker. :meth:`update` replaces the snapshot
+    (never mutates it: a pickling thread may be reading it)."""
+
+    def __init__(self, cap: int, full: Full | None = None) -> None:
+        self.cap = cap
+        self.full: Full = dict(full or {})
+
+    def __call__(self, path: str, page: int | None, rows: list[Any]) -> dict[str, KindValues]:
+        return distinct_values(path, page, rows, cap=self.cap, full=self.full)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Distinct, (self.cap, self.full))
+
+    def update(self, kept: Kept) -> None:
+        """Add the kinds that ``kept`` has filled since the last update."""
+        new = {kind: frozenset(values) for kind, values in kept.values.items()
+               if len(values) >= self.cap and kind not in self.full}  # fmt: skip
+        if new:
+            self.full = {**self.full, **new}
 
 
 @dataclass
@@ -70,7 +106,7 @@ class Kept:
 
     def merge(self, chunk: dict[str, KindValues]) -> None:
         """Fold in the next chunk's values (chunks in stream order)."""
-        for kind, (index, counts, confs, firsts) in chunk.items():
+        for kind, (index, counts, confs, firsts, total) in chunk.items():
             kept = self.values.setdefault(kind, {})
             counted = 0
             for key in index.keys() & kept.keys():  # values seen before: set speed
@@ -92,4 +128,4 @@ class Kept:
                     room -= 1
                     if not room:
                         break
-            self.dropped += sum(counts) - counted
+            self.dropped += total - counted
