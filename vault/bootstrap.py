@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -15,7 +15,7 @@ from vault import keys
 from vault.age import X25519Identity
 from vault.config import Settings
 from vault.db import open_database
-from vault.errors import InvalidInput, NotInitialised, PermissionDenied, StorageError
+from vault.errors import InvalidInput, PermissionDenied, StorageError
 from vault.models import User
 from vault.people import new_signing_key
 from vault.service import Clock, Rng, Vault, utcnow
@@ -29,13 +29,6 @@ class InitResult:
     registered: bool
 
 
-def _sqlite_path(url: str) -> Path | None:
-    u = sa.engine.make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return Path(u.database)
-
-
 def _store(settings: Settings, clock: Clock):  # type: ignore[no-untyped-def]
     try:
         return open_store(settings.store_url, clock=clock)
@@ -47,8 +40,7 @@ def _store(settings: Settings, clock: Clock):  # type: ignore[no-untyped-def]
 
 def exists(settings: Settings) -> bool:
     """Whether an embedded vault was created here (other deployments: assumed to exist)."""
-    path = _sqlite_path(settings.db_url)
-    return path is None or path.exists()
+    return settings.vault_exists()
 
 
 def initialise(settings: Settings, passphrase: keys.PassphraseSource, *,
@@ -100,13 +92,20 @@ def _register_first(engine: sa.Engine, identity: X25519Identity, name: str, cloc
 def open_vault(settings: Settings, passphrase: keys.PassphraseSource, *,
                clock: Clock = utcnow, rng: Rng = os.urandom) -> Vault:
     """Open an existing vault as the person whose identity file is configured."""
-    if not exists(settings):
-        raise NotInitialised(f"no vault at {settings.home}",
-                             hint="run `vault init` (or `make run`) to create one")
+    settings.require_vault()
+    identity = keys.unlock_in_background(settings.identity_path, passphrase(False))
+    return open_unlocking(settings, identity, clock=clock, rng=rng)
+
+
+def open_unlocking(settings: Settings, identity: Callable[[], X25519Identity], *,
+                   clock: Clock = utcnow, rng: Rng = os.urandom) -> Vault:
+    """:func:`open_vault` for a caller that checked :meth:`Settings.require_vault` and started
+    the unlock (:func:`vault.keys.unlock_in_background`, whose waiting function is
+    ``identity``) before importing this module: the imports, the database and the store open
+    while the passphrase's scrypt runs."""
     engine = open_database(settings.db_url)
     store = _store(settings, clock)
-    identity = keys.load_identity(settings.identity_path, passphrase(False))
-    return Vault(engine, store, identity, tmp_dir=settings.home / "tmp", clock=clock, rng=rng)
+    return Vault(engine, store, identity(), tmp_dir=settings.home / "tmp", clock=clock, rng=rng)
 
 
 def create_or_load_identity(settings: Settings, passphrase: keys.PassphraseSource,

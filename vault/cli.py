@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from vault import access, catalogue, sources
 from vault.config import Settings
 from vault.errors import AlreadyExists, InvalidInput, VaultError
-from vault.keys import passphrase_from_env_or_tty
+from vault.keys import passphrase_from_env_or_tty, unlock_in_background
 from vault.termout import Progress, safe, table
 from vault.vocabulary import DISCLOSURES, KINDS
 
@@ -190,8 +190,11 @@ class Cli:
             human()
 
     def open(self) -> Vault:
-        from vault import bootstrap
-        return bootstrap.open_vault(self.settings, passphrase_from_env_or_tty())
+        self.settings.require_vault()
+        identity = unlock_in_background(self.settings.identity_path,
+                                        passphrase_from_env_or_tty()(False))
+        from vault import bootstrap  # the ORM, models and service import while scrypt runs
+        return bootstrap.open_unlocking(self.settings, identity)
 
     # -- verbs ---------------------------------------------------------------------------------
 

@@ -30,6 +30,32 @@ class Settings:
     def is_embedded(self) -> bool:
         return self.db_url.startswith("sqlite") and self.store_url.startswith("file:")
 
+    def sqlite_path(self) -> Path | None:
+        """The metadata DB's file for an SQLite URL with a file path, else None."""
+        plain = "sqlite:///"  # the default URL's form, read without importing SQLAlchemy (0.3 s)
+        if self.db_url.startswith(plain) and not any(c in self.db_url for c in "?%#"):
+            database = self.db_url[len(plain):]
+            return Path(database) if database and database != ":memory:" else None
+        from sqlalchemy.engine import make_url
+
+        u = make_url(self.db_url)
+        if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+            return None
+        return Path(u.database)
+
+    def vault_exists(self) -> bool:
+        """Whether an embedded vault was created here (other deployments: assumed to exist)."""
+        path = self.sqlite_path()
+        return path is None or path.exists()
+
+    def require_vault(self) -> None:
+        """NotInitialised unless :meth:`vault_exists`."""
+        if not self.vault_exists():
+            from vault.errors import NotInitialised
+
+            raise NotInitialised(f"no vault at {self.home}",
+                                 hint="run `vault init` (or `make run`) to create one")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

@@ -11,12 +11,19 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pyrage
 
-from vault.age import X25519Identity, X25519Recipient
+from vault.age import (
+    AgeError,
+    NoIdentityMatch,
+    X25519Identity,
+    X25519Recipient,
+    decrypt_with_passphrase,
+)
 from vault.errors import AlreadyExists, AuthenticationError, InvalidInput
 
 PassphraseSource = Callable[[bool], str]
@@ -79,15 +86,42 @@ def load_identity(path: Path, passphrase: str) -> X25519Identity:
     except OSError as exc:
         raise AuthenticationError(f"cannot read identity file {path}: {exc.strerror}") from None
     try:
-        text = pyrage.passphrase.decrypt(blob, passphrase)
-    except pyrage.DecryptError:
+        text = decrypt_with_passphrase(blob, passphrase)
+    except NoIdentityMatch:
         raise AuthenticationError(f"wrong passphrase for identity {path}") from None
-    except (OSError, ValueError):
+    except AgeError:
         raise AuthenticationError(f"identity file {path} is not a vault identity") from None
     try:
         return X25519Identity.from_str(text.decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
         raise AuthenticationError(f"identity file {path} is not a vault identity") from None
+
+
+def unlock_in_background(path: Path, passphrase: str) -> Callable[[], X25519Identity]:
+    """Start :func:`load_identity` on a thread and return the function that waits for it.
+
+    The passphrase's scrypt (seconds, by design) runs without the GIL, so the caller's imports
+    and database opening go on meanwhile. The waiting function returns the identity or raises
+    what ``load_identity`` raised."""
+    result: list[X25519Identity] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(load_identity(path, passphrase))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            error.append(exc)
+
+    thread = threading.Thread(target=run, name="vault-unlock", daemon=True)
+    thread.start()
+
+    def wait() -> X25519Identity:
+        thread.join()
+        if error:
+            raise error[0]
+        return result[0]
+
+    return wait
 
 
 def wrap_identity(identity: X25519Identity, to: X25519Recipient) -> bytes:

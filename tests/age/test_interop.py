@@ -23,6 +23,7 @@ from vault.age import (
     X25519Recipient,
     decrypt_file,
     decrypt_payload,
+    decrypt_with_passphrase,
     encrypt_file,
     encrypt_payload,
     new_file_key,
@@ -290,3 +291,15 @@ def test_encrypt_decrypt_file_objects(identity: X25519Identity) -> None:
     out = io.BytesIO()
     decrypt_file(io.BytesIO(enc.getvalue()), out, [identity])
     assert out.getvalue() == plaintext
+
+
+def test_passphrase_files_from_rage_decrypt() -> None:
+    """rage (pyrage) writes the personal identity files; the vault reads them itself."""
+    secret = b"AGE-SECRET-KEY-1" + os.urandom(40)
+    blob = pyrage.passphrase.encrypt(secret, "correct horse")
+    assert decrypt_with_passphrase(blob, "correct horse") == secret
+    with pytest.raises(NoIdentityMatch):
+        decrypt_with_passphrase(blob, "wrong horse")
+    with pytest.raises(NoIdentityMatch):  # an X25519 file is not a passphrase file
+        decrypt_with_passphrase(pyrage.encrypt(secret, [pyrage.x25519.Identity.generate()
+                                                       .to_public()]), "correct horse")

@@ -1,7 +1,9 @@
 """The C2SP CCTV age test vectors against vault.age.
 
-Every vector file is a test case. Skipped by name, because the vault does not implement them:
-scrypt (passphrase) recipients, hybrid post-quantum (mlkem768x25519) recipients and ASCII armor.
+Every vector file is a test case. The scrypt (passphrase) vectors run through
+``decrypt_with_passphrase`` (the vault reads its personal identity files with it). Skipped by name,
+because the vault does not implement them: hybrid post-quantum (mlkem768x25519) recipients and
+ASCII armor.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from vault.age import (
     X25519Identity,
     decrypt_file,
     decrypt_payload,
+    decrypt_with_passphrase,
     read_header,
     unwrap_file_key,
+    unwrap_file_key_scrypt,
 )
 
 # CI clones the repository beside `shared/`: <root>/main/tests/age/this_file -> <root>/shared.
@@ -46,11 +50,10 @@ REMAPPED = {
 
 SKIP_PREFIXES = {
     "armor": "ASCII armor is not supported by the vault (binary age files only)",
-    "scrypt": "scrypt (passphrase) recipients are not supported by the vault",
     "hybrid": "hybrid post-quantum (mlkem768x25519) recipients are not supported by the vault",
 }
-# scrypt_and_x25519 has an X25519 identity and only needs the "scrypt stanza must be alone"
-# header rule, which vault.age enforces, so it runs.
+# scrypt_and_x25519 has an X25519 identity: it runs as an X25519 vector (the "scrypt stanza must
+# be alone" header rule) and as a passphrase one.
 RUN_ANYWAY = {"scrypt_and_x25519"}
 
 
@@ -90,6 +93,18 @@ def _decrypt_split(vec: Vector, identities: list[X25519Identity], piece: int) ->
     return b"".join(decrypt_payload(file_key, pieces))
 
 
+def _passphrase_vector(vec: Vector, passphrase: str) -> None:
+    expect = vec.first("expect")
+    if expect == "success":
+        plaintext = decrypt_with_passphrase(vec.body, passphrase)
+        assert hashlib.sha256(plaintext).hexdigest() == vec.first("payload")
+        assert unwrap_file_key_scrypt(read_header(vec.body)[0], passphrase).hex() == vec.first(
+            "file key")
+        return
+    with pytest.raises(EXPECTED_ERROR[expect or ""]):
+        decrypt_with_passphrase(vec.body, passphrase)
+
+
 def test_testkit_present() -> None:
     assert TESTKIT.is_dir(), f"age testkit missing at {TESTKIT}"
     assert len(_names()) > 100
@@ -102,6 +117,11 @@ def test_vector(name: str, tmp_path: Path) -> None:
         pytest.skip(SKIP_PREFIXES[prefix])
     vec = _load(name)
     expect = vec.first("expect")
+    passphrase = vec.first("passphrase")
+    if passphrase is not None:
+        _passphrase_vector(vec, passphrase)
+        if not vec.meta.get("identity"):
+            return
     identities = [X25519Identity.from_str(s) for s in vec.meta.get("identity", [])]
     if not identities:  # e.g. "empty": fails before any identity is needed
         assert expect == "header failure", f"{name}: no X25519 identity"

@@ -1,4 +1,5 @@
-"""age v1 file format (https://age-encryption.org/v1), X25519 recipients only.
+"""age v1 file format (https://age-encryption.org/v1): X25519 recipients, and scrypt
+(passphrase) files for reading only.
 
 Built on ``cryptography`` (X25519, HKDF-SHA256, HMAC-SHA256, ChaCha20-Poly1305); no home-made
 primitives. Header and payload are handled separately, because the vault stores the header
@@ -8,7 +9,8 @@ primitives. Header and payload are handled separately, because the vault stores 
 - :func:`write_header` / :func:`read_header` / :func:`unwrap_file_key` for the header;
 - :func:`encrypt_payload` / :func:`decrypt_payload` for the payload, in parallel over a thread
   pool with bounded memory;
-- :func:`encrypt_file` / :func:`decrypt_file` as whole-file conveniences.
+- :func:`encrypt_file` / :func:`decrypt_file` as whole-file conveniences;
+- :func:`decrypt_with_passphrase` for a small passphrase-encrypted file (a personal identity).
 
 Error contract: every failure while reading age data raises an :class:`AgeError` subclass --
 :class:`HeaderError`, :class:`NoIdentityMatch`, :class:`HMACError` or :class:`PayloadError`.
@@ -23,7 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from .errors import AgeError, HeaderError, HMACError, NoIdentityMatch, PayloadError
-from .header import new_file_key, read_header, unwrap_file_key, write_header
+from .header import (
+    new_file_key,
+    read_header,
+    unwrap_file_key,
+    unwrap_file_key_scrypt,
+    write_header,
+)
 from .keys import X25519Identity, X25519Recipient
 from .stream import CHUNK_SIZE, decrypt_payload, encrypt_payload
 
@@ -37,12 +45,14 @@ __all__ = [
     "X25519Identity",
     "X25519Recipient",
     "decrypt_file",
+    "decrypt_with_passphrase",
     "decrypt_payload",
     "encrypt_file",
     "encrypt_payload",
     "new_file_key",
     "read_header",
     "unwrap_file_key",
+    "unwrap_file_key_scrypt",
     "write_header",
 ]
 
@@ -98,3 +108,11 @@ def decrypt_file(src: BinaryIO, dst: BinaryIO, identities: Sequence[X25519Identi
     file_key = unwrap_file_key(_read_header_bytes(src), identities)
     for piece in decrypt_payload(file_key, _reader(src)):
         dst.write(piece)
+
+
+def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    """The plaintext of the passphrase-encrypted age file ``data`` (held in memory: for small
+    files). Raises like :func:`unwrap_file_key_scrypt` and :func:`decrypt_payload`."""
+    header, length = read_header(data)
+    file_key = unwrap_file_key_scrypt(header, passphrase)
+    return b"".join(decrypt_payload(file_key, [data[length:]]))

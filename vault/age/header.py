@@ -12,16 +12,21 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .errors import HeaderError, HMACError, NoIdentityMatch
 from .keys import X25519Identity, X25519Recipient
 
-__all__ = ["new_file_key", "read_header", "unwrap_file_key", "write_header"]
+__all__ = ["new_file_key", "read_header", "unwrap_file_key", "unwrap_file_key_scrypt",
+           "write_header"]
 
 FILE_KEY_SIZE = 16
 _INTRO = b"age-encryption.org/v1\n"
 _FOOTER = b"---"
 _X25519_INFO = b"age-encryption.org/v1/X25519"
+_SCRYPT_SALT_LABEL = b"age-encryption.org/v1/scrypt"
+MAX_WORK_FACTOR = 22  # as age and rage: log2 of scrypt's N (2^22: 4 GiB, tens of seconds)
+_WORK_FACTOR_RE = re.compile(r"[1-9][0-9]*")
 _COLUMNS = 64
 _BYTES_PER_LINE = _COLUMNS // 4 * 3
 _ZERO_NONCE = bytes(12)
@@ -195,6 +200,65 @@ def _unwrap_x25519(stanza: Stanza, identity: X25519Identity) -> bytes | None:
         return None
 
 
+def _unwrap_scrypt(stanza: Stanza, passphrase: bytes) -> bytes | None:
+    if len(stanza.args) != 2:
+        raise HeaderError("scrypt stanza must have exactly two arguments")
+    try:
+        salt = b64decode(stanza.args[0].encode())
+    except ValueError:
+        raise HeaderError("scrypt stanza salt is not canonical base64") from None
+    if len(salt) != 16:
+        raise HeaderError("scrypt stanza salt must be 16 bytes")
+    factor = stanza.args[1]
+    if not _WORK_FACTOR_RE.fullmatch(factor) or int(factor) > MAX_WORK_FACTOR:
+        raise HeaderError(f"scrypt work factor must be a decimal 1-{MAX_WORK_FACTOR}")
+    if len(stanza.body) != FILE_KEY_SIZE + 16:
+        raise HeaderError("scrypt stanza body must be 32 bytes")
+    # cryptography's scrypt (OpenSSL) releases the GIL: other threads run while it works
+    wrap_key = Scrypt(salt=_SCRYPT_SALT_LABEL + salt, length=32, n=1 << int(factor), r=8,
+                      p=1).derive(passphrase)
+    try:
+        return ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, stanza.body, None)
+    except InvalidTag:
+        return None
+
+
+def _check_mac(file_key: bytes, header: bytes, mac_end: int, mac: bytes) -> None:
+    h = hmac.HMAC(_hkdf(file_key, b"", b"header"), hashes.SHA256())
+    h.update(header[:mac_end])
+    try:
+        h.verify(mac)
+    except InvalidSignature:
+        raise HMACError("header MAC mismatch") from None
+
+
+def _stanzas(header: bytes) -> tuple[list[Stanza], bytes, int]:
+    stanzas, mac, mac_end, length = _parse(header)
+    if length != len(header):
+        raise HeaderError("trailing data after the header")
+    if len(stanzas) > 1 and any(s.type == "scrypt" for s in stanzas):
+        raise HeaderError("an scrypt stanza must be the only stanza in the header")
+    return stanzas, mac, mac_end
+
+
+def unwrap_file_key_scrypt(header: bytes, passphrase: str) -> bytes:
+    """:func:`unwrap_file_key` for a passphrase-encrypted file (its one scrypt stanza).
+
+    Raises HeaderError (malformed header or scrypt stanza, work factor over
+    :data:`MAX_WORK_FACTOR`), NoIdentityMatch (no scrypt stanza, or the wrong passphrase),
+    HMACError (MAC mismatch).
+    """
+    header = bytes(header)
+    stanzas, mac, mac_end = _stanzas(header)
+    if not stanzas or stanzas[0].type != "scrypt":
+        raise NoIdentityMatch("not a passphrase-encrypted file")
+    file_key = _unwrap_scrypt(stanzas[0], passphrase.encode("utf-8"))
+    if file_key is None:
+        raise NoIdentityMatch("wrong passphrase")
+    _check_mac(file_key, header, mac_end, mac)
+    return file_key
+
+
 def unwrap_file_key(header: bytes, identities: Sequence[X25519Identity]) -> bytes:
     """Parse ``header`` (exactly one complete header), unwrap the file key with the first
     matching identity and verify the header MAC. Stanzas of unknown types are ignored.
@@ -204,11 +268,7 @@ def unwrap_file_key(header: bytes, identities: Sequence[X25519Identity]) -> byte
     NoIdentityMatch (no stanza opens with any identity), HMACError (MAC mismatch).
     """
     header = bytes(header)
-    stanzas, mac, mac_end, length = _parse(header)
-    if length != len(header):
-        raise HeaderError("trailing data after the header")
-    if len(stanzas) > 1 and any(s.type == "scrypt" for s in stanzas):
-        raise HeaderError("an scrypt stanza must be the only stanza in the header")
+    stanzas, mac, mac_end = _stanzas(header)
     if not identities:
         raise NoIdentityMatch("no identities given")
     file_key = None
@@ -222,10 +282,5 @@ def unwrap_file_key(header: bytes, identities: Sequence[X25519Identity]) -> byte
             break
     if file_key is None:
         raise NoIdentityMatch("no identity matched any recipient stanza")
-    h = hmac.HMAC(_hkdf(file_key, b"", b"header"), hashes.SHA256())
-    h.update(header[:mac_end])
-    try:
-        h.verify(mac)
-    except InvalidSignature:
-        raise HMACError("header MAC mismatch") from None
+    _check_mac(file_key, header, mac_end, mac)
     return file_key
