@@ -8,7 +8,7 @@ import pytest
 
 from tests.pii.corpus import iban_spaced, make_hetu, make_iban, make_my_number
 from vault.pii import CARD_KINDS, KINDS, Scanner
-from vault.pii.ids import hetu_ok, iban_ok, my_number_ok, ssn_ok
+from vault.pii.ids import hetu_ok, iban_mod97, iban_ok, my_number_ok, ssn_ok
 
 
 def spans(s: Scanner, text: str, kind: str) -> list[str]:
@@ -170,6 +170,11 @@ def test_iban(scanner: Scanner) -> None:
     assert iban_ok("DE89370400440532013000")
     assert iban_ok("GB29NWBK60161331926819")
     assert not iban_ok("GB29NWBK6016133192681")  # wrong length
+    # valid but for a character int() would take: a digit separator, a non-ASCII digit
+    for odd in ("GB29NWBK6016_1331926819", "GB29NWBK601613319268\u0661\u0669"):
+        assert iban_mod97(odd.replace("_", "").translate({0x661: "1", 0x669: "9"}))
+        assert not iban_mod97(odd)
+    assert iban_mod97("gb29nwbk60161331926819")  # letters of either case are 10-35
 
 
 # ----------------------------------------------------------------------------- IP
