@@ -547,14 +547,20 @@ class _ScanJson:
 
     def __init__(self, out: Any) -> None:
         self.out = out
+        self.raw = getattr(out, "buffer", None)  # the lines are UTF-8 bytes already
+        if self.raw is not None:
+            out.flush()
         self.count = 0
 
     def add(self, batch: ScanBatch) -> None:
         from vault.scanjson import json_lines
 
-        n, text = batch.rendered or json_lines(batch.path, batch.page, batch.rows)
+        n, data = batch.rendered or json_lines(batch.path, batch.page, batch.rows)
         self.count += n
-        self.out.write(text)
+        if self.raw is not None:
+            self.raw.write(data)
+        else:
+            self.out.write(data.decode("utf-8"))
 
     def flush(self) -> None:
         self.out.flush()

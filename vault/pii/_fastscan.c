@@ -964,7 +964,7 @@ static int sb_int(sbuf_t *b, long long v) {
     return sb_put(b, num + i, (size_t)(24 - i));
 }
 
-/* json_lines(rows, head, page, cache, fallback) -> str: vault scan --json's lines for rows
+/* json_lines(rows, head, page, cache, fallback) -> bytes: vault scan --json's lines (UTF-8) for rows
  * (kind, detector, start, end, line, masked, confidence, hash): head + kind + ", "line": " +
  * line + ", "page": " + page + ", "masked": " + JSON string + ", "detector": " + detector +
  * ", "confidence": " + confidence + "}\n" (see cli._ScanJson). */
@@ -1005,7 +1005,7 @@ static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    res = PyUnicode_DecodeUTF8(b.p ? b.p : "", (Py_ssize_t)b.len, "strict");
+    res = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.len);
 done:
     PyMem_Free(b.p);
     return res;
@@ -1268,7 +1268,8 @@ static PyMethodDef methods[] = {
     {"digit_prefilter", fs_digit_prefilter, METH_VARARGS,
      "digit_prefilter(buf) -> 6 lists of match end offsets of the digit-led prefilter patterns"},
     {"json_lines", fs_json_lines, METH_VARARGS,
-     "json_lines(rows, head, page, cache, fallback) -> str: vault scan --json lines of rows"},
+     "json_lines(rows, head, page, cache, fallback) -> bytes: vault scan --json lines of rows "
+     "(UTF-8)"},
     {"configure_labels", fs_configure_labels, METH_VARARGS,
      "configure_labels(words, suffixes): the non-card field names (rules._NEG_WORDS, _NEG_SUFFIXES)"},
     {"pan_hits", fs_pan_hits, METH_VARARGS,
