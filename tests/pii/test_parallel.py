@@ -270,6 +270,22 @@ def test_rendered_where_scanned_in_every_mode(scanner: Scanner, tmp_path: Path) 
     assert all(len(r[7]) == 64 for b in rows for r in b)
 
 
+def test_a_big_regular_file_starts_the_workers_at_once(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream of unknown size moves to processes after PROCESS_MIN_BYTES / 2; a regular file
+    known to be bigger than PROCESS_MIN_BYTES warms them up before its first chunk."""
+    monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 1 << 20)
+    data = b"card 4111111111111111 from 10.1.2.3\n" * 90_000  # 3.2 MB
+    (tmp_path / "big.log").write_bytes(data)
+    for opened, started in ((lambda: io.BytesIO(data), False),
+                            (lambda: (tmp_path / "big.log").open("rb"), True)):  # fmt: skip
+        with Scanner(KEY) as sc, opened() as f:
+            rows = sc.scan_stream_rows(f, chunk_chars=64 << 10, workers=2)
+            first = next(rows)  # three 64 KiB chunks read: far below 512 KiB
+            assert (sc._pool is not None) is started
+            assert first and sum(map(len, rows)) + len(first) == 180_000
+
+
 def test_close_stops_the_workers_and_the_scanner_stays_usable() -> None:
     data = b"card 4111111111111111 from 10.1.2.3\n" * 30000
     with Scanner(KEY) as sc:

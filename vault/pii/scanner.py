@@ -14,6 +14,7 @@ import io
 import multiprocessing as mp
 import operator
 import os
+import stat
 import threading
 import weakref
 from collections import deque
@@ -539,7 +540,8 @@ class Scanner:
             return
         use_proc = bool(processes)
         seen = 0
-        warm = False
+        # a file known to be big: start the worker processes now, while threads scan its start
+        warm = processes is None and _remaining(f) > PROCESS_MIN_BYTES and self._warm_up(workers)
         procs: ProcessPoolExecutor | None = None
         with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
             pending: deque[Future[Any]] = deque()
@@ -731,6 +733,15 @@ def _job_result(scanner: Scanner, job: _Job) -> Any:
 def _worker_rows(job: _Job) -> Any:
     assert _WORKER is not None, "worker not initialised"
     return _job_result(_WORKER, job)
+
+
+def _remaining(f: Any) -> int:
+    """Bytes left in ``f`` when it is a regular file, else 0."""
+    try:
+        st = os.fstat(f.fileno())
+        return st.st_size - f.tell() if stat.S_ISREG(st.st_mode) else 0
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def scan_bytes(data: bytes, scanner: Scanner | None = None) -> list[Finding]:
