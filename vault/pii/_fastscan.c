@@ -477,19 +477,37 @@ static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
     }
 }
 
+/* A new tuple of `n` items whose references it steals; NULL (and every item released) when
+ * an item is NULL (its constructor failed) or the tuple cannot be made. Faster than
+ * Py_BuildValue, which parses its format on every call (millions of hits and rows). */
+static PyObject *tuple_steal(Py_ssize_t n, PyObject **items) {
+    PyObject *t = NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (items[i] == NULL) goto fail;
+    if ((t = PyTuple_New(n)) == NULL) goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(t, i, items[i]);
+    return t;
+fail:
+    for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(items[i]);
+    return NULL;
+}
+
+/* A hit (kind, detector, start, end, masked, norm, confidence); steals masked and norm. */
+static PyObject *hit_tuple(PyObject *kind, PyObject *det, Py_ssize_t s, Py_ssize_t e,
+                           PyObject *masked, PyObject *norm, PyObject *conf) {
+    PyObject *items[7] = {Py_NewRef(kind), Py_NewRef(det), PyLong_FromSsize_t(s),
+                          PyLong_FromSsize_t(e), masked, norm, Py_NewRef(conf)};
+    return tuple_steal(7, items);
+}
+
 static PyObject *pan_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e, int code) {
     char digits[20], masked[20];
     int nd = 0;
     for (Py_ssize_t i = s; i < e && nd < 19; i++)
         if (is_digit(b[i])) digits[nd++] = (char)b[i];
     for (int i = 0; i < nd; i++) masked[i] = (i < 6 || i >= nd - 4) ? digits[i] : '*';
-    PyObject *m = PyUnicode_DecodeASCII(masked, nd, NULL);
-    PyObject *v = m ? PyUnicode_DecodeASCII(digits, nd, NULL) : NULL;
-    if (v == NULL) {
-        Py_XDECREF(m);
-        return NULL;
-    }
-    return Py_BuildValue("(OOnnNNO)", S_PAN, S_PAN_DET, s, e, m, v, F_CONF[code]);
+    return hit_tuple(S_PAN, S_PAN_DET, s, e, PyUnicode_DecodeASCII(masked, nd, NULL),
+                     PyUnicode_DecodeASCII(digits, nd, NULL), F_CONF[code]);
 }
 
 static PyObject *ip_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
@@ -504,13 +522,8 @@ static PyObject *ip_hit_tuple(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
     if (head > 15) head = 15;
     memcpy(masked, b + s, (size_t)head);
     memcpy(masked + head, ".*.*", 4);
-    PyObject *m = PyUnicode_DecodeASCII(masked, head + 4, NULL);
-    PyObject *v = m ? PyUnicode_DecodeASCII((const char *)b + s, e - s, NULL) : NULL;
-    if (v == NULL) {
-        Py_XDECREF(m);
-        return NULL;
-    }
-    return Py_BuildValue("(OOnnNNO)", S_IP, S_IP4_DET, s, e, m, v, F_CONF[3]);
+    return hit_tuple(S_IP, S_IP4_DET, s, e, PyUnicode_DecodeASCII(masked, head + 4, NULL),
+                     PyUnicode_DecodeASCII((const char *)b + s, e - s, NULL), F_CONF[3]);
 }
 
 static PyObject *pan_hit_of_pair(const uint8_t *b, Py_ssize_t s, Py_ssize_t packed) {
@@ -710,9 +723,11 @@ static PyObject *fs_rows(PyObject *self, PyObject *args) {
             Py_CLEAR(res);
             break;
         }
-        PyObject *row = Py_BuildValue("(OOnnnONN)", PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1),
-                                      base + s, base + e, line, PyTuple_GET_ITEM(h, 4),
-                                      Py_NewRef(PyTuple_GET_ITEM(h, 6)), vh);
+        PyObject *items[8] = {Py_NewRef(PyTuple_GET_ITEM(h, 0)), Py_NewRef(PyTuple_GET_ITEM(h, 1)),
+                              PyLong_FromSsize_t(base + s), PyLong_FromSsize_t(base + e),
+                              PyLong_FromSsize_t(line), Py_NewRef(PyTuple_GET_ITEM(h, 4)),
+                              Py_NewRef(PyTuple_GET_ITEM(h, 6)), vh};
+        PyObject *row = tuple_steal(8, items);
         if (row == NULL || PyList_Append(res, row) < 0) Py_CLEAR(res);
         Py_XDECREF(row);
     }
