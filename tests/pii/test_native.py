@@ -465,6 +465,6 @@ def test_every_native_prefilter_replaces_a_rule_pattern() -> None:
     case_sensitive = {pat for rule in RULES for pat, flags in rule.hs if not flags & 1}
     assert set(NATIVE_PREFILTERS) <= case_sensitive
     if HAVE_HYPERSCAN:
-        engine = Scanner()._engine
+        engine = Scanner()._engine()
         assert engine is not None
         assert sorted(slot for slot, _ in engine.native_of) == list(range(len(NATIVE_PREFILTERS)))

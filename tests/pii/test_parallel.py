@@ -273,7 +273,7 @@ def test_rendered_where_scanned_in_every_mode(scanner: Scanner, tmp_path: Path) 
 def test_a_big_regular_file_starts_the_workers_at_once(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A stream of unknown size moves to processes after PROCESS_MIN_BYTES / 2; a regular file
-    known to be bigger than PROCESS_MIN_BYTES warms them up before its first chunk."""
+    known to be bigger than PROCESS_MIN_BYTES goes to them from its first chunk."""
     monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 1 << 20)
     data = b"card 4111111111111111 from 10.1.2.3\n" * 90_000  # 3.2 MB
     (tmp_path / "big.log").write_bytes(data)
@@ -284,6 +284,8 @@ def test_a_big_regular_file_starts_the_workers_at_once(tmp_path: Path,
             first = next(rows)  # three 64 KiB chunks read: far below 512 KiB
             assert (sc._pool is not None) is started
             assert first and sum(map(len, rows)) + len(first) == 180_000
+            # scanned wholly by the workers: this process never compiled its Hyperscan database
+            assert (sc._hs_engine is None) is (started and sc.uses_hyperscan)
 
 
 def test_close_stops_the_workers_and_the_scanner_stays_usable() -> None:

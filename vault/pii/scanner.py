@@ -306,12 +306,16 @@ class Scanner:
         # rules whose matches come from the native core (the prefilter skips them)
         self._native_rules = {"ipv4"} if use_native else set()
         hs_rules = [r for r in rules if r.name not in self._native_rules]
-        self._engine = (
-            _HSEngine(rules, direct_pan=has_pan and not self._native_pan,
-                      skip=self._native_rules, native=bool(use_native))  # fmt: skip
+        # the Hyperscan database is compiled on first use (~0.1 s): a scan that runs wholly in
+        # the worker processes never needs this process's
+        self._hs_args: dict[str, Any] | None = (
+            {"rules": rules, "direct_pan": has_pan and not self._native_pan,
+             "skip": self._native_rules, "native": bool(use_native)}  # fmt: skip
             if use_hyperscan and (hs_rules or has_pan and not self._native_pan)
             else None
         )
+        self._hs_engine: _HSEngine | None = None
+        self._hs_lock = threading.Lock()
         self._config = {"hash_key": self.hash_key, "kinds": sorted(self.kinds),
                         "use_hyperscan": use_hyperscan, "use_native": use_native}
         self._pool: ProcessPoolExecutor | None = None
@@ -332,7 +336,7 @@ class Scanner:
 
     @property
     def uses_hyperscan(self) -> bool:
-        return self._engine is not None
+        return self._hs_args is not None
 
     @property
     def uses_native(self) -> bool:
@@ -342,10 +346,19 @@ class Scanner:
     @property
     def engine(self) -> str:
         """Which path runs: "native+hyperscan", "native+re", "hyperscan" or "re"."""
-        hs = "hyperscan" if self._engine is not None else "re"
+        hs = "hyperscan" if self._hs_args is not None else "re"
         return f"native+{hs}" if self._native_pan else hs
 
     # ---------------------------------------------------------------- core
+
+    def _engine(self) -> _HSEngine | None:
+        """The Hyperscan engine (compiled now if not yet), or None when Hyperscan is not used."""
+        if self._hs_args is None:
+            return None
+        with self._hs_lock:
+            if self._hs_engine is None:
+                self._hs_engine = _HSEngine(**self._hs_args)
+            return self._hs_engine
 
     def _hits(self, b: bytes, text: str | None) -> list[Hit]:
         n = len(b)
@@ -356,8 +369,9 @@ class Scanner:
         pans: list[Hit] | None = None
         if self._native_pan:  # == handle_pan over every PAN_RE match, hits built in C
             pans = _native.pan_hits(b)  # one match per start: no duplicates
-        if self._engine is not None:
-            per_rule, direct = self._engine.hits(b, len(rules))
+        engine = self._engine()
+        if engine is not None:
+            per_rule, direct = engine.hits(b, len(rules))
             for s, e in direct:
                 res = pan_direct(b, s, e, ctx)
                 if res:
@@ -372,7 +386,7 @@ class Scanner:
             if rule.name in self._native_rules:  # == _IPV4_RE.finditer + the IPv4 handler
                 out.extend(_native.ipv4_hits(b))
                 continue
-            if self._engine is not None:
+            if engine is not None:
                 ends = per_rule[ri]
                 if not ends:
                     continue
@@ -531,7 +545,7 @@ class Scanner:
         if values not in ("hash", "clear", "none"):
             raise ValueError(f"unknown values mode {values!r}")
         if workers is None:
-            workers = min(2, os.cpu_count() or 1) if self._engine is not None else 1
+            workers = min(2, os.cpu_count() or 1) if self._hs_args is not None else 1
         size = _ChunkSize(chunk_chars or THREAD_CHUNK)
         jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, size), overlap))
         if workers <= 1 and not processes:
@@ -540,8 +554,12 @@ class Scanner:
             return
         use_proc = bool(processes)
         seen = 0
-        # a file known to be big: start the worker processes now, while threads scan its start
+        # a file known to be big goes to the worker processes from its first chunk
         warm = processes is None and _remaining(f) > PROCESS_MIN_BYTES and self._warm_up(workers)
+        if warm:
+            use_proc = True
+            if chunk_chars is None:
+                size.n = PROCESS_CHUNK
         procs: ProcessPoolExecutor | None = None
         with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
             pending: deque[Future[Any]] = deque()
