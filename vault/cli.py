@@ -436,11 +436,11 @@ class Cli:
     def scan(self) -> int:
         from vault.pii import Scanner
         from vault.scan import scan_batches
-        from vault.scanjson import json_lines
+        from vault.scanjson import JsonLines
 
         srcs = sources.collect(self.args.paths)
         report: _ScanJson | _ScanTable = _ScanJson(sys.stdout) if self.json else _ScanTable()
-        render = json_lines if self.json else None  # JSON lines made by the scanning workers
+        render = JsonLines() if self.json else None  # JSON lines made by the scanning workers
         errors = 0
         with Scanner() as scanner:
             for src in srcs:

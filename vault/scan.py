@@ -93,7 +93,9 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         mime = detect_mime(head).split(";", 1)[0]
         f.seek(0)
         if is_text_mime(mime) or mime == "application/x-empty":
-            job_render = partial(render, path, None) if render is not None else None
+            bind = getattr(render, "bind", None)  # a render made for the workers (JsonLines)
+            job_render = (bind(path, None) if bind is not None
+                          else partial(render, path, None) if render is not None else None)
             for out in scanner.scan_stream_rendered(f, job_render,
                                                     values=values):  # big files: in processes
                 if render is not None:

@@ -44,6 +44,42 @@ def json_lines(path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes
         return len(rows), "".join(_lines(rows, head, page_s, _json_ascii)).encode("ascii")
 
 
+class JsonLines:
+    """:func:`json_lines` as a ``scan_batches`` render whose :meth:`bind` gives the scanner's
+    workers a picklable renderer for one file; with the native core they make the lines straight
+    from their hits (no row tuples: a third less work per finding)."""
+
+    def __call__(self, path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes]:
+        return json_lines(path, page, rows)
+
+    def bind(self, path: str, page: int | None) -> BoundJsonLines:
+        return BoundJsonLines(path, page)
+
+
+class BoundJsonLines:
+    """:class:`JsonLines` for one file (and page)."""
+
+    def __init__(self, path: str, page: int | None) -> None:
+        self.path, self.page = path, page
+
+    def __call__(self, rows: list[Any]) -> tuple[int, bytes]:
+        return json_lines(self.path, self.page, rows)
+
+    def of_hits(self, buf: bytes, hits: list[Any], base_line: int, lo: int,
+                hi: int) -> tuple[int, bytes] | None:  # fmt: skip
+        """The lines of the rows the scanner would make of ``hits`` (``Scanner._rows``, native
+        core), or None where only :func:`json_lines` can say (e.g. a lone surrogate)."""
+        if _native is None:
+            return None
+        head = f'{{"path": {_json_str(self.path)}, "kind": '
+        page_s = "null" if self.page is None else str(int(self.page))
+        try:
+            return _native.json_hits(buf, hits, base_line, lo, hi, head, page_s, _CACHE,
+                                     _json_of)  # fmt: skip
+        except (ValueError, TypeError, OverflowError):
+            return None
+
+
 def _lines(rows: list[Any], head: str, page: str, json_str: Any) -> Iterator[str]:
     cache, json_of = _CACHE, _json_of
     for kind, det, _, _, line, masked, conf, _ in rows:

@@ -414,6 +414,33 @@ def test_rows_without_hashes_and_with() -> None:
                       0, 0, 0, 99, {}, None)  # fmt: skip
 
 
+def test_json_hits_equal_json_lines_of_the_rows() -> None:
+    """json_hits: vault scan --json's lines made from the hits equal those of their rows."""
+    from vault.scanjson import BoundJsonLines, json_lines
+
+    rng = random.Random(17)
+    sc = Scanner(b"k")
+    for trial in range(300):
+        text = "".join(rng.choice([f"card {make_pan(rng)} ", "ip 10.1.2.3 ", "\n", "x" * 7,
+                                   "mail a.b@example.com ", "+358 40 123 4567 ", "é "])
+                       for _ in range(rng.randint(0, 40)))  # fmt: skip
+        b = text.encode()
+        hits = sc._hits(b, None)
+        lo = rng.randint(0, len(b))
+        hi = rng.choice([len(b), rng.randint(lo, len(b) + 5), 1 << 62])
+        base_line = rng.randint(0, 1000)
+        rows = sc._rows(b, None, 0, base_line, lo, hi, values="none")
+        page = rng.choice([None, 3])
+        bound = BoundJsonLines(f"p{trial}.log", page)
+        assert bound.of_hits(b, hits, base_line, lo, hi) == json_lines(bound.path, page, rows)
+    lone = [("email", "email", 0, 3, "\ud800", "x", 0.95)]
+    assert BoundJsonLines("p", None).of_hits(b"abc", lone, 0, 0, 9) is None  # rows decide
+    with pytest.raises(ValueError, match="order"):
+        fastscan.json_hits(b"abcdef", [("pan", "d", 4, 5, "m", "v", 0.5),
+                                       ("pan", "d", 1, 2, "m", "v", 0.5)], 0, 0, 9, "{", "null",
+                           {}, str)  # fmt: skip
+
+
 def test_configure_labels_rejects_bad_input() -> None:
     for words, suffixes in [([b"ok", b"n0t"], []), ([b""], []), ([b"x" * 25], []),
                             ([b"a"] * 65, []), (["str"], []), (5, [])]:  # fmt: skip

@@ -979,23 +979,57 @@ static int sb_int(sbuf_t *b, long long v) {
     return sb_put(b, num + i, (size_t)(24 - i));
 }
 
-/* json_lines(rows, head, page, cache, fallback) -> bytes: vault scan --json's lines (UTF-8) for rows
- * (kind, detector, start, end, line, masked, confidence, hash): head + kind + ", "line": " +
- * line + ", "page": " + page + ", "masked": " + JSON string + ", "detector": " + detector +
- * ", "confidence": " + confidence + "}\n" (see cli._ScanJson). */
+/* One line of vault scan --json: head + kind + ", "line": " + line (or null) + ", "page": " +
+ * page + ", "masked": " + JSON string + ", "detector": " + detector + ", "confidence": " +
+ * confidence + "}\n" (see cli._ScanJson). */
+typedef struct {
+    const char *head_s, *page_s;
+    Py_ssize_t head_n, page_n;
+    PyObject *cache, *fallback;
+    last_t lk, ld, lc;
+} jl_t;
+
+static int jl_init(jl_t *j, PyObject *head, PyObject *page, PyObject *cache, PyObject *fallback) {
+    j->head_s = PyUnicode_AsUTF8AndSize(head, &j->head_n);
+    j->page_s = j->head_s ? PyUnicode_AsUTF8AndSize(page, &j->page_n) : NULL;
+    j->cache = cache;
+    j->fallback = fallback;
+    j->lk = (last_t){NULL, NULL, 0};
+    j->ld = j->lk;
+    j->lc = j->lk;
+    return j->page_s == NULL ? -1 : 0;
+}
+
+static int jl_line(sbuf_t *b, jl_t *j, PyObject *kind, PyObject *det, int has_line,
+                   long long line, PyObject *masked, PyObject *conf) {
+    if (sb_put(b, j->head_s, (size_t)j->head_n) < 0 ||
+        sb_cached(b, kind, j->cache, j->fallback, &j->lk) < 0 ||
+        sb_put(b, ", \"line\": ", 10) < 0 ||
+        (has_line ? sb_int(b, line) : sb_put(b, "null", 4)) < 0 ||
+        sb_put(b, ", \"page\": ", 10) < 0 || sb_put(b, j->page_s, (size_t)j->page_n) < 0 ||
+        sb_put(b, ", \"masked\": ", 12) < 0 || sb_json_str(b, masked) < 0 ||
+        sb_put(b, ", \"detector\": ", 14) < 0 ||
+        sb_cached(b, det, j->cache, j->fallback, &j->ld) < 0 ||
+        sb_put(b, ", \"confidence\": ", 16) < 0 ||
+        sb_cached(b, conf, j->cache, j->fallback, &j->lc) < 0 || sb_put(b, "}\n", 2) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* json_lines(rows, head, page, cache, fallback) -> bytes: the lines (UTF-8) of rows (kind,
+ * detector, start, end, line, masked, confidence, hash). */
 static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *rows, *head, *page, *cache, *fallback;
     if (!PyArg_ParseTuple(args, "O!UUO!O", &PyList_Type, &rows, &head, &page, &PyDict_Type,
                           &cache, &fallback))
         return NULL;
+    jl_t j;
+    if (jl_init(&j, head, page, cache, fallback) < 0) return NULL;
     sbuf_t b = {NULL, 0, 0};
     PyObject *res = NULL;
-    last_t lk = {NULL, NULL, 0}, ld = lk, lc = lk;
-    Py_ssize_t head_n, page_n;
-    const char *head_s = PyUnicode_AsUTF8AndSize(head, &head_n);
-    const char *page_s = head_s ? PyUnicode_AsUTF8AndSize(page, &page_n) : NULL;
-    if (page_s == NULL) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
         PyObject *r = PyList_GET_ITEM(rows, i);
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8) {
@@ -1005,24 +1039,63 @@ static PyObject *fs_json_lines(PyObject *self, PyObject *args) {
         PyObject *line = PyTuple_GET_ITEM(r, 4);
         long long v = 0;
         if (line != Py_None && (v = PyLong_AsLongLong(line)) == -1 && PyErr_Occurred()) goto done;
-        if (sb_put(&b, head_s, (size_t)head_n) < 0 ||
-            sb_cached(&b, PyTuple_GET_ITEM(r, 0), cache, fallback, &lk) < 0 ||
-            sb_put(&b, ", \"line\": ", 10) < 0 ||
-            (line == Py_None ? sb_put(&b, "null", 4) : sb_int(&b, v)) < 0 ||
-            sb_put(&b, ", \"page\": ", 10) < 0 || sb_put(&b, page_s, (size_t)page_n) < 0 ||
-            sb_put(&b, ", \"masked\": ", 12) < 0 || sb_json_str(&b, PyTuple_GET_ITEM(r, 5)) < 0 ||
-            sb_put(&b, ", \"detector\": ", 14) < 0 ||
-            sb_cached(&b, PyTuple_GET_ITEM(r, 1), cache, fallback, &ld) < 0 ||
-            sb_put(&b, ", \"confidence\": ", 16) < 0 ||
-            sb_cached(&b, PyTuple_GET_ITEM(r, 6), cache, fallback, &lc) < 0 ||
-            sb_put(&b, "}\n", 2) < 0) {
-            if (!PyErr_Occurred()) PyErr_NoMemory();
+        if (jl_line(&b, &j, PyTuple_GET_ITEM(r, 0), PyTuple_GET_ITEM(r, 1), line != Py_None, v,
+                    PyTuple_GET_ITEM(r, 5), PyTuple_GET_ITEM(r, 6)) < 0)
             goto done;
-        }
     }
     res = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.len);
 done:
     PyMem_Free(b.p);
+    return res;
+}
+
+/* json_hits(buf, hits, base_line, lo, hi, head, page, cache, fallback) -> (n, bytes):
+ * json_lines(rows(buf, hits, 0, base_line, lo, hi, {}, None), ...) and the number of rows,
+ * without making the rows: hits (sorted by start) starting in [lo, hi), each line number
+ * counted in buf as rows does. */
+static PyObject *fs_json_hits(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    PyObject *hits, *head, *page, *cache, *fallback;
+    Py_ssize_t base_line, lo, hi;
+    if (!PyArg_ParseTuple(args, "y*O!nnnUUO!O", &view, &PyList_Type, &hits, &base_line, &lo, &hi,
+                          &head, &page, &PyDict_Type, &cache, &fallback))
+        return NULL;
+    jl_t j;
+    sbuf_t b = {NULL, 0, 0};
+    PyObject *res = NULL;
+    const uint8_t *buf = (const uint8_t *)view.buf;
+    Py_ssize_t n = view.len, pos = 0, line = base_line + 1, count = 0;
+    if (jl_init(&j, head, page, cache, fallback) < 0) goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(hits); i++) {
+        PyObject *h = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
+            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+            goto done;
+        }
+        Py_ssize_t st = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
+        if (PyErr_Occurred() || st < pos || st > n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
+            goto done;
+        }
+        if (st < lo || st >= hi) continue;
+        while (pos < st) {
+            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(st - pos));
+            if (nl == NULL) break;
+            line++;
+            pos = (nl - buf) + 1;
+        }
+        pos = st;
+        if (jl_line(&b, &j, PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1), 1, line,
+                    PyTuple_GET_ITEM(h, 4), PyTuple_GET_ITEM(h, 6)) < 0)
+            goto done;
+        count++;
+    }
+    PyObject *data = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.len);
+    if (data != NULL) res = Py_BuildValue("(nN)", count, data);
+done:
+    PyMem_Free(b.p);
+    PyBuffer_Release(&view);
     return res;
 }
 
@@ -1282,6 +1355,9 @@ static PyMethodDef methods[] = {
      "rows(buf, hits, base, base_line, lo, hi, cache, value_hash) -> [Row]: Scanner._rows's loop"},
     {"digit_prefilter", fs_digit_prefilter, METH_VARARGS,
      "digit_prefilter(buf) -> 6 lists of match end offsets of the digit-led prefilter patterns"},
+    {"json_hits", fs_json_hits, METH_VARARGS,
+     "json_hits(buf, hits, base_line, lo, hi, head, page, cache, fallback) -> (n, bytes): "
+     "json_lines of the rows of hits, without the rows"},
     {"json_lines", fs_json_lines, METH_VARARGS,
      "json_lines(rows, head, page, cache, fallback) -> bytes: vault scan --json lines of rows "
      "(UTF-8)"},
