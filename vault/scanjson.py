@@ -65,8 +65,8 @@ class BoundJsonLines:
     def __call__(self, rows: list[Any]) -> tuple[int, bytes]:
         return json_lines(self.path, self.page, rows)
 
-    def of_hits(self, buf: bytes, hits: list[Any], base_line: int, lo: int,
-                hi: int) -> tuple[int, bytes] | None:  # fmt: skip
+    def of_hits(self, buf: bytes, hits: list[Any], base_line: int, lo: int, hi: int,
+                values: str = "none") -> tuple[int, bytes] | None:  # fmt: skip
         """The lines of the rows the scanner would make of ``hits`` (``Scanner._rows``, native
         core), or None where only :func:`json_lines` can say (e.g. a lone surrogate)."""
         if _native is None:

@@ -88,3 +88,38 @@ def test_native_distinct_equals_the_reference() -> None:
                       (["row"], {}), ([("pan", "d", 0, 1, 1, "m", 0.5, "k")], {"pan": ["k"]})):
         with pytest.raises(TypeError):
             fastscan.distinct(bad, None, 5, full)
+
+
+def test_distinct_hits_equal_distinct_of_the_clear_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest's workers reduce their hits to distinct values without making rows: the same
+    result as the rows with clear values, for any range, line offset, page and snapshot."""
+    fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
+    from tests.pii.corpus import make_pan
+    from vault.pii import Scanner
+    from vault.pii.distinct import BoundDistinct
+
+    rng = random.Random(21)
+    sc = Scanner(b"k")
+    for trial in range(300):
+        pans = [make_pan(rng) for _ in range(3)]
+        b = "".join(rng.choice([f"card {rng.choice(pans)} ", f"ip 10.1.2.{rng.randint(1, 4)} ",
+                                "\n", "xx ", "mail a.b@example.com "])
+                    for _ in range(rng.randint(0, 60))).encode()  # fmt: skip
+        hits = sc._hits(b, None)
+        lo = rng.randint(0, len(b))
+        hi = rng.choice([len(b), rng.randint(lo, len(b) + 5), 1 << 62])
+        base_line, cap, page = rng.randint(0, 99), rng.choice([1, 2, 50]), rng.choice([None, 2])
+        full = {k: frozenset(rng.sample(pans, k=2)) for k in rng.sample(["pan", "email"], k=1)}
+        rows = sc._rows(b, None, 0, base_line, lo, hi, values="clear")
+        bound = BoundDistinct(Distinct(cap, full), page)
+        assert bound.of_hits(b, hits, base_line, lo, hi, "clear") == bound(rows), trial
+        assert bound.of_hits(b, hits, base_line, lo, hi, "hash") is None  # keys would differ
+    # the scanner uses it for ingest's chunks
+    calls = []
+    real = fastscan.distinct_hits
+    monkeypatch.setattr(fastscan, "distinct_hits", lambda *a: calls.append(1) or real(*a))
+    from vault.flagging import ScanFeed
+    feed = ScanFeed(Scanner(b"k"), "gw.log")
+    feed.feed(b"card 4111111111111111 from 10.1.2.3\n" * 100)
+    out = feed.finish()
+    assert calls and {d.kind: d.occurrences for d in out.drafts} == {"pan": 100, "ip_address": 100}

@@ -1240,104 +1240,194 @@ fail:
  * the first occurrence of the first `cap` keys, total the kind's rows. For a kind in `full`
  * (kind -> set of keys), only the keys in its set are indexed (and no firsts). */
 #define DISTINCT_KINDS 32
-static PyObject *fs_distinct(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *rows, *page, *full;
+typedef struct {
+    PyObject *out, *page, *full; /* out: new reference; page, full: borrowed */
     Py_ssize_t cap;
-    if (!PyArg_ParseTuple(args, "O!OnO!", &PyList_Type, &rows, &page, &cap, &PyDict_Type, &full))
-        return NULL;
     struct {
         PyObject *kind, *kv, *keep; /* borrowed: kv from out, keep (or NULL) from full */
         Py_ssize_t total;
     } slot[DISTINCT_KINDS];
-    int nslots = 0, cur = -1;
-    PyObject *out = PyDict_New();
-    for (Py_ssize_t i = 0; out != NULL && i < PyList_GET_SIZE(rows); i++) {
-        PyObject *r = PyList_GET_ITEM(rows, i);
-        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8 ||
-            !PyFloat_Check(PyTuple_GET_ITEM(r, 6))) {
-            PyErr_SetString(PyExc_TypeError, "a row is an 8-tuple with a float confidence");
-            goto fail;
-        }
-        PyObject *kind = PyTuple_GET_ITEM(r, 0);
-        if (cur < 0 || slot[cur].kind != kind) {
-            cur = -1;
-            for (int k = 0; k < nslots && cur < 0; k++)
-                if (slot[k].kind == kind) cur = k;
-            if (cur < 0) { /* a kind object not seen: by value, else a new kind */
-                PyObject *kv = PyDict_GetItemWithError(out, kind);
-                if (kv == NULL && PyErr_Occurred()) goto fail;
-                for (int k = 0; k < nslots && kv != NULL && cur < 0; k++)
-                    if (slot[k].kv == kv) cur = k;
-                if (cur < 0) {
-                    if (nslots == DISTINCT_KINDS) {
-                        PyErr_SetString(PyExc_ValueError, "too many kinds");
-                        goto fail;
-                    }
-                    PyObject *keep = PyDict_GetItemWithError(full, kind);
-                    if (keep == NULL && PyErr_Occurred()) goto fail;
-                    if (keep != NULL && !PyAnySet_Check(keep)) {
-                        PyErr_SetString(PyExc_TypeError, "full maps a kind to a set of keys");
-                        goto fail;
-                    }
-                    PyObject *nkv = Py_BuildValue("[NNNNn]", PyDict_New(), PyList_New(0),
-                                                  PyList_New(0), PyList_New(0), (Py_ssize_t)0);
-                    if (nkv == NULL || PyDict_SetItem(out, kind, nkv) < 0) {
-                        Py_XDECREF(nkv);
-                        goto fail;
-                    }
-                    Py_DECREF(nkv); /* out holds it */
-                    slot[nslots].kv = nkv;
-                    slot[nslots].keep = keep;
-                    slot[nslots].total = 0;
-                    cur = nslots++;
+    int nslots, cur;
+} dstate_t;
+
+/* Count one finding; `line` is borrowed, or NULL to make it from `line_n` when needed. */
+static int distinct_add(dstate_t *d, PyObject *kind, PyObject *det, PyObject *line,
+                        Py_ssize_t line_n, PyObject *masked, PyObject *conf, PyObject *key) {
+    if (!PyFloat_Check(conf)) {
+        PyErr_SetString(PyExc_TypeError, "a confidence is a float");
+        return -1;
+    }
+    int cur = d->cur;
+    if (cur < 0 || d->slot[cur].kind != kind) {
+        cur = -1;
+        for (int k = 0; k < d->nslots && cur < 0; k++)
+            if (d->slot[k].kind == kind) cur = k;
+        if (cur < 0) { /* a kind object not seen: by value, else a new kind */
+            PyObject *kv = PyDict_GetItemWithError(d->out, kind);
+            if (kv == NULL && PyErr_Occurred()) return -1;
+            for (int k = 0; k < d->nslots && kv != NULL && cur < 0; k++)
+                if (d->slot[k].kv == kv) cur = k;
+            if (cur < 0) {
+                if (d->nslots == DISTINCT_KINDS) {
+                    PyErr_SetString(PyExc_ValueError, "too many kinds");
+                    return -1;
                 }
-                slot[cur].kind = kind;
+                PyObject *keep = PyDict_GetItemWithError(d->full, kind);
+                if (keep == NULL && PyErr_Occurred()) return -1;
+                if (keep != NULL && !PyAnySet_Check(keep)) {
+                    PyErr_SetString(PyExc_TypeError, "full maps a kind to a set of keys");
+                    return -1;
+                }
+                PyObject *nkv = PyList_New(5);
+                PyObject *parts[4] = {PyDict_New(), PyList_New(0), PyList_New(0), PyList_New(0)};
+                int bad = nkv == NULL;
+                for (int k = 0; k < 4; k++) {
+                    if (parts[k] == NULL) bad = 1;
+                    else if (nkv != NULL) PyList_SET_ITEM(nkv, k, parts[k]);
+                    else Py_DECREF(parts[k]);
+                }
+                if (nkv != NULL) PyList_SET_ITEM(nkv, 4, PyLong_FromLong(0));
+                if (bad || PyList_GET_ITEM(nkv, 4) == NULL || PyDict_SetItem(d->out, kind, nkv) < 0) {
+                    Py_XDECREF(nkv);
+                    return -1;
+                }
+                Py_DECREF(nkv); /* out holds it */
+                d->slot[d->nslots].kv = nkv;
+                d->slot[d->nslots].keep = keep;
+                d->slot[d->nslots].total = 0;
+                cur = d->nslots++;
             }
+            d->slot[cur].kind = kind;
         }
-        slot[cur].total++;
-        PyObject *kv = slot[cur].kv;
-        PyObject *index = PyList_GET_ITEM(kv, 0), *counts = PyList_GET_ITEM(kv, 1);
-        PyObject *confs = PyList_GET_ITEM(kv, 2), *firsts = PyList_GET_ITEM(kv, 3);
-        PyObject *key = PyTuple_GET_ITEM(r, 7), *conf = PyTuple_GET_ITEM(r, 6);
-        PyObject *pos = PyDict_GetItemWithError(index, key);
-        if (pos != NULL) {
-            Py_ssize_t p = PyLong_AsSsize_t(pos);
-            Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(counts, p));
-            PyObject *nn = PyLong_FromSsize_t(n + 1);
-            if (nn == NULL || PyList_SetItem(counts, p, nn) < 0) goto fail;
-            if (PyFloat_AS_DOUBLE(conf) > PyFloat_AS_DOUBLE(PyList_GET_ITEM(confs, p)) &&
-                PyList_SetItem(confs, p, Py_NewRef(conf)) < 0)
-                goto fail;
-            continue;
+        d->cur = cur;
+    }
+    d->slot[cur].total++;
+    PyObject *kv = d->slot[cur].kv;
+    PyObject *index = PyList_GET_ITEM(kv, 0), *counts = PyList_GET_ITEM(kv, 1);
+    PyObject *confs = PyList_GET_ITEM(kv, 2), *firsts = PyList_GET_ITEM(kv, 3);
+    PyObject *pos = PyDict_GetItemWithError(index, key);
+    if (pos != NULL) {
+        Py_ssize_t p = PyLong_AsSsize_t(pos);
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(counts, p));
+        PyObject *nn = PyLong_FromSsize_t(n + 1);
+        if (nn == NULL || PyList_SetItem(counts, p, nn) < 0) return -1;
+        if (PyFloat_AS_DOUBLE(conf) > PyFloat_AS_DOUBLE(PyList_GET_ITEM(confs, p)) &&
+            PyList_SetItem(confs, p, Py_NewRef(conf)) < 0)
+            return -1;
+        return 0;
+    }
+    if (PyErr_Occurred()) return -1;
+    if (d->slot[cur].keep != NULL) {
+        int in = PySet_Contains(d->slot[cur].keep, key);
+        if (in <= 0) return in; /* not in the kept set: counted in total only */
+    }
+    Py_ssize_t p = PyList_GET_SIZE(counts);
+    PyObject *np = PyLong_FromSsize_t(p);
+    int rc = np == NULL ? -1 : PyDict_SetItem(index, key, np);
+    Py_XDECREF(np);
+    if (rc < 0 || PyList_Append(counts, S_ONE) < 0 || PyList_Append(confs, conf) < 0) return -1;
+    if (d->slot[cur].keep == NULL && PyList_GET_SIZE(firsts) < d->cap) {
+        PyObject *items[4] = {Py_NewRef(det), line ? Py_NewRef(line) : PyLong_FromSsize_t(line_n),
+                              Py_NewRef(d->page), Py_NewRef(masked)};
+        PyObject *first = tuple_steal(4, items);
+        rc = first == NULL ? -1 : PyList_Append(firsts, first);
+        Py_XDECREF(first);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static int distinct_start(dstate_t *d, PyObject *page, Py_ssize_t cap, PyObject *full) {
+    d->out = PyDict_New();
+    d->page = page;
+    d->full = full;
+    d->cap = cap;
+    d->nslots = 0;
+    d->cur = -1;
+    return d->out == NULL ? -1 : 0;
+}
+
+static PyObject *distinct_end(dstate_t *d) {
+    for (int k = 0; k < d->nslots; k++) {
+        PyObject *t = PyLong_FromSsize_t(d->slot[k].total);
+        if (t == NULL || PyList_SetItem(d->slot[k].kv, 4, t) < 0) {
+            Py_CLEAR(d->out);
+            return NULL;
         }
-        if (PyErr_Occurred()) goto fail;
-        if (slot[cur].keep != NULL) {
-            int in = PySet_Contains(slot[cur].keep, key);
-            if (in < 0) goto fail;
-            if (!in) continue; /* a value the kept set can no longer take: counted in total */
-        }
-        Py_ssize_t p = PyList_GET_SIZE(counts);
-        PyObject *np = PyLong_FromSsize_t(p);
-        int rc = np == NULL ? -1 : PyDict_SetItem(index, key, np);
-        Py_XDECREF(np);
-        if (rc < 0 || PyList_Append(counts, S_ONE) < 0 || PyList_Append(confs, conf) < 0)
+    }
+    return d->out;
+}
+
+static PyObject *fs_distinct(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *rows, *page, *full;
+    Py_ssize_t cap;
+    dstate_t d;
+    if (!PyArg_ParseTuple(args, "O!OnO!", &PyList_Type, &rows, &page, &cap, &PyDict_Type, &full) ||
+        distinct_start(&d, page, cap, full) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 8) {
+            PyErr_SetString(PyExc_TypeError, "a row is an 8-tuple");
             goto fail;
-        if (slot[cur].keep == NULL && PyList_GET_SIZE(firsts) < cap) {
-            PyObject *first = PyTuple_Pack(4, PyTuple_GET_ITEM(r, 1), PyTuple_GET_ITEM(r, 4),
-                                           page, PyTuple_GET_ITEM(r, 5));
-            rc = first == NULL ? -1 : PyList_Append(firsts, first);
-            Py_XDECREF(first);
-            if (rc < 0) goto fail;
         }
+        if (distinct_add(&d, PyTuple_GET_ITEM(r, 0), PyTuple_GET_ITEM(r, 1), PyTuple_GET_ITEM(r, 4),
+                         0, PyTuple_GET_ITEM(r, 5), PyTuple_GET_ITEM(r, 6),
+                         PyTuple_GET_ITEM(r, 7)) < 0)
+            goto fail;
     }
-    for (int k = 0; out != NULL && k < nslots; k++) {
-        PyObject *t = PyLong_FromSsize_t(slot[k].total);
-        if (t == NULL || PyList_SetItem(slot[k].kv, 4, t) < 0) goto fail;
-    }
-    return out;
+    return distinct_end(&d);
 fail:
-    Py_XDECREF(out);
+    Py_XDECREF(d.out);
+    return NULL;
+}
+
+/* distinct_hits(buf, hits, base_line, lo, hi, page, cap, full): distinct(rows, page, cap, full)
+ * of the rows in "clear" values mode (the key: the hit's normalised value) that
+ * rows(buf, hits, 0, base_line, lo, hi, ...) would make, without making them. */
+static PyObject *fs_distinct_hits(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    PyObject *hits, *page, *full;
+    Py_ssize_t base_line, lo, hi, cap;
+    dstate_t d;
+    d.out = NULL;
+    if (!PyArg_ParseTuple(args, "y*O!nnnOnO!", &view, &PyList_Type, &hits, &base_line, &lo, &hi,
+                          &page, &cap, &PyDict_Type, &full))
+        return NULL;
+    const uint8_t *buf = (const uint8_t *)view.buf;
+    Py_ssize_t n = view.len, pos = 0, line = base_line + 1;
+    if (distinct_start(&d, page, cap, full) < 0) goto fail;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(hits); i++) {
+        PyObject *h = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
+            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+            goto fail;
+        }
+        Py_ssize_t st = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
+        if (PyErr_Occurred() || st < pos || st > n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
+            goto fail;
+        }
+        if (st < lo || st >= hi) continue;
+        while (pos < st) {
+            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(st - pos));
+            if (nl == NULL) break;
+            line++;
+            pos = (nl - buf) + 1;
+        }
+        pos = st;
+        if (distinct_add(&d, PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1), NULL, line,
+                         PyTuple_GET_ITEM(h, 4), PyTuple_GET_ITEM(h, 6),
+                         PyTuple_GET_ITEM(h, 5)) < 0)
+            goto fail;
+    }
+    PyBuffer_Release(&view);
+    return distinct_end(&d);
+fail:
+    PyBuffer_Release(&view);
+    Py_XDECREF(d.out);
     return NULL;
 }
 
@@ -1368,6 +1458,9 @@ static PyMethodDef methods[] = {
     {"distinct", fs_distinct, METH_VARARGS,
      "distinct(rows, page, cap, full) -> {kind: [index, counts, confs, firsts, total]}: "
      "distinct.py's loop"},
+    {"distinct_hits", fs_distinct_hits, METH_VARARGS,
+     "distinct_hits(buf, hits, base_line, lo, hi, page, cap, full): distinct of the rows of hits "
+     "(clear values), without the rows"},
     {"ipv4_hits", fs_ipv4_hits, METH_VARARGS,
      "ipv4_hits(buf) -> [Hit] of the IPv4 handler over every _IPV4_RE match; releases the GIL"},
     {NULL, NULL, 0, NULL},

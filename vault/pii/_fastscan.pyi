@@ -21,6 +21,10 @@ def rows(
 def distinct(
     rows: list[_Row], page: int | None, cap: int, full: dict[str, frozenset[str]],
 ) -> dict[str, list[Any]]: ...
+def distinct_hits(
+    buf: bytes | bytearray | memoryview, hits: list[_Hit], base_line: int, lo: int, hi: int,
+    page: int | None, cap: int, full: dict[str, frozenset[str]],
+) -> dict[str, list[Any]]: ...
 def json_hits(
     buf: bytes | bytearray | memoryview, hits: list[_Hit], base_line: int, lo: int, hi: int,
     head: str, page: str, cache: dict[str | float, str], fallback: Callable[[str | float], str],

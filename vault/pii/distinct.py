@@ -84,6 +84,10 @@ class Distinct:
     def __call__(self, path: str, page: int | None, rows: list[Any]) -> dict[str, KindValues]:
         return distinct_values(path, page, rows, cap=self.cap, full=self.full)
 
+    def bind(self, path: str, page: int | None) -> BoundDistinct:
+        """The render of one file's (page's) chunks for ``scan_batches``."""
+        return BoundDistinct(self, page)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (Distinct, (self.cap, self.full))
 
@@ -93,6 +97,28 @@ class Distinct:
                if len(values) >= self.cap and kind not in self.full}  # fmt: skip
         if new:
             self.full = {**self.full, **new}
+
+
+class BoundDistinct:
+    """:class:`Distinct` for one page (None: a text file); pickles its owner's snapshot."""
+
+    def __init__(self, owner: Distinct, page: int | None) -> None:
+        self.owner, self.page = owner, page
+
+    def __call__(self, rows: list[Any]) -> dict[str, KindValues]:
+        return self.owner("", self.page, rows)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BoundDistinct, (self.owner, self.page))
+
+    def of_hits(self, buf: bytes, hits: list[Any], base_line: int, lo: int, hi: int,
+                values: str) -> dict[str, KindValues] | None:  # fmt: skip
+        """This render of the rows ``Scanner._rows`` would make of ``hits`` with the clear
+        values (ingest's mode), made without them (in C); None in any other case."""
+        if _native is None or values != "clear":
+            return None
+        return _native.distinct_hits(buf, hits, base_line, lo, hi, self.page, self.owner.cap,
+                                     dict(self.owner.full))  # fmt: skip
 
 
 @dataclass

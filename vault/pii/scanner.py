@@ -743,13 +743,13 @@ _Job = tuple[bytes, str | None, int, int, int, int, Values, Callable[[list[Row]]
 
 def _job_result(scanner: Scanner, job: _Job) -> Any:
     """The rows of one chunk, or their rendering when the job carries a renderer (straight from
-    the hits when the renderer can: ``of_hits(buf, hits, base_line, lo, hi)``, e.g.
-    :class:`vault.scanjson.BoundJsonLines`)."""
+    the hits when the renderer can: ``of_hits(buf, hits, base_line, lo, hi, values)`` not None,
+    e.g. :class:`vault.scanjson.BoundJsonLines`, :class:`vault.pii.distinct.Distinct`)."""
     render = job[7]
     of_hits = getattr(render, "of_hits", None)
     if of_hits is not None and scanner._native_pan:  # where _rows would run its C loop
-        b, text, _, base_line, lo, hi = job[:6]
-        out = of_hits(b, scanner._hits(b, text), base_line, lo, hi)
+        b, text, _, base_line, lo, hi, values = job[:7]
+        out = of_hits(b, scanner._hits(b, text), base_line, lo, hi, values)
         if out is not None:
             return out
     rows = scanner._rows(*job[:7])
