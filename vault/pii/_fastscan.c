@@ -673,6 +673,33 @@ done:
     return res;
 }
 
+/* Walk a list of hits sorted by start: 1 when hit `h` starts in [lo, hi) (then *start is its
+ * start and *line its 1-based line, newlines counted in buf from *pos, which moves there), 0
+ * when it starts elsewhere, -1 with an exception when it is not a 7-tuple or is out of order or
+ * range. The loop of rows, json_hits and distinct_hits. */
+static int walk_hit(PyObject *h, const uint8_t *buf, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi,
+                    Py_ssize_t *pos, Py_ssize_t *line, Py_ssize_t *start) {
+    if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
+        PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+        return -1;
+    }
+    Py_ssize_t st = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
+    if (PyErr_Occurred() || st < *pos || st > n) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
+        return -1;
+    }
+    if (st < lo || st >= hi) return 0;
+    while (*pos < st) {
+        const uint8_t *nl = memchr(buf + *pos, '\n', (size_t)(st - *pos));
+        if (nl == NULL) break;
+        (*line)++;
+        *pos = (nl - buf) + 1;
+    }
+    *pos = st;
+    *start = st;
+    return 1;
+}
+
 /* scanner.Scanner._rows's loop: hits (sorted by start) starting in [lo, hi) become rows
  * (kind, detector, base + start, base + end, line, masked, confidence, value hash), the line
  * 1-based from base_line; the last field is the hash from `cache` (value -> hash) or
@@ -690,26 +717,13 @@ static PyObject *fs_rows(PyObject *self, PyObject *args) {
     PyObject *res = PyList_New(0);
     for (Py_ssize_t i = 0; res != NULL && i < PyList_GET_SIZE(hits); i++) {
         PyObject *h = PyList_GET_ITEM(hits, i);
-        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
-            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
+        Py_ssize_t s = 0, e;
+        int in = walk_hit(h, b, n, lo, hi, &pos, &line, &s);
+        if (in == 0) continue;
+        if (in < 0 || ((e = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 3))) == -1 && PyErr_Occurred())) {
             Py_CLEAR(res);
             break;
         }
-        Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
-        Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 3));
-        if (PyErr_Occurred() || s < pos || s > n) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
-            Py_CLEAR(res);
-            break;
-        }
-        if (s < lo || s >= hi) continue;
-        while (pos < s) {
-            const uint8_t *nl = memchr(b + pos, '\n', (size_t)(s - pos));
-            if (nl == NULL) break;
-            line++;
-            pos = (nl - b) + 1;
-        }
-        pos = s;
         PyObject *norm = PyTuple_GET_ITEM(h, 5);
         PyObject *vh = value_hash == Py_None   ? S_EMPTY
                        : value_hash == Py_True ? norm
@@ -1069,23 +1083,10 @@ static PyObject *fs_json_hits(PyObject *self, PyObject *args) {
     if (jl_init(&j, head, page, cache, fallback) < 0) goto done;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(hits); i++) {
         PyObject *h = PyList_GET_ITEM(hits, i);
-        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
-            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
-            goto done;
-        }
-        Py_ssize_t st = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
-        if (PyErr_Occurred() || st < pos || st > n) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
-            goto done;
-        }
-        if (st < lo || st >= hi) continue;
-        while (pos < st) {
-            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(st - pos));
-            if (nl == NULL) break;
-            line++;
-            pos = (nl - buf) + 1;
-        }
-        pos = st;
+        Py_ssize_t st;
+        int in = walk_hit(h, buf, n, lo, hi, &pos, &line, &st);
+        if (in < 0) goto done;
+        if (in == 0) continue;
         if (jl_line(&b, &j, PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1), 1, line,
                     PyTuple_GET_ITEM(h, 4), PyTuple_GET_ITEM(h, 6)) < 0)
             goto done;
@@ -1401,23 +1402,10 @@ static PyObject *fs_distinct_hits(PyObject *self, PyObject *args) {
     if (distinct_start(&d, page, cap, full) < 0) goto fail;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(hits); i++) {
         PyObject *h = PyList_GET_ITEM(hits, i);
-        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 7) {
-            PyErr_SetString(PyExc_TypeError, "a hit is a 7-tuple");
-            goto fail;
-        }
-        Py_ssize_t st = PyLong_AsSsize_t(PyTuple_GET_ITEM(h, 2));
-        if (PyErr_Occurred() || st < pos || st > n) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hits out of order or range");
-            goto fail;
-        }
-        if (st < lo || st >= hi) continue;
-        while (pos < st) {
-            const uint8_t *nl = memchr(buf + pos, '\n', (size_t)(st - pos));
-            if (nl == NULL) break;
-            line++;
-            pos = (nl - buf) + 1;
-        }
-        pos = st;
+        Py_ssize_t st;
+        int in = walk_hit(h, buf, n, lo, hi, &pos, &line, &st);
+        if (in < 0) goto fail;
+        if (in == 0) continue;
         if (distinct_add(&d, PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1), NULL, line,
                          PyTuple_GET_ITEM(h, 4), PyTuple_GET_ITEM(h, 6),
                          PyTuple_GET_ITEM(h, 5)) < 0)
