@@ -156,11 +156,13 @@ class ScanFeed:
     end. Scans on its own thread with a bounded queue (the pipeline waits for a slow scan
     rather than buffering the file)."""
 
-    def __init__(self, scanner: Scanner, name: str, *, depth: int = 4,
+    def __init__(self, scanner: Scanner, name: str, *, depth: int = 4, size: int | None = None,
                  scan: Callable[[Source, Scanner], Any] | None = None) -> None:
-        """`scan` (tests) replaces :func:`vault.scan.scan_batches`."""
+        """`size`: the file's, when known (a big file is scanned in the worker processes from
+        its first block); `scan` (tests) replaces :func:`vault.scan.scan_batches`."""
         self._scanner = scanner
         self._name = name
+        self._size = size
         self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -207,7 +209,7 @@ class ScanFeed:
 
     def _run(self) -> None:
         stream = _BlockStream(self._q)
-        src = Source(name=self._name, size=None, open=lambda: cast(BinaryIO, stream))
+        src = Source(name=self._name, size=self._size, open=lambda: cast(BinaryIO, stream))
         cap = MAX_FLAGS_PER_KIND
         render = Distinct(cap)
         kept = Kept(cap)

@@ -96,8 +96,8 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
             bind = getattr(render, "bind", None)  # a render made for the workers (JsonLines)
             job_render = (bind(path, None) if bind is not None
                           else partial(render, path, None) if render is not None else None)
-            for out in scanner.scan_stream_rendered(f, job_render,
-                                                    values=values):  # big files: in processes
+            for out in scanner.scan_stream_rendered(f, job_render, values=values,
+                                                    size=src.size):  # big files: in processes
                 if render is not None:
                     yield ScanBatch(path, None, [], out)
                 elif out:

@@ -431,7 +431,7 @@ class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin, FlagMixin):
         item_id = self._new_id()
         with self._session() as s:
             key = self._current_key(s, eng.id)
-            feed = ScanFeed(self._scanner_for(s, eng.id), src.name)
+            feed = ScanFeed(self._scanner_for(s, eng.id), src.name, size=src.size)
             pending = EvidenceItem(
                 id=item_id, engagement_id=eng.id, key_id=key.id, kind=opts.kind or "other",
                 original_name=src.name, declared_mime=mimetypes.guess_type(src.name)[0],

@@ -277,10 +277,11 @@ def test_a_big_regular_file_starts_the_workers_at_once(tmp_path: Path,
     monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 1 << 20)
     data = b"card 4111111111111111 from 10.1.2.3\n" * 90_000  # 3.2 MB
     (tmp_path / "big.log").write_bytes(data)
-    for opened, started in ((lambda: io.BytesIO(data), False),
-                            (lambda: (tmp_path / "big.log").open("rb"), True)):  # fmt: skip
+    for opened, size, started in ((lambda: io.BytesIO(data), None, False),
+                                  (lambda: io.BytesIO(data), len(data), True),  # told its size
+                                  (lambda: (tmp_path / "big.log").open("rb"), None, True)):
         with Scanner(KEY) as sc, opened() as f:
-            rows = sc.scan_stream_rows(f, chunk_chars=64 << 10, workers=2)
+            rows = sc.scan_stream_rendered(f, None, chunk_chars=64 << 10, workers=2, size=size)
             first = next(rows)  # three 64 KiB chunks read: far below 512 KiB
             assert (sc._pool is not None) is started
             assert first and sum(map(len, rows)) + len(first) == 180_000

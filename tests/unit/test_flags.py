@@ -132,6 +132,18 @@ def test_value_hash_is_the_same_for_text_big_text_and_pdf(vault: Vault, engageme
     assert set(hashes.values()) == {keyed_hash(flag_hash_key(key, eng_id), PAN)}
 
 
+def test_a_big_file_is_scanned_in_the_workers_from_its_first_block(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest tells the scanner the file's size: no chunk of a big file is scanned on threads
+    in the ingesting process (which therefore never compiles a Hyperscan database)."""
+    import vault.pii.scanner as scanner_mod
+    monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 2 << 20)  # (first chunk: 1 MiB)
+    r = ingest_one(vault, engagement, "big.log", b"filler line\n" * 250_000 + _log(f"card {PAN}"))
+    assert r.flags == {"pan": 1}
+    [scanner] = vault._scanners.values()
+    assert scanner._pool is not None and scanner._hs_engine is None
+
+
 def test_pan_across_the_pipeline_block_boundary_is_found(vault: Vault,
                                                          engagement: str) -> None:
     pad = b"x" * (BLOCK_SIZE - 8) + b" "

@@ -535,19 +535,23 @@ class Scanner:
         workers: int | None = None,
         processes: bool | None = None,
         values: Values = "hash",
+        size: int | None = None,
     ) -> Generator[Any, None, None]:
         """:meth:`scan_stream_rows`, yielding ``render(rows)`` per chunk, computed where the
         rows were found (in a worker process when the stream is scanned in processes, so the
         rows never cross to this one): ``render`` must be picklable (a module-level function
-        or a ``functools.partial`` of one). ``render`` None yields the rows."""
+        or a ``functools.partial`` of one). ``render`` None yields the rows. ``size``: the
+        stream's length when the caller knows it (else read from ``f`` if it is a regular
+        file): a big one goes to the worker processes from its first chunk."""
         if chunk_chars is not None and chunk_chars < 1:
             raise ValueError("chunk_chars must be >= 1")
         if values not in ("hash", "clear", "none"):
             raise ValueError(f"unknown values mode {values!r}")
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if self._hs_args is not None else 1
-        size = _ChunkSize(chunk_chars or THREAD_CHUNK)
-        jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, size), overlap))
+        known = size if size is not None else _remaining(f)
+        chunk = _ChunkSize(chunk_chars or THREAD_CHUNK)
+        jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, chunk), overlap))
         if workers <= 1 and not processes:
             for job in jobs:
                 yield _job_result(self, job)
@@ -555,11 +559,11 @@ class Scanner:
         use_proc = bool(processes)
         seen = 0
         # a file known to be big goes to the worker processes from its first chunk
-        warm = processes is None and _remaining(f) > PROCESS_MIN_BYTES and self._warm_up(workers)
+        warm = processes is None and known > PROCESS_MIN_BYTES and self._warm_up(workers)
         if warm:
             use_proc = True
             if chunk_chars is None:
-                size.n = PROCESS_CHUNK
+                chunk.n = PROCESS_CHUNK
         procs: ProcessPoolExecutor | None = None
         with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
             pending: deque[Future[Any]] = deque()
@@ -572,7 +576,7 @@ class Scanner:
                         if seen > PROCESS_MIN_BYTES:
                             use_proc = True
                             if chunk_chars is None:
-                                size.n = PROCESS_CHUNK
+                                chunk.n = PROCESS_CHUNK
                     if use_proc and procs is None:
                         procs = self._process_pool(max(1, workers))
                         use_proc = procs is not None
