@@ -27,11 +27,15 @@ def _json_of(v: str | float) -> str:
     return _json_str(v) if isinstance(v, str) else repr(float(round(v, 2)))
 
 
+def _template(path: str, page: int | None, json_str: Any = _json_str) -> tuple[str, str]:
+    """A line's start up to the kind, and the page's JSON."""
+    return f'{{"path": {json_str(path)}, "kind": ', "null" if page is None else str(int(page))
+
+
 def json_lines(path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes]:
     """(number of findings, their JSON lines in UTF-8) for rows of
     :data:`vault.pii.scanner.Row`."""
-    head = f'{{"path": {_json_str(path)}, "kind": '
-    page_s = "null" if page is None else str(int(page))
+    head, page_s = _template(path, page)
     if _native is not None:
         try:
             return len(rows), _native.json_lines(rows, head, page_s, _CACHE, _json_of)
@@ -40,7 +44,7 @@ def json_lines(path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes
     try:
         return len(rows), "".join(_lines(rows, head, page_s, _json_str)).encode("utf-8")
     except UnicodeEncodeError:
-        head = f'{{"path": {_json_ascii(path)}, "kind": '
+        head = _template(path, page, _json_ascii)[0]
         return len(rows), "".join(_lines(rows, head, page_s, _json_ascii)).encode("ascii")
 
 
@@ -71,8 +75,7 @@ class BoundJsonLines:
         core), or None where only :func:`json_lines` can say (e.g. a lone surrogate)."""
         if _native is None:
             return None
-        head = f'{{"path": {_json_str(self.path)}, "kind": '
-        page_s = "null" if self.page is None else str(int(self.page))
+        head, page_s = _template(self.path, self.page)
         try:
             return _native.json_hits(buf, hits, base_line, lo, hi, head, page_s, _CACHE,
                                      _json_of)  # fmt: skip
