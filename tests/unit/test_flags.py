@@ -77,7 +77,7 @@ def test_flag_timestamps_are_stored_as_the_orm_stores_them(vault: Vault, engagem
 
 
 def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str) -> None:
-    """Over 1,000 flags are inserted with a bigger SQLite page cache, which is then put back."""
+    """Over 1,000 flags are inserted with a bigger SQLite page cache, then put back as it was."""
     lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
     r = ingest_one(vault, engagement, "busy.log", _log(*lines))
     assert r.flags == {"ip_address": 1100}
