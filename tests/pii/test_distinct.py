@@ -123,3 +123,20 @@ def test_distinct_hits_equal_distinct_of_the_clear_rows(monkeypatch: pytest.Monk
     feed.feed(b"card 4111111111111111 from 10.1.2.3\n" * 100)
     out = feed.finish()
     assert calls and {d.kind: d.occurrences for d in out.drafts} == {"pan": 100, "ip_address": 100}
+
+
+def test_a_render_that_cannot_use_the_hits_gets_the_rows() -> None:
+    """_job_result falls back to rows (made from the hits it already has) when of_hits says
+    None: here the value hashes, which only the rows carry."""
+    from vault.pii import Scanner
+    from vault.pii.distinct import BoundDistinct
+    from vault.pii.scanner import _job_result
+
+    sc = Scanner(b"k")
+    b = b"card 4111111111111111 from 10.1.2.3\nmail a.b@example.com\n" * 3
+    render = BoundDistinct(Distinct(5), None)
+    got = _job_result(sc, (b, None, 0, 0, 0, len(b), "hash", render))
+    assert got == render(sc._rows(b, None, 0, 0, 0, len(b), "hash"))
+    assert all(len(key) == 64 for kv in got.values() for key in kv[0])  # hashes, not values
+    assert _job_result(sc, (b, None, 0, 0, 0, len(b), "clear", render)) == render(
+        sc._rows(b, None, 0, 0, 0, len(b), "clear"))

@@ -428,11 +428,12 @@ class Scanner:
 
     def _rows(
         self, b: bytes, text: str | None, base: int, base_line: int, lo: int, hi: int,
-        values: Values = "hash",
+        values: Values = "hash", hits: list[Hit] | None = None,
     ) -> list[Row]:  # fmt: skip
         """Findings as :data:`Row` tuples (absolute offsets) for hits starting in [lo, hi),
-        their last field as ``values`` says."""
-        hits = self._hits(b, text)  # sorted by start, no two with the same start
+        their last field as ``values`` says (``hits``: ``_hits(b, text)`` if already made)."""
+        if hits is None:
+            hits = self._hits(b, text)  # sorted by start, no two with the same start
         if self._native_pan:  # the loop below, in C
             mode = self.value_hash if values == "hash" else values == "clear" or None
             return _native.rows(b, hits, base, base_line, lo, hi, self._hash_cache, mode)
@@ -748,15 +749,17 @@ _Job = tuple[bytes, str | None, int, int, int, int, Values, Callable[[list[Row]]
 def _job_result(scanner: Scanner, job: _Job) -> Any:
     """The rows of one chunk, or their rendering when the job carries a renderer (straight from
     the hits when the renderer can: ``of_hits(buf, hits, base_line, lo, hi, values)`` not None,
-    e.g. :class:`vault.scanjson.BoundJsonLines`, :class:`vault.pii.distinct.Distinct`)."""
+    e.g. :class:`vault.scanjson.BoundJsonLines`, :class:`vault.pii.distinct.BoundDistinct`)."""
     render = job[7]
     of_hits = getattr(render, "of_hits", None)
+    hits = None
     if of_hits is not None and scanner._native_pan:  # where _rows would run its C loop
         b, text, _, base_line, lo, hi, values = job[:7]
-        out = of_hits(b, scanner._hits(b, text), base_line, lo, hi, values)
+        hits = scanner._hits(b, text)
+        out = of_hits(b, hits, base_line, lo, hi, values)
         if out is not None:
             return out
-    rows = scanner._rows(*job[:7])
+    rows = scanner._rows(*job[:7], hits=hits)
     return rows if render is None else render(rows)
 
 
