@@ -303,3 +303,15 @@ def test_passphrase_files_from_rage_decrypt() -> None:
     with pytest.raises(NoIdentityMatch):  # an X25519 file is not a passphrase file
         decrypt_with_passphrase(pyrage.encrypt(secret, [pyrage.x25519.Identity.generate()
                                                        .to_public()]), "correct horse")
+
+
+def test_passphrase_file_with_an_absurd_work_factor_is_a_header_error() -> None:
+    """A work factor of thousands of digits (int() would raise ValueError on it) is refused as
+    a malformed header, like any other over the maximum."""
+    blob = pyrage.passphrase.encrypt(b"x", "pw")
+    head, _, rest = blob.partition(b"\n-> scrypt ")
+    salt, _, after = rest.partition(b" ")
+    for factor in (b"9" * 5000, b"23", b"0", b"-1"):
+        bad = head + b"\n-> scrypt " + salt + b" " + factor + b"\n" + after.partition(b"\n")[2]
+        with pytest.raises(HeaderError):
+            decrypt_with_passphrase(bad, "pw")

@@ -210,7 +210,8 @@ def _unwrap_scrypt(stanza: Stanza, passphrase: bytes) -> bytes | None:
     if len(salt) != 16:
         raise HeaderError("scrypt stanza salt must be 16 bytes")
     factor = stanza.args[1]
-    if not _WORK_FACTOR_RE.fullmatch(factor) or int(factor) > MAX_WORK_FACTOR:
+    if (not _WORK_FACTOR_RE.fullmatch(factor) or len(factor) > 2  # (int() refuses 4,300+ digits)
+            or int(factor) > MAX_WORK_FACTOR):
         raise HeaderError(f"scrypt work factor must be a decimal 1-{MAX_WORK_FACTOR}")
     if len(stanza.body) != FILE_KEY_SIZE + 16:
         raise HeaderError("scrypt stanza body must be 32 bytes")
