@@ -37,11 +37,12 @@ class VaultApp(App[None]):
     ]
 
     def __init__(self, vault: Vault | None = None, *, settings: Settings | None = None,
-                 passphrase: str | None = None) -> None:
+                 passphrase: str | None = None, agent_sock: str | None = None) -> None:
         super().__init__()
         self.vault = vault
         self._settings = settings
         self._passphrase = passphrase
+        self._agent_sock = agent_sock
 
     def on_mount(self) -> None:
         # A full garbage collection walks every object: ~150,000 once Textual, SQLAlchemy and
@@ -55,7 +56,7 @@ class VaultApp(App[None]):
         else:
             settings = self._settings or Settings.from_env()
             passphrase, self._passphrase = self._passphrase, None
-            self.push_screen(UnlockScreen(settings, passphrase))
+            self.push_screen(UnlockScreen(settings, passphrase, agent_sock=self._agent_sock))
 
     def on_unmount(self) -> None:
         gc.unfreeze()
@@ -83,14 +84,17 @@ class VaultApp(App[None]):
 
 
 def make_app(vault: Vault | None = None, *, settings: Settings | None = None,
-             passphrase: str | None = None) -> VaultApp:
-    """The app on an open vault (tests), or one that unlocks the configured identity first."""
-    return VaultApp(vault, settings=settings, passphrase=passphrase)
+             passphrase: str | None = None, agent_sock: str | None = None) -> VaultApp:
+    """The app on an open vault (tests), or one that unlocks the configured identity first
+    (through the unlock agent at `agent_sock` when given, else with the passphrase)."""
+    return VaultApp(vault, settings=settings, passphrase=passphrase, agent_sock=agent_sock)
 
 
 def run() -> int:
-    """Open the vault from the environment (VAULT_HOME, VAULT_IDENTITY, VAULT_PASSPHRASE...)."""
+    """Open the vault from the environment (VAULT_HOME, VAULT_IDENTITY, VAULT_AGENT_SOCK,
+    VAULT_PASSPHRASE...)."""
     settings = Settings.from_env()
     passphrase = os.environ.get("VAULT_PASSPHRASE") or None
-    make_app(settings=settings, passphrase=passphrase).run()
+    agent_sock = os.environ.get("VAULT_AGENT_SOCK") or None
+    make_app(settings=settings, passphrase=passphrase, agent_sock=agent_sock).run()
     return 0

@@ -97,7 +97,20 @@ def open_vault(settings: Settings, passphrase: keys.PassphraseSource, *,
     return open_unlocking(settings, identity, clock=clock, rng=rng)
 
 
-def open_unlocking(settings: Settings, identity: Callable[[], X25519Identity], *,
+def open_with_agent(settings: Settings, agent_sock: str, *, clock: Clock = utcnow,
+                    rng: Rng = os.urandom) -> Vault:
+    """Open an existing vault as the person whose identity the unlock agent at `agent_sock`
+    holds (:mod:`vault.agent`): no passphrase. AgentUnavailable when no agent answers."""
+    from pathlib import Path
+
+    from vault.agent import AgentKey
+
+    settings.require_vault()
+    key = AgentKey(Path(agent_sock))
+    return open_unlocking(settings, lambda: key, clock=clock, rng=rng)
+
+
+def open_unlocking(settings: Settings, identity: Callable[[], keys.PersonalKey], *,
                    clock: Clock = utcnow, rng: Rng = os.urandom) -> Vault:
     """:func:`open_vault` for a caller that checked :meth:`Settings.require_vault` and started
     the unlock (:func:`vault.keys.unlock_in_background`, whose waiting function is

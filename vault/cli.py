@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from vault import access, catalogue, sources
 from vault.config import Settings
 from vault.errors import AlreadyExists, InvalidInput, VaultError
-from vault.keys import passphrase_from_env_or_tty, unlock_in_background
+from vault.keys import load_identity, passphrase_from_env_or_tty, unlock_in_background
 from vault.termout import Progress, safe, table
 from vault.vocabulary import DISCLOSURES, KINDS
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # the database layers load only for commands that open the va
     from vault.service import IngestResult, Vault
 
 EXIT_ERROR = 2
+ENV_AGENT_SOCK = "VAULT_AGENT_SOCK"  # vault.agent.ENV_SOCK, without importing it
 EXIT_FOUND = 1
 
 
@@ -100,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="every generation, newest first")
     cmd("rotate", "a new signing key; old signatures stay verifiable", ssub)
     cmd("whoami", "who the identity in use is")
+    c = cmd("agent", "unlock your identity once for this session (like ssh-agent): "
+                     'eval "$(vault agent)"')
+    c.add_argument("--timeout", default="8h", metavar="DURATION",
+                   help="forget the identity and exit after this long (90s, 30m, 8h, 2d; "
+                        "default 8h)")
+    c.add_argument("--socket", type=Path, metavar="PATH",
+                   help="where to listen (default: a private directory of yours)")
+    c.add_argument("--foreground", action="store_true",
+                   help="stay in the foreground instead of forking into the background")
+    c.add_argument("--stop", action="store_true",
+                   help=f"stop the agent named by ${{{'VAULT_AGENT_SOCK'}}} (or --socket)")
     cmd("tui", "the terminal UI (asks the passphrase unless VAULT_PASSPHRASE is set)")
     cmd("status", "what this vault holds and where")
 
@@ -191,6 +204,10 @@ class Cli:
 
     def open(self) -> Vault:
         self.settings.require_vault()
+        agent_sock = os.environ.get(ENV_AGENT_SOCK)
+        if agent_sock:  # the unlock agent holds the identity: no passphrase, no scrypt
+            from vault import bootstrap
+            return bootstrap.open_with_agent(self.settings, agent_sock)
         identity = unlock_in_background(self.settings.identity_path,
                                         passphrase_from_env_or_tty()(False))
         from vault import bootstrap  # the ORM, models and service import while scrypt runs
@@ -364,6 +381,47 @@ class Cli:
     def tui(self) -> int:
         from tui.app import run
         return int(run() or 0)
+
+    def agent(self) -> int:
+        from vault import agent
+        a = self.args
+        if a.stop:
+            where = a.socket or os.environ.get(agent.ENV_SOCK)
+            if not where:
+                raise InvalidInput(f"no agent to stop: {agent.ENV_SOCK} is not set",
+                                   hint="name its socket with --socket PATH")
+            agent.stop(Path(where))
+            self.out({"stopped": str(where)}, lambda: print(
+                f"unset {agent.ENV_SOCK}; unset VAULT_AGENT_PID;\n"
+                f"echo 'vault agent stopped' >&2;"))
+            return 0
+        lifetime = agent.parse_lifetime(a.timeout)
+        identity = load_identity(self.settings.identity_path,
+                                 passphrase_from_env_or_tty()(False))
+        path = a.socket.absolute() if a.socket else agent.default_socket_path()
+        server = agent.Agent(identity, path, lifetime=lifetime)
+        server.bind()
+
+        def announce(pid: int) -> None:
+            self.out({"socket": str(path), "pid": pid, "recipient": str(identity.recipient),
+                      "lifetime_s": lifetime}, lambda: print(agent.shell_lines(path, pid),
+                                                             end=""))
+            sys.stdout.flush()
+
+        if a.foreground:
+            announce(os.getpid())
+            agent.run_foreground(server)
+            return 0
+        sys.stdout.flush()
+        pid = agent.daemonize()
+        if pid is None:  # the background agent
+            try:
+                agent.run_foreground(server)
+            finally:
+                os._exit(0)
+        server.detach()  # the daemon has the socket now
+        announce(pid)
+        return 0
 
     def whoami(self) -> int:
         who = self.open().whoami()

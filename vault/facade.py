@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from vault.age import X25519Identity
+from vault.keys import PersonalKey
 from vault.models import Engagement, EvidenceItem, User
 
 
@@ -18,7 +19,7 @@ class Facade(Protocol):
     clock: Callable[[], datetime]
     rng: Callable[[int], bytes]
     user: User
-    _identity: X25519Identity
+    _identity: PersonalKey
 
     def _session(self) -> Session: ...
     def _new_id(self) -> str: ...

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import pyrage
 
@@ -25,6 +26,12 @@ from vault.age import (
     decrypt_with_passphrase,
 )
 from vault.errors import AlreadyExists, AuthenticationError, InvalidInput
+
+if TYPE_CHECKING:
+    from vault.agent import AgentKey
+
+PersonalKey = Union[X25519Identity, "AgentKey"]
+"""The acting person's identity: unlocked here, or held by the unlock agent (vault.agent)."""
 
 PassphraseSource = Callable[[bool], str]
 """Returns a passphrase; the argument says whether a new one is being chosen (confirm it)."""
@@ -129,13 +136,22 @@ def wrap_identity(identity: X25519Identity, to: X25519Recipient) -> bytes:
     return wrap_bytes(str(identity).encode("ascii"), [str(to)])
 
 
-def unwrap_identity(blob: bytes, personal: X25519Identity) -> X25519Identity:
+def unwrap_identity(blob: bytes, personal: PersonalKey) -> X25519Identity:
     """Reverse of wrap_identity; AuthenticationError if `personal` cannot open it."""
+    text = _unwrap(blob, personal, "your identity cannot open this engagement's key")
     try:
-        text = pyrage.decrypt(blob, [pyrage.x25519.Identity.from_str(str(personal))])
+        return X25519Identity.from_str(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise AuthenticationError("this engagement's key grant is malformed") from None
+
+
+def _unwrap(blob: bytes, personal: PersonalKey, refused: str) -> bytes:
+    if not isinstance(personal, X25519Identity):
+        return personal.unwrap(blob)  # the agent's own AuthenticationError when it cannot
+    try:
+        return pyrage.decrypt(blob, [pyrage.x25519.Identity.from_str(str(personal))])
     except (pyrage.DecryptError, OSError, ValueError):
-        raise AuthenticationError("your identity cannot open this engagement's key") from None
-    return X25519Identity.from_str(text.decode("ascii"))
+        raise AuthenticationError(refused) from None
 
 
 def wrap_bytes(secret: bytes, to: Sequence[str]) -> bytes:
@@ -143,12 +159,9 @@ def wrap_bytes(secret: bytes, to: Sequence[str]) -> bytes:
     return pyrage.encrypt(secret, [pyrage.x25519.Recipient.from_str(r) for r in to])
 
 
-def unwrap_bytes(blob: bytes, personal: X25519Identity) -> bytes:
+def unwrap_bytes(blob: bytes, personal: PersonalKey) -> bytes:
     """Reverse of wrap_bytes; AuthenticationError if `personal` cannot open it."""
-    try:
-        return pyrage.decrypt(blob, [pyrage.x25519.Identity.from_str(str(personal))])
-    except (pyrage.DecryptError, OSError, ValueError):
-        raise AuthenticationError("your identity cannot open this key") from None
+    return _unwrap(blob, personal, "your identity cannot open this key")
 
 
 def unwrap_bytes_ok(blob: bytes, personal: X25519Identity) -> bool:

@@ -36,7 +36,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.flagging import FlagMixin, ScanFeed, ScanOutcome
-from vault.keys import unwrap_identity
+from vault.keys import PersonalKey, unwrap_identity
 from vault.lookup import by_id_prefix
 from vault.maintenance import MaintenanceMixin, enforces_retention, is_local
 from vault.models import (
@@ -156,7 +156,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
 class Vault(PeopleMixin, AuditMixin, BrowseMixin, MaintenanceMixin, FlagMixin):
     """The vault as one acting person sees it."""
 
-    def __init__(self, engine: Engine, store: ObjectStore, identity: X25519Identity, *,
+    def __init__(self, engine: Engine, store: ObjectStore, identity: PersonalKey, *,
                  tmp_dir: Path, clock: Clock = utcnow, rng: Rng = os.urandom) -> None:
         self.engine = engine
         self.store = store

@@ -6,16 +6,19 @@ RSS (ru_maxrss from os.wait4) of:
 
   vault scan FILE --json        the stand-alone scan (no vault opened)
   age -r RECIPIENT -o X FILE    encryption alone, by the reference CLI
-  vault ingest E FILE --json    read once: SHA-256, type, scan (its own thread), age, store
-  vault status --json           a vault command's fixed cost: start-up + identity unlock
+  vault ingest E FILE --json    read once: SHA-256, type, scan (its own thread), age, store,
+                                with the unlock agent running (`vault agent`): a working
+                                session's way, no passphrase and no scrypt per command
+  vault ingest (passphrase)     the same with VAULT_PASSPHRASE: the command unlocks the
+                                identity itself (scrypt, seconds by design)
+  vault status --json           a vault command's fixed cost with the agent (start-up)
 
 With --without-ip the per-line client IP is left out (as in bench_scan.py): ~1.4 M fewer
-findings, each a distinct value for which ingest computes a keyed hash (HMAC-SHA256) and
-`vault scan` does not.
+findings, each a distinct value that ingest counts and `vault scan` only prints.
 
-Each round ingests its own copy of the log (one line appended: the vault stores identical
-bytes once). Target (issue #5): ingest <= 1.3 x (scan + age -r). The ratio is also printed
-without the fixed cost that every vault command pays to unlock the identity (see the README).
+Each ingest gets its own copy of the log (one line appended: the vault stores identical bytes
+once). Target (issue #5): ingest <= 1.3 x (scan + age -r); the table shows the ratio for both
+ways of unlocking.
 
 Uses a throwaway vault in a temp dir. Run from the repository root:
 
@@ -31,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 from tests.bench.bench_scan import generate, run, vault_cli  # noqa: E402
 
 TARGET = 1.3
-ROWS = ["vault scan", "age -r", "vault ingest", "vault status"]
+ROWS = ["vault scan", "age -r", "vault ingest", "vault ingest (passphrase)",
+        "vault status"]
 
 
 def bench(args: argparse.Namespace, tmp: Path) -> int:
@@ -58,6 +63,12 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
     recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True,
                                text=True).stdout.strip()
+    started = subprocess.run([vault, "agent", "--socket", str(tmp / "agent.sock"),
+                              "--timeout", "4h", "--json"], check=True, capture_output=True,
+                             text=True)  # fmt: skip
+    agent_pid = json.loads(started.stdout)["pid"]
+    with_agent = {k: v for k, v in env.items() if k != "VAULT_PASSPHRASE"}
+    with_agent["VAULT_AGENT_SOCK"] = str(tmp / "agent.sock")
     base = tmp / "gateway.log"
     print(f"generating ~{args.size_mb} MB log in {tmp} ...", flush=True)
     generate(base, args.size_mb * 10**6, seed=5, with_ip=not args.without_ip)
@@ -65,43 +76,52 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     t: dict[str, list[float]] = {r: [] for r in ROWS}
     rss: dict[str, list[float]] = {r: [] for r in ROWS}
     flags: list[dict[str, int]] = []
-    for r in range(1, args.runs + 1):
-        src = tmp / f"gateway-r{r}.log"
-        shutil.copyfile(base, src)
-        with open(src, "a") as f:
-            f.write(f"round {r}\n")
-        with open(src, "rb") as f:  # warm the page cache, as for every peer
-            while f.read(1 << 24):
-                pass
-        print(f"round {r}/{args.runs} ...", flush=True)
-        for row, cmd, ok in (
-                ("vault scan", [vault, "scan", str(src), "--json"], (0, 1)),
-                ("age -r", ["age", "-r", recipient, "-o", str(tmp / "x.age"), str(src)], (0,)),
-                ("vault ingest", [vault, "ingest", "bench", str(src), "--json"], (0,)),
-                ("vault status", [vault, "status", "--json"], (0,))):
-            os.sync()
-            out = tmp / "out.json"
-            wall, peak = run(cmd, out, ok)
-            t[row].append(wall)
-            rss[row].append(peak)
-            if row == "vault ingest":
-                flags.append(json.loads(out.read_text())[0]["flags"])
-        (tmp / "x.age").unlink(missing_ok=True)
-        src.unlink()
+    try:
+        for r in range(1, args.runs + 1):
+            print(f"round {r}/{args.runs} ...", flush=True)
+            for row, cmd, ok, cmd_env in (
+                    ("vault scan", [vault, "scan", "{src}", "--json"], (0, 1), env),
+                    ("age -r", ["age", "-r", recipient, "-o", str(tmp / "x.age"), "{src}"], (0,),
+                     env),
+                    ("vault ingest", [vault, "ingest", "bench", "{src}", "--json"], (0,),
+                     with_agent),
+                    ("vault ingest (passphrase)", [vault, "ingest", "bench", "{src}", "--json"],
+                     (0,), env),
+                    ("vault status", [vault, "status", "--json"], (0,), with_agent)):
+                src = tmp / f"gateway-r{r}-{ROWS.index(row)}.log"
+                shutil.copyfile(base, src)
+                with open(src, "a") as f:
+                    f.write(f"round {r} {row}\n")
+                with open(src, "rb") as f:  # warm the page cache, as for every peer
+                    while f.read(1 << 24):
+                        pass
+                os.sync()
+                out = tmp / "out.json"
+                wall, peak = run([str(src) if c == "{src}" else c for c in cmd], out, ok,
+                                 env=cmd_env)
+                t[row].append(wall)
+                rss[row].append(peak)
+                if row == "vault ingest":
+                    flags.append(json.loads(out.read_text())[0]["flags"])
+                (tmp / "x.age").unlink(missing_ok=True)
+                src.unlink()
+    finally:
+        os.kill(agent_pid, signal.SIGTERM)
     med = {row: statistics.median(v) for row, v in t.items()}
     peak = {row: max(v) for row, v in rss.items()}
     parts = statistics.median(a + b for a, b in zip(t["vault scan"], t["age -r"], strict=True))
     ratio = med["vault ingest"] / parts
-    ratio_unlocked = (med["vault ingest"] - med["vault status"]) / parts
+    ratio_pass = med["vault ingest (passphrase)"] / parts
     mb = size / 1e6
     print(f"\n{mb:.0f} MB gateway log, {args.runs} run(s), medians; nproc={os.cpu_count()}")
-    print(f"{'step':<16}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}")
+    print(f"{'step':<27}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}")
     for row in ROWS:
         rate = f"{mb / med[row]:9.1f}" if row != "vault status" else f"{'-':>9}"
-        print(f"{row:<16}{med[row]:9.3f}{rate}{peak[row]:13.1f}")
+        print(f"{row:<27}{med[row]:9.3f}{rate}{peak[row]:13.1f}")
     verdict = ratio <= TARGET
     print(f"\ningest / (scan + age -r) = {ratio:.2f}  {'PASS' if verdict else 'FAIL'} "
-          f"(<= {TARGET}); without the fixed unlock cost: {ratio_unlocked:.2f}")
+          f"(<= {TARGET}), with the unlock agent; {ratio_pass:.2f} when the command unlocks "
+          "the identity itself")
     print(f"flags per ingest (distinct values per kind): {flags[-1]}")
     print("BENCH_JSON " + json.dumps({
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
@@ -110,7 +130,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         "median_s": {k: round(v, 4) for k, v in med.items()},
         "all_s": {k: [round(x, 4) for x in v] for k, v in t.items()},
         "peak_rss_mb": {k: round(v, 1) for k, v in peak.items()},
-        "ratio": round(ratio, 3), "ratio_without_unlock": round(ratio_unlocked, 3),
+        "ratio": round(ratio, 3), "ratio_passphrase": round(ratio_pass, 3),
         "pass": verdict, "flags": flags[-1]}))
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -314,3 +315,34 @@ def test_unlock_screen(settings: Settings, make_vault: Any) -> None:
         assert isinstance(pilot.app.screen, EngagementsScreen)
         assert pilot.app.vault is not None and pilot.app.vault.user.name == "alice"
     drive(make_app(settings=settings), script)
+
+
+def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
+                                            tmp_path: Path) -> None:
+    from vault import agent
+
+    ident = X25519Identity.generate()
+    make_vault(ident)
+    d = tmp_path / "agent"
+    d.mkdir(mode=0o700)
+    server = agent.Agent(ident, d / "a.sock", lifetime=60)
+    server.bind()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+
+    async def script(pilot: Pilot[Any]) -> None:  # no passphrase typed
+        assert isinstance(pilot.app.screen, EngagementsScreen)
+        assert pilot.app.vault is not None and pilot.app.vault.user.name == "alice"
+    try:
+        drive(make_app(settings=settings, agent_sock=str(server.path)), script)
+    finally:
+        server.stop()
+        thread.join(5)
+
+    async def gone(pilot: Pilot[Any]) -> None:  # the agent has gone: the passphrase is asked
+        screen = pilot.app.screen
+        assert isinstance(screen, UnlockScreen)
+        status = str(screen.query_one("#unlock-status", Static).render())
+        assert "no vault agent answers" in status
+        assert not screen.query_one("#passphrase", Input).disabled
+    drive(make_app(settings=settings, agent_sock=str(server.path)), gone)

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from vault.bootstrap import open_vault
+from vault.bootstrap import open_vault, open_with_agent
 from vault.config import Settings
 from vault.errors import VaultError
 
@@ -32,10 +32,12 @@ class UnlockScreen(Screen[None]):
             super().__init__()
             self.error = error
 
-    def __init__(self, settings: Settings, passphrase: str | None = None) -> None:
+    def __init__(self, settings: Settings, passphrase: str | None = None, *,
+                 agent_sock: str | None = None) -> None:
         super().__init__()
         self.settings = settings
         self._env_passphrase = passphrase
+        self._agent_sock = agent_sock
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -47,7 +49,11 @@ class UnlockScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self._env_passphrase:
+        if self._agent_sock:  # the unlock agent holds the identity (`vault agent`)
+            self.query_one("#passphrase", Input).disabled = True
+            self._status("asking the vault agent…")
+            self.unlock_by_agent(self._agent_sock)
+        elif self._env_passphrase:
             passphrase, self._env_passphrase = self._env_passphrase, None
             self._start(passphrase)
         else:
@@ -76,6 +82,15 @@ class UnlockScreen(Screen[None]):
         try:
             vault = open_vault(self.settings, lambda _new: passphrase)
         except VaultError as exc:
+            self.post_message(self.Failed(exc))
+            return
+        self.post_message(self.Opened(vault))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def unlock_by_agent(self, agent_sock: str) -> None:
+        try:
+            vault = open_with_agent(self.settings, agent_sock)
+        except VaultError as exc:  # e.g. the agent expired: the passphrase still works
             self.post_message(self.Failed(exc))
             return
         self.post_message(self.Opened(vault))
