@@ -93,19 +93,43 @@ class _BlockStream(io.RawIOBase):
             return self._pos
         raise io.UnsupportedOperation("the ingest stream can only be rewound within its head")
 
-    def readinto(self, b: Any) -> int:
+    def _fill(self) -> bool:
+        """Make ``_buf`` non-empty (the next block); False at the end of the stream."""
         while not self._buf:
             if self._eof:
-                return 0
+                return False
             block = self._q.get()
             if block is None:
                 self._eof = True
-                return 0
+                return False
             if self._first is None:
                 self._first = block
             else:
                 self._past_first = True
             self._buf = memoryview(block)
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes from the current block; a whole block not yet read from is
+        handed over as it is (no copy: the scanner reads in chunks of at least a block)."""
+        if size is None or size < 0:
+            return self.readall()
+        if not size or not self._fill():
+            return b""
+        buf = self._buf
+        n = min(size, len(buf))
+        block = buf.obj
+        if isinstance(block, bytes) and n == len(block):  # a block not yet read from
+            data = block
+        else:
+            data = bytes(buf[:n])
+        self._buf = buf[n:]
+        self._pos += n
+        return data
+
+    def readinto(self, b: Any) -> int:
+        if not self._fill():
+            return 0
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -327,8 +351,12 @@ class FlagMixin:
         sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
                f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")
         item_id, eng_id, new_id = item.id, item.engagement_id, self._new_id
-        rows = [(new_id(), item_id, eng_id, d.kind, d.detector, d.line, d.page, d.occurrences,
-                 d.masked, d.confidence, d.value_hash, "open", now) for d in outcome.drafts]
+        # random ids handed out in ascending order: the primary key index is appended to
+        # instead of written at random places (rows stay in the drafts' order)
+        ids = sorted(new_id() for _ in outcome.drafts)
+        rows = [(fid, item_id, eng_id, d.kind, d.detector, d.line, d.page, d.occurrences,
+                 d.masked, d.confidence, d.value_hash, "open", now)
+                for fid, d in zip(ids, outcome.drafts, strict=True)]
         before = None
         if conn.dialect.name == "sqlite" and len(rows) > 1000:
             # the five indexes take random keys: a page cache that holds them (~1/3 faster)

@@ -86,6 +86,18 @@ def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str)
         assert c.exec_driver_sql("SELECT count(*) FROM flag").scalar() == 1100
 
 
+def test_bulk_flag_ids_ascend_in_insertion_order(vault: Vault, engagement: str) -> None:
+    """The flags' random ids are handed out sorted (the primary key index is appended to), while
+    the rows keep the order in which their values were first seen."""
+    lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
+    ingest_one(vault, engagement, "busy.log", _log(*lines))
+    with vault.engine.connect() as c:
+        rows = c.exec_driver_sql("SELECT id, line FROM flag ORDER BY rowid").all()
+    assert len(rows) == 1100
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    assert [r[1] for r in rows] == list(range(1, 1101))
+
+
 def test_pii_without_card_data_is_flagged_but_not_quarantined(vault: Vault,
                                                              engagement: str) -> None:
     r = ingest_one(vault, engagement, "notes.txt", b"mail ops@example.com\n")
@@ -240,6 +252,28 @@ def test_feed_sees_exactly_the_bytes_and_rewinds_within_the_head() -> None:
     out = feed.finish()
     assert out.drafts == [] and out.error is None
     assert seen == [blocks[0][:100], b"".join(blocks)]
+
+
+def test_block_stream_hands_over_whole_blocks_without_copying() -> None:
+    """The scanner's reads of a block's size or more get the fed block object itself; reads
+    within a block (the head, then a rewind) get exactly the bytes."""
+    import queue
+
+    from vault.flagging import _BlockStream
+    q: queue.Queue[bytes | None] = queue.Queue()
+    blocks = [bytes([65 + i]) * 1000 for i in range(3)]
+    for b in blocks:
+        q.put(b)
+    q.put(None)
+    s = _BlockStream(q)
+    assert s.read(10) == blocks[0][:10]
+    assert s.seek(0) == 0
+    first = s.read(4096)
+    assert first is blocks[0]
+    assert s.read(1000) is blocks[1]
+    assert s.read(300) == blocks[2][:300] and s.tell() == 2300
+    assert s.read(5000) == blocks[2][300:]
+    assert s.read(5000) == b"" and s.read() == b""
 
 
 def test_a_failing_scan_never_blocks_the_pipeline_and_becomes_an_unscannable_flag() -> None:
