@@ -33,7 +33,7 @@ from vault.errors import IntegrityError, InvalidInput, NotFound, VaultError
 from vault.facade import Facade
 from vault.lookup import by_id_prefix
 from vault.models import EngagementKey, EvidenceItem, Flag, ItemRequirement, Member, User
-from vault.pii import CARD_KINDS, Scanner
+from vault.pii import CARD_KINDS, KINDS, Scanner
 from vault.pii.distinct import Distinct, Kept
 from vault.sources import Source
 
@@ -46,8 +46,13 @@ QUARANTINE_KINDS = frozenset(CARD_KINDS) | {UNSCANNABLE}
 DECISIONS = ("false_positive", "redact", "retain")
 FLAG_STATES = ("open", "false_positive", "redacted", "retained")
 MAX_FLAGS_PER_KIND = 10_000
-"""Distinct values kept per kind and item (so a log full of IP addresses cannot crowd out its
-card numbers); more are counted in the ingest's audit event only."""
+"""Distinct values of a card-data kind kept per item; more are counted in the ingest's audit
+event only."""
+MAX_OTHER_FLAGS_PER_KIND = 1_000
+"""Distinct values kept per item of each other kind (IP addresses, phone numbers, IBANs...:
+flagged for review, never quarantined), so a log full of them neither crowds out its card
+numbers nor fills the database with rows no reviewer reads; more are counted in the audit
+event."""
 MAX_REDACT_BYTES = 256 << 20
 """Redaction works in memory; larger items must be redacted outside and ingested again."""
 _HASH_INFO = b"evidence-vault flag value hash v1 "
@@ -154,7 +159,7 @@ class FlagDraft:
 @dataclass
 class ScanOutcome:
     drafts: list[FlagDraft] = field(default_factory=list)
-    dropped: int = 0  # occurrences of values beyond MAX_FLAGS_PER_KIND
+    dropped: int = 0  # occurrences of values beyond the kinds' caps
     error: str | None = None
 
     @property
@@ -234,9 +239,10 @@ class ScanFeed:
     def _run(self) -> None:
         stream = _BlockStream(self._q)
         src = Source(name=self._name, size=self._size, open=lambda: cast(BinaryIO, stream))
-        cap = MAX_FLAGS_PER_KIND
+        cap = max(MAX_FLAGS_PER_KIND, MAX_OTHER_FLAGS_PER_KIND)
         render = Distinct(cap)
-        kept = Kept(cap)
+        kept = Kept(cap, {kind: MAX_FLAGS_PER_KIND if kind in CARD_KINDS
+                          else MAX_OTHER_FLAGS_PER_KIND for kind in KINDS})
         clear = False  # whether kept's keys are the values themselves (else their hashes)
         out = self._outcome
         try:

@@ -11,9 +11,11 @@ import pytest
 from vault.pii.distinct import Distinct, Kept, distinct_reference
 
 
-def reference(rows: list[Any], cap: int) -> tuple[dict[tuple[str, str], list[Any]], int]:
+def reference(rows: list[Any], cap: int, caps: dict[str, int] | None = None
+              ) -> tuple[dict[tuple[str, str], list[Any]], int]:  # fmt: skip
     """The row-by-row pass: first occurrence kept, max confidence, count; at most cap values
-    per kind, every occurrence of another value dropped."""
+    per kind (caps[kind] where given), every occurrence of another value dropped."""
+    caps = caps or {}
     seen: dict[tuple[str, str], list[Any]] = {}
     per_kind: dict[str, int] = {}
     dropped = 0
@@ -22,7 +24,7 @@ def reference(rows: list[Any], cap: int) -> tuple[dict[tuple[str, str], list[Any
         if d is not None:
             d[5] += 1
             d[4] = max(d[4], conf)
-        elif per_kind.get(kind, 0) < cap:
+        elif per_kind.get(kind, 0) < caps.get(kind, cap):
             per_kind[kind] = per_kind.get(kind, 0) + 1
             seen[(kind, vh)] = [det, line, None, masked, conf, 1]
         else:
@@ -48,10 +50,12 @@ def test_chunked_distinct_values_equal_the_row_by_row_pass(impl: str) -> None:
     dropped_any = snapshots = 0
     for trial in range(400):
         cap = rng.choice([1, 2, 5, 20, 1000])
+        caps = rng.choice([{}, {"ip_address": rng.randint(1, cap), "email": rng.randint(1, cap)},
+                           {"pan": rng.randint(1, cap)}])
         rows = random_rows(rng, rng.randint(0, 400), rng.choice([3, 30, 300]))
         cuts = sorted(rng.sample(range(len(rows) + 1), k=min(len(rows) + 1, rng.randint(0, 9))))
         chunks = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
-        kept = Kept(cap)
+        kept = Kept(cap, caps)
         render = Distinct(cap)
         lag = rng.randint(0, 3)
         sent = [pickle.loads(pickle.dumps(render)) for _ in chunks[:lag]]
@@ -63,7 +67,7 @@ def test_chunked_distinct_values_equal_the_row_by_row_pass(impl: str) -> None:
             kept.merge(r("p", None, chunk) if impl == "native"
                        else distinct_reference(chunk, None, cap, r.full))  # fmt: skip
             render.update(kept)
-        want, dropped = reference(rows, cap)
+        want, dropped = reference(rows, cap, caps)
         got = {(kind, h): e for kind, vals in kept.values.items() for h, e in vals.items()}
         assert got == want, trial
         assert kept.dropped == dropped, trial
@@ -140,3 +144,10 @@ def test_a_render_that_cannot_use_the_hits_gets_the_rows() -> None:
     assert all(len(key) == 64 for kv in got.values() for key in kv[0])  # hashes, not values
     assert _job_result(sc, (b, None, 0, 0, 0, len(b), "clear", render)) == render(
         sc._rows(b, None, 0, 0, 0, len(b), "clear"))
+
+
+def test_a_kinds_cap_may_not_exceed_the_chunks_cap() -> None:
+    Kept(5, {"pan": 5, "email": 1})
+    for bad in (6, 0):
+        with pytest.raises(ValueError, match="between 1 and cap"):
+            Kept(5, {"pan": bad})

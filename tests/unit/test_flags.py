@@ -76,8 +76,11 @@ def test_flag_timestamps_are_stored_as_the_orm_stores_them(vault: Vault, engagem
     assert flag_at == item_at == "2026-03-01 12:00:00.000000"
 
 
-def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str) -> None:
+def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Over 1,000 flags are inserted with a bigger SQLite page cache, then put back as it was."""
+    import vault.flagging as flagging
+    monkeypatch.setattr(flagging, "MAX_OTHER_FLAGS_PER_KIND", 2000)
     lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
     r = ingest_one(vault, engagement, "busy.log", _log(*lines))
     assert r.flags == {"ip_address": 1100}
@@ -86,9 +89,12 @@ def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str)
         assert c.exec_driver_sql("SELECT count(*) FROM flag").scalar() == 1100
 
 
-def test_bulk_flag_ids_ascend_in_insertion_order(vault: Vault, engagement: str) -> None:
+def test_bulk_flag_ids_ascend_in_insertion_order(vault: Vault, engagement: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The flags' random ids are handed out sorted (the primary key index is appended to), while
     the rows keep the order in which their values were first seen."""
+    import vault.flagging as flagging
+    monkeypatch.setattr(flagging, "MAX_OTHER_FLAGS_PER_KIND", 2000)
     lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
     ingest_one(vault, engagement, "busy.log", _log(*lines))
     with vault.engine.connect() as c:
@@ -456,10 +462,30 @@ def test_screenshot_preview_is_its_ocr_text_with_card_numbers_masked(
     assert MASKED in text and PAN not in text
 
 
+def test_card_kinds_keep_more_values_than_the_other_kinds(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    import vault.flagging as flagging
+    from tests.pii.corpus import make_pan
+    monkeypatch.setattr(flagging, "MAX_FLAGS_PER_KIND", 6)
+    monkeypatch.setattr(flagging, "MAX_OTHER_FLAGS_PER_KIND", 3)
+    rng = random.Random(4)
+    pans = list(dict.fromkeys(make_pan(rng, "visa", 16) for _ in range(12)))[:8]
+    lines = [f"client 10.0.{i}.1 card {p}" for i, p in enumerate(pans)]
+    r = ingest_one(vault, engagement, "busy.log", _log(*lines))
+    assert r.flags == {"ip_address": 3, "pan": 6} and r.quarantined
+    kept = sorted(f.flag.line or 0 for f in vault.flags(engagement) if f.flag.kind == "pan")
+    assert kept == [1, 2, 3, 4, 5, 6]  # the first six seen
+    with Session(vault.engine) as s:
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "item.ingest")).one()
+    assert json.loads(ev.detail or "{}")["flags_not_kept"] == 5 + 2
+
+
 def test_many_values_of_one_kind_do_not_crowd_out_card_data(
         vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import vault.flagging as flagging
-    monkeypatch.setattr(flagging, "MAX_FLAGS_PER_KIND", 5)
+    monkeypatch.setattr(flagging, "MAX_OTHER_FLAGS_PER_KIND", 5)
     lines = [f"client 10.0.{i}.1 ok" for i in range(20)] + [f"card {PAN}", f"card {PAN2}"]
     r = ingest_one(vault, engagement, "busy.log", _log(*lines))
     assert r.flags == {"ip_address": 5, "pan": 2} and r.quarantined

@@ -94,7 +94,7 @@ class Distinct:
     def update(self, kept: Kept) -> None:
         """Add the kinds that ``kept`` has filled since the last update."""
         new = {kind: frozenset(values) for kind, values in kept.values.items()
-               if len(values) >= self.cap and kind not in self.full}  # fmt: skip
+               if len(values) >= kept.cap_of(kind) and kind not in self.full}  # fmt: skip
         if new:
             self.full = {**self.full, **new}
 
@@ -123,12 +123,22 @@ class BoundDistinct:
 
 @dataclass
 class Kept:
-    """The values kept so far: at most ``cap`` per kind, each with its first occurrence, in
-    order of first occurrence; ``dropped`` counts the occurrences of the other values."""
+    """The values kept so far: at most ``cap`` per kind (``caps[kind]`` where given, which must
+    not exceed ``cap``: the chunks' :class:`Distinct` has ``cap``), each with its first
+    occurrence, in order of first occurrence; ``dropped`` counts the occurrences of the other
+    values."""
 
     cap: int
+    caps: Mapping[str, int] = field(default_factory=dict)
     values: dict[str, dict[str, Entry]] = field(default_factory=dict)
     dropped: int = 0
+
+    def __post_init__(self) -> None:
+        if any(not 0 < c <= self.cap for c in self.caps.values()):
+            raise ValueError("a kind's cap must be between 1 and cap")
+
+    def cap_of(self, kind: str) -> int:
+        return self.caps.get(kind, self.cap)
 
     def merge(self, chunk: dict[str, KindValues]) -> None:
         """Fold in the next chunk's values (chunks in stream order)."""
@@ -142,8 +152,8 @@ class Kept:
                     k[4] = confs[i]
                 counted += counts[i]
             # the first `room` new values are among the chunk's first `cap` (firsts): at most
-            # cap - room of those were kept before
-            room = self.cap - len(kept)
+            # cap - room of those were kept before (a kind's own cap is at most `cap`)
+            room = self.cap_of(kind) - len(kept)
             if room > 0:
                 news = zip(index, firsts, strict=False)  # firsts: the first len(firsts) keys
                 for i, (key, (det, line, page, masked)) in enumerate(news):
