@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_scan import generate, run, vault_cli  # noqa: E402
+from tests.bench.bench_scan import generate, run, start_agent, vault_cli  # noqa: E402
 
 TARGET = 1.3
 ROWS = ["vault scan", "age -r", "vault ingest", "vault ingest (passphrase)",
@@ -63,14 +63,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
     recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True,
                                text=True).stdout.strip()
-    (tmp / "agent").mkdir(mode=0o700)  # the agent's socket wants a private directory
-    sock = tmp / "agent" / "agent.sock"
-    started = subprocess.run([vault, "agent", "--socket", str(sock),
-                              "--timeout", "4h", "--json"], check=True, capture_output=True,
-                             text=True)  # fmt: skip
-    agent_pid = json.loads(started.stdout)["pid"]
-    with_agent = {k: v for k, v in env.items() if k != "VAULT_PASSPHRASE"}
-    with_agent["VAULT_AGENT_SOCK"] = str(sock)
+    with_agent, agent_pid = start_agent(vault, env, tmp)
     base = tmp / "gateway.log"
     print(f"generating ~{args.size_mb} MB log in {tmp} ...", flush=True)
     generate(base, args.size_mb * 10**6, seed=5, with_ip=not args.without_ip)

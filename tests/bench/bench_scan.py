@@ -165,6 +165,20 @@ def run(cmd: list[str], out_path: Path | None = None, ok: tuple[int, ...] = (0,)
         return wall, usage.ru_maxrss * 1024 / 1e6
 
 
+def start_agent(vault: str, env: dict[str, str], tmp: Path) -> tuple[dict[str, str], int]:
+    """Start the unlock agent (`vault agent`) for `env`'s identity with its socket under `tmp`;
+    returns the environment a vault command uses it with (no passphrase) and the agent's pid
+    (to stop it with SIGTERM)."""
+    sock_dir = tmp / "agent"
+    sock_dir.mkdir(mode=0o700)  # the agent wants a private directory
+    sock = sock_dir / "agent.sock"
+    started = subprocess.run([vault, "agent", "--socket", str(sock), "--timeout", "4h",
+                              "--json"], env=env, check=True, capture_output=True, text=True)
+    with_agent = {k: v for k, v in env.items() if k != "VAULT_PASSPHRASE"}
+    with_agent["VAULT_AGENT_SOCK"] = str(sock)
+    return with_agent, int(json.loads(started.stdout)["pid"])
+
+
 def accuracy(found_lines: list[int], planted: dict[int, str]) -> dict[str, float | int]:
     lines = set(found_lines)
     tp = len(lines & planted.keys())
