@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -113,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="stay in the foreground instead of forking into the background")
     c.add_argument("--stop", action="store_true",
                    help=f"stop the agent named by ${{{'VAULT_AGENT_SOCK'}}} (or --socket)")
-    cmd("tui", "the terminal UI (asks the passphrase unless VAULT_PASSPHRASE is set)")
+    cmd("tui", "the terminal UI (asks the passphrase unless the unlock agent runs or "
+               "VAULT_PASSPHRASE is set)")
     cmd("status", "what this vault holds and where")
 
     eng = cmd("engagement", "create, list, show and complete engagements")
@@ -390,16 +392,25 @@ class Cli:
             if not where:
                 raise InvalidInput(f"no agent to stop: {agent.ENV_SOCK} is not set",
                                    hint="name its socket with --socket PATH")
-            agent.stop(Path(where))
+            try:
+                agent.stop(Path(where))
+            except agent.AgentUnavailable:  # gone already: the shell forgets it all the same
+                print(f"vault: no agent answers at {safe(str(where))}", file=sys.stderr)
             self.out({"stopped": str(where)}, lambda: print(
                 f"unset {agent.ENV_SOCK}; unset VAULT_AGENT_PID;\n"
                 f"echo 'vault agent stopped' >&2;"))
             return 0
+        agent.check_platform()
         lifetime = agent.parse_lifetime(a.timeout)
+        agent.harden_process()  # before the identity is in this process's memory
         identity = load_identity(self.settings.identity_path,
                                  passphrase_from_env_or_tty()(False))
-        path = a.socket.absolute() if a.socket else agent.default_socket_path()
-        server = agent.Agent(identity, path, lifetime=lifetime)
+        os.environ.pop("VAULT_PASSPHRASE", None)  # not for the agent's lifetime
+        if a.socket:
+            path, own_dir = a.socket.absolute(), False
+        else:
+            path, own_dir = agent.default_socket_path()
+        server = agent.Agent(identity, path, lifetime=lifetime, own_dir=own_dir)
         server.bind()
 
         def announce(pid: int) -> None:
@@ -413,12 +424,21 @@ class Cli:
             agent.run_foreground(server)
             return 0
         sys.stdout.flush()
-        pid = agent.daemonize()
+        sys.stderr.flush()
+        agent.handle_signals(server)  # from before the fork: the daemon never runs without
+        try:
+            pid = agent.daemonize(server.fileno())
+        except BaseException:
+            server.close()
+            raise
         if pid is None:  # the background agent
             try:
                 agent.run_foreground(server)
             finally:
                 os._exit(0)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         server.detach()  # the daemon has the socket now
         announce(pid)
         return 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -155,14 +157,116 @@ def test_socket_is_private_and_its_directory_must_be(sock_dir: Path, serving: An
 def test_default_socket_path(tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     runtime.mkdir()
-    p = agent.default_socket_path({"XDG_RUNTIME_DIR": str(runtime)})
+    p, own = agent.default_socket_path({"XDG_RUNTIME_DIR": str(runtime)})
     assert p.parent == runtime / "evidence-vault" and p.parent.stat().st_mode & 0o777 == 0o700
-    q = agent.default_socket_path({})
+    assert not own  # shared by the user's agents: never removed
+    q, own = agent.default_socket_path({})
     try:
-        assert q.parent.name.startswith("vault-agent-")
+        assert own and q.parent.name.startswith("vault-agent-")
         assert q.parent.stat().st_mode & 0o777 == 0o700
     finally:
         q.parent.rmdir()
+    (runtime / "evidence-vault").rmdir()
+    (runtime / "evidence-vault").write_text("not a directory")
+    with pytest.raises(InvalidInput, match="cannot make a directory for the agent's socket"):
+        agent.default_socket_path({"XDG_RUNTIME_DIR": str(runtime)})
+
+
+def test_its_own_directory_goes_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path, own = agent.default_socket_path({})
+    a = agent.Agent(X25519Identity.generate(), path, lifetime=60, own_dir=own)
+    a.bind()
+    t = threading.Thread(target=a.serve)
+    t.start()
+    agent.stop(path)
+    t.join(5)
+    assert not path.parent.exists()
+
+
+def test_a_stale_socket_is_replaced_and_a_live_one_is_not(serving: Any, sock_dir: Path) -> None:
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(sock_dir / "a0.sock"))  # an agent killed with SIGKILL leaves its socket
+    dead.close()
+    a, ident = serving()
+    assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+    second = agent.Agent(X25519Identity.generate(), a.path, lifetime=5)
+    with pytest.raises(InvalidInput, match="there is something at .* already"):
+        second.bind()
+    assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+    (sock_dir / "plain").write_text("a file, not a socket")
+    third = agent.Agent(X25519Identity.generate(), sock_dir / "plain", lifetime=5)
+    with pytest.raises(InvalidInput, match="there is something at"):
+        third.bind()
+    assert (sock_dir / "plain").read_text() == "a file, not a socket"
+
+
+def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    a = agent.Agent(X25519Identity.generate(), tmp_path / "no" / "a.sock", lifetime=5)
+    with pytest.raises(InvalidInput, match="cannot use .* for the agent's socket: No such file"):
+        a.bind()
+
+
+def test_the_lifetime_counts_time_asleep() -> None:
+    a = agent.Agent(X25519Identity.generate(), Path("/nonexistent/a.sock"), lifetime=5)
+    assert a._clock is agent.boot_clock
+    assert abs(agent.boot_clock() - time.clock_gettime(time.CLOCK_BOOTTIME)) < 1
+
+
+def test_nothing_a_client_sends_ends_the_agent(serving: Any) -> None:
+    a, ident = serving()
+    assert raw(a.path, b"[" * 60000 + b"\n") == {"ok": False, "error": "not a JSON message"}
+
+    def broken(request: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+    a.answer = broken  # type: ignore[method-assign]
+    assert raw(a.path, b'{"op": "recipient"}\n') == {"ok": False, "error": "internal error"}
+    del a.answer
+    assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+
+
+def test_a_slow_client_neither_blocks_the_agent_nor_outlives_its_budget(
+        serving: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "REQUEST_BUDGET", 0.5)
+    a, ident = serving()
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(str(a.path))
+    t0 = time.monotonic()
+    with slow:
+        for _ in range(20):  # a byte every 0.1 s, never a whole line
+            try:
+                slow.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.1)
+        assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+        assert time.monotonic() - t0 < 3  # served once the slow one's budget was spent
+
+
+def test_a_malformed_answer_is_an_authentication_error(sock_dir: Path) -> None:
+    fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    fake.bind(str(sock_dir / "fake.sock"))
+    fake.listen(1)
+
+    def answer_once() -> None:
+        conn, _ = fake.accept()
+        with conn:
+            conn.recv(1000)
+            conn.sendall(b'{"ok": true}\n')
+    t = threading.Thread(target=answer_once)
+    t.start()
+    with pytest.raises(AuthenticationError, match="malformed answer"):
+        agent.AgentKey(sock_dir / "fake.sock")
+    t.join(5)
+    fake.close()
+
+
+def test_the_client_checks_whose_agent_it_is(serving: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    a, _ = serving()
+    monkeypatch.setattr(agent.os, "geteuid", lambda: 4242)  # as if we were someone else
+    with pytest.raises(AuthenticationError, match="is not your vault agent"):
+        agent.AgentKey(a.path)
 
 
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800),
@@ -177,7 +281,20 @@ def test_parse_lifetime_rejects(text: str) -> None:
         agent.parse_lifetime(text)
 
 
-def test_the_agent_process_cannot_be_dumped() -> None:
+def test_the_agent_process_cannot_be_dumped(monkeypatch: pytest.MonkeyPatch,
+                                            sock_dir: Path) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(agent, "harden_process", lambda: seen.append("hardened"))
+    a = agent.Agent(X25519Identity.generate(), sock_dir / "h.sock", lifetime=1)
+    a.bind()
+    a.stop()
+    agent.run_foreground(a)  # the daemon's body hardens before it serves
+    assert seen == ["hardened"]
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
+
+
+def test_harden_process_makes_a_process_undumpable() -> None:
     code = ("import ctypes; from vault.agent import harden_process; harden_process(); "
             "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")  # PR_GET_DUMPABLE
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -242,8 +359,56 @@ def test_cli_agent_errors(initialised: Callable[..., Result], monkeypatch: pytes
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:  # a zombie (not reaped yet) counts as gone
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
         return False
-    # a zombie (not reaped by its parent) counts as gone
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.update(VAULT_HOME=str(settings.home), VAULT_IDENTITY=str(settings.identity_path),
+               **extra)
+    return env
+
+
+def test_the_daemon_keeps_no_inherited_descriptor_and_cleans_up_on_sigterm(
+        initialised: Callable[..., Result], cli_env: Settings, tmp_path: Path) -> None:
+    import select
+    r, w = os.pipe()
+    env = _env(cli_env, VAULT_PASSPHRASE=PASSPHRASE, TMPDIR=str(tmp_path))
+    started = subprocess.run([str(VAULT), "agent", "--json"], env=env, capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL, timeout=60, pass_fds=(w,))
+    os.close(w)
+    assert started.returncode == 0, started.stderr
+    info = json.loads(started.stdout)
+    sock, pid = Path(info["socket"]), info["pid"]
+    try:
+        assert sock.parent.parent == tmp_path and sock.parent.name.startswith("vault-agent-")
+        ready, _, _ = select.select([r], [], [], 10)
+        assert ready and os.read(r, 1) == b"", "the agent kept a caller's pipe open"
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while sock.parent.exists() or _alive(pid):
+            assert time.monotonic() < deadline, "SIGTERM did not end the agent cleanly"
+            time.sleep(0.05)
+    finally:
+        os.close(r)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_cli_agent_error_lines(initialised: Callable[..., Result], cli_env: Settings,
+                               tmp_path: Path) -> None:
+    env = _env(cli_env, VAULT_PASSPHRASE=PASSPHRASE)
+    bad = subprocess.run([str(VAULT), "agent", "--socket", str(tmp_path / "no" / "a.sock")],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith(f"vault: error: cannot use {tmp_path / 'no'} for the agent's")
+    assert "Traceback" not in bad.stderr
+    gone = subprocess.run([str(VAULT), "agent", "--stop"], capture_output=True, text=True,
+                          env=_env(cli_env, VAULT_AGENT_SOCK=str(tmp_path / "gone.sock")),
+                          timeout=60)  # the shell forgets a vanished agent all the same
+    assert gone.returncode == 0 and gone.stdout.startswith("unset VAULT_AGENT_SOCK;")
+    assert "no agent answers at" in gone.stderr
