@@ -303,14 +303,15 @@ def check_platform() -> None:
         raise InvalidInput("the vault agent needs Linux (SO_PEERCRED)")
 
 
-def handle_signals(agent: Agent) -> None:
-    """SIGTERM, SIGHUP and SIGINT stop `agent` (its loop then removes the socket)."""
+def handle_signals(agent: Agent) -> dict[int, Any]:
+    """SIGTERM, SIGHUP and SIGINT stop `agent` (its loop then removes the socket); returns
+    the handlers they had."""
 
     def on_signal(signum: int, frame: Any) -> None:
         agent.stop()
 
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, on_signal)
+    return {sig: signal.signal(sig, on_signal)
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
 
 
 def run_foreground(agent: Agent) -> None:

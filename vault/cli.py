@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # the database layers load only for commands that open the va
     from vault.service import IngestResult, Vault
 
 EXIT_ERROR = 2
-ENV_AGENT_SOCK = "VAULT_AGENT_SOCK"  # vault.agent.ENV_SOCK, without importing it
 EXIT_FOUND = 1
+ENV_AGENT_SOCK = "VAULT_AGENT_SOCK"  # vault.agent.ENV_SOCK, without importing it
 
 
 def _date(text: str) -> date:
@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--foreground", action="store_true",
                    help="stay in the foreground instead of forking into the background")
     c.add_argument("--stop", action="store_true",
-                   help=f"stop the agent named by ${{{'VAULT_AGENT_SOCK'}}} (or --socket)")
+                   help="stop the agent named by $VAULT_AGENT_SOCK (or --socket)")
     cmd("tui", "the terminal UI (asks the passphrase unless the unlock agent runs or "
                "VAULT_PASSPHRASE is set)")
     cmd("status", "what this vault holds and where")
@@ -425,7 +425,8 @@ class Cli:
             return 0
         sys.stdout.flush()
         sys.stderr.flush()
-        agent.handle_signals(server)  # from before the fork: the daemon never runs without
+        # handlers from before the fork: the daemon is never without them
+        before = agent.handle_signals(server)
         try:
             pid = agent.daemonize(server.fileno())
         except BaseException:
@@ -436,9 +437,8 @@ class Cli:
                 agent.run_foreground(server)
             finally:
                 os._exit(0)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
         server.detach()  # the daemon has the socket now
         announce(pid)
         return 0

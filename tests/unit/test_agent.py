@@ -288,10 +288,14 @@ def test_the_agent_process_cannot_be_dumped(monkeypatch: pytest.MonkeyPatch,
     a = agent.Agent(X25519Identity.generate(), sock_dir / "h.sock", lifetime=1)
     a.bind()
     a.stop()
-    agent.run_foreground(a)  # the daemon's body hardens before it serves
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP,
+                                                      signal.SIGINT)}
+    try:
+        agent.run_foreground(a)  # the daemon's body hardens before it serves
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     assert seen == ["hardened"]
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
 
 
 def test_harden_process_makes_a_process_undumpable() -> None:
