@@ -416,3 +416,29 @@ def test_cli_agent_error_lines(initialised: Callable[..., Result], cli_env: Sett
                           timeout=60)  # the shell forgets a vanished agent all the same
     assert gone.returncode == 0 and gone.stdout.startswith("unset VAULT_AGENT_SOCK;")
     assert "no agent answers at" in gone.stderr
+
+
+def test_the_service_through_the_agent_works_as_with_the_identity(
+        make_vault: Callable[..., Any], settings: Settings, clock: Any, serving: Any) -> None:
+    """Ingest, flags (their keyed hashes come from the engagement key the agent opens), reading
+    back and the signed audit checkpoint: the same through the agent as with the identity."""
+    from storage_backends.local import LocalStore
+    from tests.conftest import ingest_one
+    from vault.service import Vault
+
+    a, ident = serving()
+    direct = make_vault(ident)
+    direct.create_engagement("acme-2026", client="Acme", standard="pci-dss-4.0.1")
+    held = Vault(direct.engine, LocalStore(settings.home / "objects", clock=clock),
+                 agent.AgentKey(a.path), tmp_dir=settings.home / "tmp", clock=clock)
+    assert held.user.id == direct.user.id
+    card = b"auth card=4111111111111111 ok\n"
+    one = ingest_one(direct, "acme-2026", "one.log", card)
+    two = ingest_one(held, "acme-2026", "two.log", card + b"again\n")
+    assert one.quarantined and two.quarantined
+    hashes = {f.flag.item_id: f.flag.value_hash for f in held.flags("acme-2026")}
+    assert hashes[one.view.item.id] == hashes[two.view.item.id]  # recognised across files
+    assert held.preview(one.view.item.id) == direct.preview(one.view.item.id)
+    cp = held.audit_checkpoint()  # signed with the firm key the agent opened
+    report = held.audit_verify()
+    assert report.ok and report.checkpoints == 1 and cp.size > 0
