@@ -64,14 +64,23 @@ class VaultApp(App[None]):
     def unlocked(self, vault: Vault) -> None:
         self.vault = vault
         self.sub_title = vault.user.name
-        if isinstance(self.screen, UnlockScreen):
+        screen = self.screen
+        if isinstance(screen, UnlockScreen) and screen.again:
+            self.pop_screen()  # back where the agent was missed: try the action again
+        elif isinstance(screen, UnlockScreen):
             self.switch_screen(EngagementsScreen())
         else:
             self.push_screen(EngagementsScreen())
 
     def show_error(self, error: BaseException) -> None:
-        """A VaultError's message and hint in a modal; anything else is a bug, shown briefly."""
-        if isinstance(error, VaultError):
+        """A VaultError's message and hint in a modal; anything else is a bug, shown briefly.
+        The unlock agent gone mid-session: the passphrase is asked, and the app goes on."""
+        from vault.agent import AgentUnavailable
+
+        if isinstance(error, AgentUnavailable) and not isinstance(self.screen, UnlockScreen):
+            settings = self._settings or Settings.from_env()
+            self.push_screen(UnlockScreen(settings, again=error.message))
+        elif isinstance(error, VaultError):
             self.push_screen(ErrorModal(error.message, error.hint))
         else:
             self.log.error(repr(error))

@@ -346,3 +346,44 @@ def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
         assert "no vault agent answers" in status
         assert not screen.query_one("#passphrase", Input).disabled
     drive(make_app(settings=settings, agent_sock=str(server.path)), gone)
+
+
+def test_agent_gone_mid_session_asks_the_passphrase_and_goes_on(
+        settings: Settings, make_vault: Any, tmp_path: Path) -> None:
+    from vault import agent
+
+    passphrase = "correct horse battery staple"
+    ident = keys.create_identity(settings.identity_path, passphrase)
+    direct = make_vault(ident)
+    direct.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
+    direct.ingest("acme-2026", [mem("payments.log", f"auth ok card={PAN}\n".encode())],
+                  IngestOptions(kind="log_export"))
+    d = tmp_path / "agent"
+    d.mkdir(mode=0o700)
+    server = agent.Agent(ident, d / "a.sock", lifetime=60)
+    server.bind()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+
+    async def script(pilot: Pilot[Any]) -> None:
+        assert isinstance(pilot.app.screen, EngagementsScreen)
+        evidence = await open_engagement(pilot)
+        server.stop()  # the agent's lifetime ends while the TUI is open
+        thread.join(5)
+        await pilot.press("enter")  # the item's preview needs the engagement key
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, UnlockScreen) and screen.again
+        status = str(screen.query_one("#unlock-status", Static).render())
+        assert "no vault agent answers" in status and "enter your passphrase" in status
+        await pilot.press(*passphrase, "enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ItemScreen)  # back where it was
+        await pilot.press("escape")
+        assert pilot.app.screen is evidence
+        await pilot.press("enter")
+        await settle(pilot)
+        item = pilot.app.screen
+        assert isinstance(item, ItemScreen)
+        assert "411111******1111" in item.query_one("#preview", TextArea).text
+    drive(make_app(settings=settings, agent_sock=str(server.path)), script)

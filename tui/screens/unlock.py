@@ -33,11 +33,14 @@ class UnlockScreen(Screen[None]):
             self.error = error
 
     def __init__(self, settings: Settings, passphrase: str | None = None, *,
-                 agent_sock: str | None = None) -> None:
+                 agent_sock: str | None = None, again: str | None = None) -> None:
+        """`again`: why the passphrase is asked in the middle of a session (the unlock agent
+        has gone); the app then goes back to where it was."""
         super().__init__()
         self.settings = settings
         self._env_passphrase = passphrase
         self._agent_sock = agent_sock
+        self.again = again
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -49,7 +52,10 @@ class UnlockScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self._agent_sock:  # the unlock agent holds the identity (`vault agent`)
+        if self.again:
+            self._status(f"{self.again}: enter your passphrase to go on", error=True)
+            self.query_one("#passphrase", Input).focus()
+        elif self._agent_sock:  # the unlock agent holds the identity (`vault agent`)
             self.query_one("#passphrase", Input).disabled = True
             self._status("asking the vault agent…")
             self.unlock_by_agent(self._agent_sock)
