@@ -317,18 +317,24 @@ def test_unlock_screen(settings: Settings, make_vault: Any) -> None:
     drive(make_app(settings=settings), script)
 
 
-def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
-                                            tmp_path: Path) -> None:
+def serve_agent(ident: X25519Identity, tmp_path: Path) -> tuple[Any, threading.Thread]:
+    """An unlock agent for `ident` serving on a thread (stop it with ``server.stop()``)."""
     from vault import agent
 
-    ident = X25519Identity.generate()
-    make_vault(ident)
     d = tmp_path / "agent"
     d.mkdir(mode=0o700)
     server = agent.Agent(ident, d / "a.sock", lifetime=60)
     server.bind()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
+    return server, thread
+
+
+def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
+                                            tmp_path: Path) -> None:
+    ident = X25519Identity.generate()
+    make_vault(ident)
+    server, thread = serve_agent(ident, tmp_path)
 
     async def script(pilot: Pilot[Any]) -> None:  # no passphrase typed
         assert isinstance(pilot.app.screen, EngagementsScreen)
@@ -350,20 +356,13 @@ def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
 
 def test_agent_gone_mid_session_asks_the_passphrase_and_goes_on(
         settings: Settings, make_vault: Any, tmp_path: Path) -> None:
-    from vault import agent
-
     passphrase = "correct horse battery staple"
     ident = keys.create_identity(settings.identity_path, passphrase)
     direct = make_vault(ident)
     direct.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
     direct.ingest("acme-2026", [mem("payments.log", f"auth ok card={PAN}\n".encode())],
                   IngestOptions(kind="log_export"))
-    d = tmp_path / "agent"
-    d.mkdir(mode=0o700)
-    server = agent.Agent(ident, d / "a.sock", lifetime=60)
-    server.bind()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
+    server, thread = serve_agent(ident, tmp_path)
 
     async def script(pilot: Pilot[Any]) -> None:
         assert isinstance(pilot.app.screen, EngagementsScreen)
