@@ -215,6 +215,9 @@ class Agent:
                 if self.path.lstat().st_ino == self._inode:  # not a newer agent's socket
                     self.path.unlink()
             self._remove_dir()
+        self._forget()
+
+    def _forget(self) -> None:
         self._identity = None  # type: ignore[assignment]
         self._pyrage_identity = None
 
@@ -229,8 +232,7 @@ class Agent:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        self._identity = None  # type: ignore[assignment]
-        self._pyrage_identity = None
+        self._forget()
 
     def peer_allowed(self, uid: int) -> bool:
         return uid == self._uid

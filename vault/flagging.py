@@ -357,8 +357,8 @@ class FlagMixin:
         sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
                f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")
         item_id, eng_id, new_id = item.id, item.engagement_id, self._new_id
-        # random ids handed out in ascending order: the primary key index is appended to
-        # instead of written at random places (rows stay in the drafts' order)
+        # random ids handed out in ascending order: the primary-key index takes them in key
+        # order, page after page, not in random order (rows stay in the drafts' order)
         ids = sorted(new_id() for _ in outcome.drafts)
         rows = [(fid, item_id, eng_id, d.kind, d.detector, d.line, d.page, d.occurrences,
                  d.masked, d.confidence, d.value_hash, "open", now)

@@ -91,8 +91,8 @@ def test_bulk_flag_insert_restores_the_page_cache(vault: Vault, engagement: str,
 
 def test_bulk_flag_ids_ascend_in_insertion_order(vault: Vault, engagement: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The flags' random ids are handed out sorted (the primary key index is appended to), while
-    the rows keep the order in which their values were first seen."""
+    """The flags' random ids are handed out sorted (the primary-key index takes them in
+    order), while the rows keep the order in which their values were first seen."""
     import vault.flagging as flagging
     monkeypatch.setattr(flagging, "MAX_OTHER_FLAGS_PER_KIND", 2000)
     lines = [f"client 10.{i // 250}.{i % 250}.7 ok" for i in range(1100)]
