@@ -36,7 +36,7 @@ test: $(VENV)/.installed
 	@bash infra/dev/system-deps.sh $(TEST_DEBS)
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: $(VENV)/.installed
 	$(BIN)/ruff check vault storage_backends tui tests
 	$(BIN)/mypy vault storage_backends tui
 

@@ -37,9 +37,12 @@ MAX_KEY_LENGTH = 512
 MAX_SEGMENT_LENGTH = 255
 """Longest accepted ``/``-separated key segment (NAME_MAX on common filesystems)."""
 
-KNOWN_CAPABILITIES: frozenset[str] = frozenset({"versioning", "object_lock"})
+KNOWN_CAPABILITIES: frozenset[str] = frozenset({"versioning", "object_lock", "retention"})
 """Capability flags a backend may advertise in ``ObjectStore.capabilities``.
 
+``retention``   -- ``set_retention`` keeps a retain-until date and ``delete`` refuses an object
+                   before it (through this API; ``object_lock`` says whether also against
+                   administrators).
 ``versioning``  -- the store keeps every version of an object (``delete`` may remove several).
 ``object_lock`` -- retention and legal holds are enforced by the storage service itself
                    (WORM, also against administrators), not merely by this API.

@@ -107,8 +107,9 @@ class LocalStore:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        """Always empty: no versioning, and retention is not enforced against the filesystem."""
-        return frozenset()
+        """``retention`` only: kept through this API, not enforced against the filesystem (no
+        versioning, no Object Lock)."""
+        return frozenset({"retention"})
 
     # ------------------------------------------------------------------ paths & locking
 

@@ -326,14 +326,15 @@ class S3Store:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        """``versioning`` and ``object_lock`` as the bucket reports them (asked once)."""
+        """``versioning`` and ``object_lock`` (with ``retention``) as the bucket reports them
+        (asked once)."""
         if self._capabilities is None:
             status = self.bucket_status()
             caps = set()
             if status["versioning_enabled"]:
                 caps.add("versioning")
             if status["object_lock_enabled"]:
-                caps.add("object_lock")
+                caps.update(("object_lock", "retention"))
             self._capabilities = frozenset(caps)
         return self._capabilities
 

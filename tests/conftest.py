@@ -16,12 +16,12 @@ import pytest
 
 from storage_backends import LocalStore
 from tests.pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
-from vault import bootstrap, keys
 from vault.age import X25519Identity
 from vault.config import Settings
-from vault.db import open_database
-from vault.service import IngestOptions, IngestResult, Vault
-from vault.sources import Source
+from vault.crypto import keys
+from vault.evidence.sources import Source
+from vault.metadata.db import open_database
+from vault.service import IngestOptions, IngestResult, Vault, bootstrap
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -146,7 +146,7 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def run(cli_env: Settings, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run `vault ARGS...` in-process; stdin may be given as bytes."""
-    from vault.cli import main
+    from vault.cli.main import main
 
     def runner(*args: str, stdin: bytes = b"") -> Result:
         out = io.BytesIO()

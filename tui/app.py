@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import os
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
@@ -73,23 +76,46 @@ class VaultApp(App[None]):
             self.push_screen(EngagementsScreen())
 
     def show_error(self, error: BaseException) -> None:
-        """A VaultError's message and hint in a modal; anything else is a bug, shown briefly.
+        """A VaultError's message and hint in a modal; anything else is a bug: a generic line,
+        and where it happened goes to a log file under the vault home (:func:`bug_report`).
         The unlock agent gone mid-session: the passphrase is asked, and the app goes on."""
-        from vault.agent import AgentUnavailable
+        from vault.crypto.agent import AgentUnavailable
 
         if isinstance(error, AgentUnavailable) and not isinstance(self.screen, UnlockScreen):
             settings = self._settings or Settings.from_env()
             self.push_screen(UnlockScreen(settings, again=error.message))
         elif isinstance(error, VaultError):
             self.push_screen(ErrorModal(error.message, error.hint))
-        else:
-            self.log.error(repr(error))
-            self.push_screen(ErrorModal(f"unexpected error: {type(error).__name__}: {error}",
-                                        "this is a bug in Evidence Vault; please report it"))
+        else:  # a bug: its text may quote content, so only where it happened is kept
+            home = (self.vault.tmp_dir.parent if self.vault is not None
+                    else (self._settings or Settings.from_env()).home)
+            where = bug_report(error, home)
+            self.push_screen(ErrorModal(
+                "something went wrong inside Evidence Vault (a bug); nothing was changed by "
+                "the step that failed",
+                f"please report it with {where}" if where else "please report it"))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def bug_report(error: BaseException, home: Path) -> Path | None:
+    """Append where `error` happened (its type and the stack's files, lines and functions,
+    never its message, which may quote evidence) to ``logs/tui-errors.log`` under the vault
+    home (0600); the file's path, or None when it cannot be written."""
+    frames = traceback.extract_tb(error.__traceback__)
+    lines = [f"{datetime.now(UTC).isoformat()} {type(error).__module__}.{type(error).__name__}"]
+    lines += [f"  {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames]
+    path = home / "logs" / "tui-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    except OSError:
+        return None
+    return path
 
 
 def make_app(vault: Vault | None = None, *, settings: Settings | None = None,

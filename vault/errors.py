@@ -48,5 +48,9 @@ class StorageError(VaultError):
     """The object store or the metadata database failed."""
 
 
+class NotSupported(VaultError):
+    """This machine, platform or store cannot do what was asked."""
+
+
 class NotInitialised(VaultError):
     """There is no vault (or no identity) where one was expected."""

@@ -8,7 +8,7 @@ transactions; tree heads are signed at ~1,000, ~N/2 and N events. Measured: audi
 (median of 3; passing also proves the bulk rows right); `vault audit verify` once, end to end,
 and `vault whoami` (start-up + scrypt unlock); 200 x (Session + audit.append + commit) at ~1,000
 and ~N events: us each, audit_node rows read/written (from the SQL sent); 10,000 x
-access.allowed, Vault._require (membership SELECT each call) and _require in a fresh Session.
+access.allowed, Context.permit (membership SELECT each call) and a whole Context.act().
 
 Stdlib + the project; from the repository root (--db URL: an empty DB, e.g. PostgreSQL):
     .venv/bin/python tests/bench/bench_audit.py [--events 1000000] [--db sqlite|URL]
@@ -35,9 +35,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from vault import access, audit, bootstrap, merkle
+from vault.audit import log as audit
+from vault.audit import merkle, verify
 from vault.config import Settings
-from vault.models import AuditEvent, AuditHead, AuditNode
+from vault.metadata.models import AuditEvent, AuditHead, AuditNode
+from vault.people import access
+from vault.service import bootstrap
 
 PASSPHRASE = "bench-passphrase-123"
 BATCH, APPENDS, CALLS, SMALL = 50_000, 200, 10_000, 1_000
@@ -126,20 +129,22 @@ def per_call_us(fn: Any) -> float:
 
 
 def time_checks(v: Any, eng_id: str, count: SqlCounter) -> dict[str, float]:
-    with v._session() as s:
-        roles = v._roles(s, eng_id)
+    from vault.service.context import Target
+    target = Target(eng_id, eng_id)
+    with v.session() as s:
+        roles = v.roles(s, eng_id)
         out = {"allowed_us": per_call_us(lambda: access.allowed("item.list", roles))}
         count.member = 0
 
         def require() -> None:
             s.expunge_all()  # else Session.get answers from its identity map, without SQL
-            v._require(s, "item.list", eng_id, eng_id)
+            v.permit(s, "item.list", target)
         out["require_us"] = per_call_us(require)
         out["member_selects_per_call"] = count.member / CALLS
 
     def fresh() -> None:
-        with v._session() as s:
-            v._require(s, "item.list", eng_id, eng_id)
+        with v.act("item.list", target):
+            pass
     out["require_fresh_session_us"] = per_call_us(fresh)
     return out
 
@@ -180,7 +185,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     print(f"built in {build_s:.1f} s; timing checks and verify ...", flush=True)
     checks = time_checks(v, eng_id, count)
     sa.event.remove(engine, "before_cursor_execute", count)
-    runs, reports = zip(*(timed(audit.verify, engine) for _ in range(3)), strict=True)
+    runs, reports = zip(*(timed(verify.verify, engine) for _ in range(3)), strict=True)
     rep, problems = reports[0], [p for r in reports for p in r.problems]  # incl. head size
     if rep.checkpoints != 3 or rep.events < args.events:
         problems.append(f"verify saw {rep.events} events and {rep.checkpoints} tree heads")
@@ -205,8 +210,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                   f"({a['node_reads_max']}/{a['node_writes_max']})", f"<= {a['bound']} "
                   "(log2 n + 1)", max(a["node_reads_max"], a["node_writes_max"]) <= a["bound"])]
     sel = checks["member_selects_per_call"]
-    for name, key in (("access.allowed", "allowed_us"), (f"Vault._require ({sel:.0f} member "
-                      "SELECT a call)", "require_us"), ("Vault._require in a fresh Session",
+    for name, key in (("access.allowed", "allowed_us"), (f"Context.permit ({sel:.0f} member "
+                      "SELECT a call)", "require_us"), ("Context.act (session, check, commit)",
                                                         "require_fresh_session_us")):
         rows.append((name, f"{checks[key]:.2f} us", "< 1000 us", checks[key] < CHECK_LIMIT_US))
     rows.append(("bulk-built log verifies (audit.verify ok)",

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.pii.media_corpus import content, render_screenshot  # noqa: E402
+from vault.evidence.sources import Source  # noqa: E402
 from vault.pii import Scanner  # noqa: E402
-from vault.scan import scan_source  # noqa: E402
-from vault.sources import Source  # noqa: E402
+from vault.pii.scan import scan_source  # noqa: E402
 
 
 def main() -> int:

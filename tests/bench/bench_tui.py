@@ -38,13 +38,12 @@ from textual import events
 from storage_backends import LocalStore
 from tui.app import make_app
 from tui.screens.evidence import PAGE, EvidenceScreen
-from vault import bootstrap
 from vault.age import X25519Identity
-from vault.browse import SEARCH_CAP
-from vault.db import open_database
-from vault.models import EvidenceItem
-from vault.service import IngestOptions, ItemFilter, Vault
-from vault.sources import Source
+from vault.evidence.sources import Source
+from vault.metadata.db import open_database
+from vault.metadata.models import EvidenceItem
+from vault.service import IngestOptions, ItemFilter, Vault, bootstrap
+from vault.service.browse import SEARCH_CAP
 
 ENG = "bench-2026"
 OPEN_S, KEY_S, RSS_MB = 1.0, 0.100, 300.0

@@ -122,7 +122,7 @@ def test_distinct_hits_equal_distinct_of_the_clear_rows(monkeypatch: pytest.Monk
     calls = []
     real = fastscan.distinct_hits
     monkeypatch.setattr(fastscan, "distinct_hits", lambda *a: calls.append(1) or real(*a))
-    from vault.flagging import ScanFeed
+    from vault.pii.feed import ScanFeed
     feed = ScanFeed(Scanner(b"k"), "gw.log")
     feed.feed(b"card 4111111111111111 from 10.1.2.3\n" * 100)
     out = feed.finish()

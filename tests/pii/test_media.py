@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import Result
 from tests.pii.media_corpus import MediaDoc, generate, pdf_document, render_screenshot
+from vault.evidence.sources import Source
 from vault.pii import Scanner, ocr
 from vault.pii.extract import UnreadableFile
-from vault.scan import IncompleteScan, ScanHit, scan_source
-from vault.sources import Source
+from vault.pii.scan import IncompleteScan, ScanHit, scan_source
 
 CARD = ("pan", "track_data")
 needs_tesseract = pytest.mark.skipif(ocr.tesseract_path() is None,

@@ -416,7 +416,7 @@ def test_rows_without_hashes_and_with() -> None:
 
 def test_json_hits_equal_json_lines_of_the_rows() -> None:
     """json_hits: vault scan --json's lines made from the hits equal those of their rows."""
-    from vault.scanjson import BoundJsonLines, json_lines
+    from vault.pii.scanjson import BoundJsonLines, json_lines
 
     rng = random.Random(17)
     sc = Scanner(b"k")

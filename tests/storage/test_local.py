@@ -97,7 +97,7 @@ def mode(path: Path) -> int:
 def test_satisfies_protocol(store: LocalStore) -> None:
     typed: ObjectStore = store
     assert isinstance(typed, ObjectStore)
-    assert store.capabilities == frozenset()
+    assert store.capabilities == frozenset({"retention"})
     requires_skip = pytest.skip.Exception
     with pytest.raises(requires_skip):
         requires(store, "object_lock")

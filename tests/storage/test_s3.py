@@ -175,7 +175,7 @@ def code_of(exc: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def test_capabilities(store: S3Store) -> None:
-    assert store.capabilities == frozenset({"versioning", "object_lock"})
+    assert store.capabilities == frozenset({"versioning", "object_lock", "retention"})
     assert isinstance(store, ObjectStore)
 
 

@@ -17,12 +17,11 @@ import pytest
 
 from storage_backends.s3 import S3Store
 from tests.conftest import StepClock
-from vault import bootstrap
 from vault.age import X25519Identity
-from vault.db import open_database
 from vault.errors import InvalidInput, StorageError
-from vault.service import IngestOptions, IngestResult, Vault
-from vault.sources import Source
+from vault.evidence.sources import Source
+from vault.metadata.db import open_database
+from vault.service import IngestOptions, IngestResult, Vault, bootstrap
 
 from .seaweed import Server
 from .test_s3 import new_bucket, session_for

@@ -1,4 +1,5 @@
-"""The facade's browsing additions (vault/browse.py) that the terminal UI relies on."""
+"""The facade's browsing additions that the terminal UI relies on (vault/service/browse.py,
+vault/evidence/preview.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from vault import browse
 from vault.age import X25519Identity
 from vault.errors import InvalidInput, PermissionDenied
+from vault.evidence import preview
+from vault.evidence.sources import Source
 from vault.service import IngestOptions, ItemFilter, Vault
-from vault.sources import Source
 
 PAN = "4111 1111 1111 1111"
 
@@ -76,7 +77,7 @@ def test_preview_strips_terminal_escapes(vault: Vault, engagement: str) -> None:
     ("123456789012", "123456789012"),  # too short
 ])
 def test_luhn_fallback(text: str, masked: str) -> None:
-    assert browse.mask_cards_fallback(text) == masked
+    assert preview.mask_cards_fallback(text) == masked
 
 
 def test_custody_needs_membership(vault: Vault, engagement: str, make_vault) -> None:  # type: ignore[no-untyped-def]

@@ -28,12 +28,12 @@ from tui.screens.interview import InterviewScreen
 from tui.screens.item import ItemScreen
 from tui.screens.members import MembersScreen
 from tui.screens.unlock import UnlockScreen
-from vault import keys
 from vault.age import X25519Identity
 from vault.config import Settings
-from vault.models import EvidenceItem
+from vault.crypto import keys
+from vault.evidence.sources import Source
+from vault.metadata.models import EvidenceItem
 from vault.service import IngestOptions, Vault
-from vault.sources import Source
 
 SIZE = (120, 40)
 PAN = "4111 1111 1111 1111"
@@ -319,7 +319,7 @@ def test_unlock_screen(settings: Settings, make_vault: Any) -> None:
 
 def serve_agent(ident: X25519Identity, tmp_path: Path) -> tuple[Any, threading.Thread]:
     """An unlock agent for `ident` serving on a thread (stop it with ``server.stop()``)."""
-    from vault import agent
+    from vault.crypto import agent
 
     d = tmp_path / "agent"
     d.mkdir(mode=0o700)
@@ -386,3 +386,32 @@ def test_agent_gone_mid_session_asks_the_passphrase_and_goes_on(
         assert isinstance(item, ItemScreen)
         assert "411111******1111" in item.query_one("#preview", TextArea).text
     drive(make_app(settings=settings, agent_sock=str(server.path)), script)
+
+
+def test_a_bug_shows_a_generic_line_and_logs_where_not_what(vault: Vault) -> None:
+    """An exception that is not a VaultError may quote evidence in its message: the modal says
+    something went wrong, and the log under the vault home names where, never the message."""
+    app = make_app(vault)
+    secret = "card 4111111111111111 of the client"
+
+    def boom() -> None:
+        raise RuntimeError(secret)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        try:
+            boom()
+        except RuntimeError as exc:
+            pilot.app.show_error(exc)
+        await pilot.pause()
+        modal = pilot.app.screen
+        assert isinstance(modal, ErrorModal)
+        shown = modal.message + (modal.hint or "")
+        assert "4111" not in shown and "RuntimeError" not in shown
+        assert modal.message.startswith("something went wrong inside Evidence Vault")
+        log = vault.tmp_dir.parent / "logs" / "tui-errors.log"
+        assert modal.hint == f"please report it with {log}"
+        text = log.read_text()
+        assert "builtins.RuntimeError" in text and "in boom" in text and "4111" not in text
+        assert log.stat().st_mode & 0o777 == 0o600
+
+    drive(app, script)

@@ -1,4 +1,4 @@
-"""The evidence list's text search and paging (vault/browse.py) over item_search, the narrow
+"""The evidence list's text search and paging (vault/service/browse.py) over item_search, the narrow
 copy of evidence_item that database triggers keep (migration 0004), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from sqlmodel import Session, col, select
 
 from storage_backends import LocalStore
 from tests.conftest import StepClock
-from vault import bootstrap, db
 from vault.age import X25519Identity
-from vault.models import EvidenceItem, ItemSearch
-from vault.service import IngestOptions, ItemFilter, Vault
-from vault.sources import Source
+from vault.evidence.sources import Source
+from vault.metadata import db
+from vault.metadata.models import EvidenceItem, ItemSearch
+from vault.service import IngestOptions, ItemFilter, Vault, bootstrap
 
 ENG = "acme-2026"
 
@@ -102,11 +102,11 @@ def test_item_search_follows_inserts_updates_and_deletes(vault: Vault, engine: E
         a: ("active", "team", "a.txt\x1fold words\x1f"), b: ("active", "team", "b.txt\x1f\x1f")}
     with Session(engine) as s:  # whatever writes evidence_item, item_search follows
         s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == a).values(
-            description="New Words", disclosure="client", state="superseded"))
+            description="New Words", disclosure="client", state="shredded"))
         s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
             age_header=None, size=2))
         s.commit()
-    assert search_rows(engine)[a] == ("superseded", "client", "a.txt\x1fnew words\x1f")
+    assert search_rows(engine)[a] == ("shredded", "client", "a.txt\x1fnew words\x1f")
     assert names(vault, "old") == [] and names(vault, "new words") == ["a.txt"]
     with Session(engine) as s:
         s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
@@ -125,7 +125,7 @@ def test_other_filters_combine_with_the_search(vault: Vault) -> None:
     for flt, want in [(ItemFilter(text="fw", kind="log_export"), ["fw-b.txt"]),
                       (ItemFilter(text="fw", requirement="1.2.1"), ["fw-a.txt"]),
                       (ItemFilter(text="fw", disclosure="client"), ["fw-b.txt"]),
-                      (ItemFilter(text="fw", state="superseded"), []),
+                      (ItemFilter(text="fw", state="shredded"), []),
                       (ItemFilter(requirement="1.2.1"), ["fw-a.txt", "other.txt"])]:
         listed = [v.item.original_name for v in vault.list_items(ENG, flt)]
         assert listed == want, flt
@@ -225,13 +225,13 @@ def oracle(vault: Vault, corpus: dict[str, str], text: str) -> list[str]:
 
 
 def scan_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import search
+    from vault.evidence import search
     monkeypatch.setattr(search, "has_fts", lambda s: False)
 
 
 def test_a_search_finds_exactly_its_substring_through_the_index_or_a_scan(
         vault: Vault, corpus: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import search
+    from vault.evidence import search
 
     used: list[str] = []
     real = search.search_table
@@ -241,7 +241,7 @@ def test_a_search_finds_exactly_its_substring_through_the_index_or_a_scan(
         used.append(table.name)
         return table
     monkeypatch.setattr(search, "search_table", spy)
-    monkeypatch.setattr("vault.browse.search_table", spy)
+    monkeypatch.setattr("vault.service.browse.search_table", spy)
     for text in QUERIES:
         assert names(vault, text) == oracle(vault, corpus, text), text
     if vault.engine.dialect.name == "sqlite":  # the 3+ character searches went to the index
@@ -254,7 +254,7 @@ def test_a_search_finds_exactly_its_substring_through_the_index_or_a_scan(
 
 def test_a_search_too_broad_for_the_index_scans_instead(
         vault: Vault, corpus: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import search
+    from vault.evidence import search
 
     monkeypatch.setattr(search, "FTS_MAX", 2)
     for text in ("txt", "log", "-00", "ärende", "証跡ファ"):
@@ -314,7 +314,7 @@ def test_the_index_follows_every_change_of_item_search(vault: Vault, engine: Eng
     check()
     with Session(engine) as s:
         s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == a).values(
-            description="Second Words", state="superseded"))
+            description="Second Words", state="shredded"))
         s.execute(sa.update(EvidenceItem).where(col(EvidenceItem.id) == b).values(
             disclosure="client", size=9))
         s.commit()

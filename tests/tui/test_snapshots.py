@@ -22,11 +22,10 @@ from storage_backends import LocalStore
 from tests.conftest import StepClock, src
 from tests.tui.test_flows import settle
 from tui.app import VaultApp, make_app
-from vault import bootstrap
 from vault.age import X25519Identity
 from vault.config import Settings
-from vault.db import open_database
-from vault.service import IngestOptions, Vault
+from vault.metadata.db import open_database
+from vault.service import IngestOptions, Vault, bootstrap
 
 SIZE = (120, 36)
 ENG = "acme-2026"

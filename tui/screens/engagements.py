@@ -19,8 +19,8 @@ from tui.commands import PaletteCommand
 from tui.dates import parse_date
 from tui.messages import Done, Loaded
 from tui.screens.engagement_form import CompleteForm, EngagementForm
-from vault import access
-from vault.models import Engagement
+from vault.metadata.models import Engagement
+from vault.people import access
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from tui.base import VaultScreen, human_size
 from tui.messages import Loaded
 from tui.widgets.paged_table import Cell, PagedTable
 from tui.widgets.requirements import RequirementSuggester
-from vault import access
-from vault.browse import SEARCH_CAP
+from vault.people import access
 from vault.service import DISCLOSURES, KINDS, ItemFilter
+from vault.service.browse import SEARCH_CAP
 
 PAGE = 100
 

@@ -15,10 +15,10 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sta
 
 from tui.base import VaultScreen, cell
 from tui.messages import Done, Loaded
-from vault import access
+from vault.people import access
 
 if TYPE_CHECKING:
-    from vault.flagging import FlagView
+    from vault.service import FlagView
 
 DECISION_LABELS = {"false_positive": "false positive", "redact": "redact", "retain": "retain"}
 

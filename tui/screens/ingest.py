@@ -29,8 +29,8 @@ from tui.base import VaultScreen, cell, human_size
 from tui.messages import Done
 from tui.widgets.requirements import RequirementSuggester, split_requirements
 from vault.errors import InvalidInput, VaultError
+from vault.evidence.sources import Source, collect
 from vault.service import DISCLOSURES, KINDS, IngestOptions, IngestResult
-from vault.sources import Source, collect
 
 
 class IngestScreen(VaultScreen):

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from tui.base import VaultScreen, cell, human_size
 from tui.messages import Loaded
 from tui.screens.flags import where
-from vault import access
+from vault.people import access
 from vault.service import ItemView
 
 

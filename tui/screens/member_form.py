@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from vault.access import ENGAGEMENT_ROLES
+from vault.people.access import ENGAGEMENT_ROLES
 
 
 class MemberForm(ModalScreen[tuple[str, str] | None]):

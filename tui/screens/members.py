@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.base import VaultScreen, cell
 from tui.messages import Done, Loaded
 from tui.screens.member_form import MemberForm, RemoveForm
-from vault import access
+from vault.people import access
 
 
 class MembersScreen(VaultScreen):

@@ -12,9 +12,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from vault.bootstrap import open_vault, open_with_agent
 from vault.config import Settings
 from vault.errors import VaultError
+from vault.service.bootstrap import open_vault, open_with_agent
 
 if TYPE_CHECKING:
     from tui.app import VaultApp

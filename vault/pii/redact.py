@@ -197,7 +197,7 @@ def redact_bytes(data: bytes, mime: str, scanner: Scanner,
     want = frozenset(CARD_KINDS if kinds is None else kinds)
     base = mime.split(";", 1)[0].strip().lower()
     if not base:
-        from vault.ingest import MAGIC_BYTES, detect_mime
+        from vault.pii.filetype import MAGIC_BYTES, detect_mime
         base = detect_mime(data[:MAGIC_BYTES]).split(";", 1)[0]
     if is_text_mime(base) or base == "application/x-empty":
         found = [f for f in scanner.scan_stream(io.BytesIO(data), workers=1) if f.kind in want]

@@ -1,0 +1,128 @@
+"""The audit log: append-only events, a hash chain, and an RFC 9162 Merkle tree with signed
+tree heads.
+
+Each event records who (actor), what (action), on which object, the outcome and when — never
+content, keys, passphrases or card numbers. Its canonical JSON (sorted keys, no spaces, UTF-8)
+also holds the SHA-256 of the previous event's canonical JSON (the chain) and is one leaf of the
+Merkle tree (leaf hash = SHA-256(0x00 || canonical JSON)). Appending updates the single
+`audit_head` row first — serialising appenders — and stores O(log n) subtree hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col
+
+from vault.audit import merkle
+from vault.crypto import signing
+from vault.metadata.models import AuditCheckpoint, AuditEvent, AuditHead, AuditNode, SigningKey
+
+GENESIS = "0" * 64
+
+
+def canonical(prev: str, at: datetime, actor: str, action: str, obj: str, outcome: str,
+              engagement_id: str | None, detail: str | None) -> bytes:
+    """The exact bytes that are hashed for the chain and as the Merkle leaf."""
+    doc = {"prev": prev, "at": at.astimezone(UTC).isoformat(), "actor": actor,
+           "action": action, "object": obj, "outcome": outcome, "engagement": engagement_id,
+           "detail": detail}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def node(conn: Connection | Session, level: int, idx: int) -> bytes:
+    h = conn.execute(sa.select(AuditNode.hash).where(  # type: ignore[call-overload]
+        AuditNode.level == level, AuditNode.idx == idx)).scalar()
+    if h is None:
+        raise LookupError(f"audit tree node {level}/{idx} is missing")
+    return h  # type: ignore[no-any-return]
+
+
+def append(session: Session, *, at: datetime, actor: str, action: str, obj: str, outcome: str,
+           engagement_id: str | None = None, detail: str | None = None) -> AuditEvent:
+    """Add one event after the newest; the caller commits (with its own work, atomically)."""
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(size=col(AuditHead.size) + 1))
+    size, prev = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
+                                 .where(AuditHead.id == 1)).one()
+    index = size - 1
+    doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
+    digest = hashlib.sha256(doc).hexdigest()
+    event = AuditEvent(at=at, actor=actor, action=action, object=obj, outcome=outcome,
+                       engagement_id=engagement_id, detail=detail, prev_hash=prev, hash=digest)
+    session.add(event)
+    rows = [{"level": 0, "idx": index, "hash": merkle.leaf_hash(doc)}]
+    level, j, h = 0, index, rows[0]["hash"]
+    while j & 1:
+        h = merkle.node_hash(node(session, level, j - 1), h)  # type: ignore[arg-type]
+        level, j = level + 1, j >> 1
+        rows.append({"level": level, "idx": j, "hash": h})
+    session.execute(sa.insert(AuditNode), rows)
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=digest))
+    return event
+
+
+def head(session: Session) -> tuple[int, bytes]:
+    """(size, Merkle root) of the log as committed."""
+    size = session.execute(sa.select(AuditHead.size).where(AuditHead.id == 1)).scalar() or 0  # type: ignore[call-overload]
+    return size, merkle.tree_root(size, lambda lv, ix: node(session, lv, ix))
+
+
+def checkpoint(session: Session, key: signing.Ed25519PrivateKey, at: datetime
+               ) -> AuditCheckpoint:
+    """Sign the current tree head; the caller commits."""
+    size, root = head(session)
+    kid = signing.key_id(key.public_key())
+    msg = signing.tree_head_message(size, root.hex(), at.astimezone(UTC).isoformat())
+    cp = AuditCheckpoint(size=size, root=root.hex(), at=at, key_id=kid,
+                         signature=base64.b64encode(key.sign(msg)).decode("ascii"))
+    existing = session.get(AuditCheckpoint, size)
+    if existing is not None:
+        return existing
+    session.add(cp)
+    return cp
+
+
+def _events(conn: Connection) -> Iterator[sa.Row[Any]]:
+    q = sa.select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,  # type: ignore[call-overload]
+                  AuditEvent.object, AuditEvent.outcome, AuditEvent.engagement_id,
+                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash
+                  ).order_by(AuditEvent.seq)
+    yield from conn.execution_options(yield_per=20000).execute(q)
+
+
+def event_index(session: Session, seq: int) -> int:
+    """0-based leaf index of the event with this sequence number."""
+    return session.execute(sa.select(sa.func.count()).select_from(AuditEvent).where(  # type: ignore[call-overload]
+        col(AuditEvent.seq) < seq)).scalar() or 0
+
+
+def export_lines(engine: Engine) -> Iterator[str]:
+    """JSON Lines: every signing key, every event (its exact canonical JSON), every tree head."""
+    with engine.connect() as conn:
+        for kid, pem in conn.execute(sa.select(SigningKey.id, SigningKey.public_pem)):  # type: ignore[call-overload]
+            yield json.dumps({"type": "signing_key", "key_id": kid, "pem": pem})
+        for i, row in enumerate(_events(conn)):
+            at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+            doc = canonical(row.prev_hash, at, row.actor, row.action, row.object, row.outcome,
+                            row.engagement_id, row.detail)
+            yield json.dumps({"type": "event", "index": i, "seq": row.seq,
+                              "event": doc.decode("utf-8")}, ensure_ascii=False)
+        for cp in conn.execute(sa.select(AuditCheckpoint).order_by(col(AuditCheckpoint.size))):
+            at = cp.at if cp.at.tzinfo else cp.at.replace(tzinfo=UTC)
+            yield json.dumps(tree_head_dict(cp.size, cp.root, at, cp.key_id, cp.signature))
+
+
+def tree_head_dict(size: int, root: str, at: datetime, key_id: str, signature: str
+                   ) -> dict[str, Any]:
+    return {"type": "tree_head", "size": size, "root": root, "time": at.isoformat(),
+            "key_id": key_id, "signature": signature,
+            "message": signing.tree_head_message(size, root, at.isoformat()).decode("ascii")}

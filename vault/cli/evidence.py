@@ -1,0 +1,115 @@
+"""Verbs about evidence items: ingest, ls, show, get, verify."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from vault.cli.base import EXIT_ERROR, EXIT_FOUND, Command
+from vault.cli.errors import report_error
+from vault.cli.termout import Progress, safe, table
+from vault.errors import InvalidInput, VaultError
+from vault.evidence import sources
+
+if TYPE_CHECKING:
+    from vault.service import IngestResult
+
+
+class Evidence(Command):
+    VERBS = ("ingest", "ls", "show", "get", "verify")
+
+    def ingest(self) -> int:
+        from vault.service import IngestOptions
+        a = self.args
+        srcs = sources.collect(a.paths, stdin_name=a.name)
+        v = self.open()
+        opts = IngestOptions(kind=a.kind, requirements=tuple(a.req), disclosure=a.disclosure,
+                             system=a.system, description=a.description,
+                             allow_unlocked=a.allow_unlocked)
+        total = sum(s.size or 0 for s in srcs)
+        failed = 0
+        records: list[dict[str, Any]] = []
+        with Progress.maybe(total, len(srcs), enabled=not self.json) as bar:
+            def report(src: sources.Source, r: IngestResult | VaultError) -> None:
+                nonlocal failed
+                if isinstance(r, VaultError):  # this file only: the others go on
+                    failed += 1
+                    records.append({"name": src.name, "error": r.message})
+                    report_error(r, out=lambda line: bar.println(line, err=True))
+                    return
+                d = r.view.as_dict() | {"duplicate": r.duplicate, "flags": r.flags}
+                records.append(d)
+                if not self.json:
+                    note = " (already in the vault)" if r.duplicate else ""
+                    if r.flags:
+                        found = ", ".join(f"{k} x{n}" for k, n in sorted(r.flags.items()))
+                        note += (" QUARANTINED: " if r.quarantined else " flagged: ") + found
+                    bar.println(f"{r.view.item.id[:12]}  {safe(src.name)}{note}")
+            v.ingest(a.engagement, srcs, opts, progress=bar.advance, on_result=report)
+        if self.json:
+            self.out(records, lambda: None)
+        return EXIT_ERROR if failed else 0
+
+    def ls(self) -> int:
+        from vault.service import ItemFilter
+        a = self.args
+        flt = ItemFilter(kind=a.kind, requirement=a.req, disclosure=a.disclosure,
+                         state=a.state, text=a.search, limit=a.limit)
+        items = self.open().list_items(a.engagement, flt)
+        self.out([i.as_dict() for i in items], lambda: table(
+            [("ID", "KIND", "SIZE", "DISCLOSURE", "STATE", "REQS", "NAME")]
+            + [(i.item.id[:12], i.item.kind, _size(i.item.size), i.item.disclosure,
+                i.item.state, ",".join(i.requirements) or "-", safe(i.item.original_name))
+               for i in items], header=True))
+        return 0
+
+    def show(self) -> int:
+        view = self.open().item(self.args.item)
+        d = view.as_dict()
+        self.out(d, lambda: table([(k, safe(_fmt(val))) for k, val in d.items()]))
+        return 0
+
+    def get(self) -> int:
+        a = self.args
+        v = self.open()
+        if a.output is None or str(a.output) == "-":
+            if sys.stdout.isatty() and not a.force:
+                raise InvalidInput("refusing to write evidence to a terminal",
+                                   hint="use -o FILE, a pipe, or --force")
+            v.read_item(a.item, out=sys.stdout.buffer)
+            return 0
+        view = v.read_item(a.item, dest=a.output, overwrite=a.force)
+        self.out({"id": view.item.id, "output": str(a.output), "sha256": view.item.sha256},
+                 lambda: print(f"wrote {safe(str(a.output))} ({_size(view.item.size)}, "
+                               f"sha256 {view.item.sha256})", file=sys.stderr))
+        return 0
+
+    def verify(self) -> int:
+        a = self.args
+        if a.item is None and not a.all and a.engagement is None:
+            raise InvalidInput("name an item, --engagement E or --all")
+        results = self.open().verify(a.item, engagement=a.engagement)
+        bad = [r for r in results if not r.ok]
+        data = {"checked": len(results), "damaged": len(bad),
+                "results": [r.__dict__ for r in results]}
+
+        def human() -> None:
+            for r in bad:
+                print(f"DAMAGED {r.item_id} {safe(r.name)}: {r.problem}")
+            print(f"{len(results)} checked, {len(bad)} damaged")
+        self.out(data, human)
+        return EXIT_FOUND if bad else 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, list):
+        return ", ".join(map(str, v)) or "-"
+    return "-" if v is None else str(v)

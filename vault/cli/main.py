@@ -1,0 +1,224 @@
+"""The `vault` command line: argument parsing and printing only; all work is the service's.
+
+This module builds the parser and runs one verb: the verbs live in one module per group
+(:mod:`vault.cli.people`, ``engagements``, ``evidence``, ``scan``, ``review``, ``audit``,
+``store``, ``agent``), each a :class:`~vault.cli.base.Command`.
+
+Errors: every VaultError becomes `vault: error: ...` (and `vault: hint: ...`) on stderr, exit 2
+(:func:`vault.cli.errors.report_error`). `vault verify` exits 1 when it found a damaged item.
+Every verb takes --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vault import catalogue
+from vault.cli.agent import Session
+from vault.cli.audit import Audit
+from vault.cli.base import EXIT_ERROR, Command
+from vault.cli.engagements import Engagements
+from vault.cli.errors import report_error
+from vault.cli.evidence import Evidence
+from vault.cli.people import People
+from vault.cli.review import Review
+from vault.cli.scan import Scan
+from vault.cli.store import Store
+from vault.config import Settings
+from vault.errors import VaultError
+from vault.evidence.vocabulary import DISCLOSURES, KINDS
+from vault.people import access
+
+GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
+                                     Session)
+VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
+"""Each command to the group that runs it."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    p = argparse.ArgumentParser(prog="vault", description="Evidence Vault: encrypted PCI "
+                                "assessment evidence.", parents=[common])
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help, parents=[common])  # type: ignore[no-any-return]
+
+    c = cmd("init", "create the vault and your personal identity (safe to re-run)")
+    c.add_argument("--name", help="your name in the vault (default: login name)")
+    c.add_argument("--demo", action="store_true",
+                   help="add a demo engagement with synthetic evidence when there is none")
+    c.add_argument("--join", action="store_true",
+                   help="join an existing vault: make your identity and print your recipient")
+    ident = cmd("identity", "your personal identity")
+    isub = ident.add_subparsers(dest="icmd", required=True, metavar="ACTION")
+    cmd("create", "make a passphrase-protected identity and print its recipient", isub)
+    user = cmd("user", "register people (administrators)")
+    usub = user.add_subparsers(dest="ucmd", required=True, metavar="ACTION")
+    c = cmd("add", "register a person by their recipient", usub)
+    c.add_argument("name")
+    c.add_argument("--recipient", required=True, metavar="age1...")
+    c.add_argument("--role", choices=access.FIRM_ROLES, help="a firm-wide role")
+    cmd("users", "registered people")
+    mem = cmd("member", "add or remove engagement members")
+    msub = mem.add_subparsers(dest="mcmd", required=True, metavar="ACTION")
+    c = cmd("add", "grant a person a role (and the engagement key)", msub)
+    c.add_argument("engagement")
+    c.add_argument("user")
+    c.add_argument("--role", required=True, choices=access.ENGAGEMENT_ROLES)
+    c = cmd("remove", "remove a member and their key grants", msub)
+    c.add_argument("engagement")
+    c.add_argument("user")
+    c.add_argument("--rotate", action="store_true",
+                   help="give the engagement a new key for new items")
+    c = cmd("members", "an engagement's members")
+    c.add_argument("engagement")
+    au = cmd("audit", "the audit log: list, verify, checkpoint, proof, export")
+    au.add_argument("--engagement")
+    au.add_argument("--actor")
+    au.add_argument("--action")
+    au.add_argument("--limit", type=int)
+    asub = au.add_subparsers(dest="acmd", required=False, metavar="ACTION")
+    cmd("verify", "check the chain, the tree heads and their signatures", asub)
+    cmd("checkpoint", "sign the current tree head", asub)
+    c = cmd("proof", "inclusion proof of one event against the latest tree head", asub)
+    c.add_argument("event", type=int, metavar="SEQ")
+    c = cmd("export", "the whole log as JSON Lines with tree heads and public keys", asub)
+    c.add_argument("-o", "--output", type=Path, required=True)
+    st = cmd("store", "the object store")
+    stsub = st.add_subparsers(dest="stcmd", required=True, metavar="ACTION")
+    cmd("check", "whether the store has versioning and Object Lock (WORM)", stsub)
+    c = cmd("doctor", "find payloads without metadata, metadata without payloads, stalled "
+                      "ingests and abandoned uploads")
+    c.add_argument("--repair", action="store_true", help="clean what is safe (never live items)")
+    sk = cmd("signing-key", "the firm's public signing key")
+    ssub = sk.add_subparsers(dest="scmd", required=True, metavar="ACTION")
+    c = cmd("export", "write the public key (PEM) for out-of-band handover", ssub)
+    c.add_argument("-o", "--output", type=Path, required=True)
+    c.add_argument("--all", action="store_true", help="every generation, newest first")
+    cmd("rotate", "a new signing key; old signatures stay verifiable", ssub)
+    cmd("whoami", "who the identity in use is")
+    c = cmd("agent", "unlock your identity once for this session (like ssh-agent): "
+                     'eval "$(vault agent)"')
+    c.add_argument("--timeout", default="8h", metavar="DURATION",
+                   help="forget the identity and exit after this long (90s, 30m, 8h, 2d; "
+                        "default 8h)")
+    c.add_argument("--socket", type=Path, metavar="PATH",
+                   help="where to listen (default: a private directory of yours)")
+    c.add_argument("--foreground", action="store_true",
+                   help="stay in the foreground instead of forking into the background")
+    c.add_argument("--stop", action="store_true",
+                   help="stop the agent named by $VAULT_AGENT_SOCK (or --socket)")
+    cmd("tui", "the terminal UI (asks the passphrase unless the unlock agent runs or "
+               "VAULT_PASSPHRASE is set)")
+    cmd("status", "what this vault holds and where")
+
+    eng = cmd("engagement", "create, list, show and complete engagements")
+    esub = eng.add_subparsers(dest="ecmd", required=True, metavar="ACTION")
+    c = cmd("create", "a new engagement (you become its lead)", esub)
+    c.add_argument("name")
+    c.add_argument("--client", required=True)
+    c.add_argument("--standard", required=True, choices=catalogue.STANDARDS)
+    c.add_argument("--period-start", type=_date)
+    c.add_argument("--period-end", type=_date)
+    cmd("list", "engagements you are a member of", esub)
+    c = cmd("show", "one engagement", esub)
+    c.add_argument("engagement")
+    c = cmd("complete", "set the completion date (starts the retention clock)", esub)
+    c.add_argument("engagement")
+    c.add_argument("--date", type=_date, required=True)
+
+    c = cmd("ingest", "encrypt files, directories or stdin (-) into an engagement")
+    c.add_argument("engagement")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--kind", choices=KINDS)
+    c.add_argument("--req", action="append", default=[], metavar="ID",
+                   help="requirement id from the engagement's catalogue (repeatable)")
+    c.add_argument("--disclosure", choices=DISCLOSURES, default="team")
+    c.add_argument("--system", help="sampled system or component")
+    c.add_argument("--description")
+    c.add_argument("--name", help="original name for stdin (-)")
+    c.add_argument("--allow-unlocked", action="store_true",
+                   help="accept an S3 bucket without versioning and Object Lock")
+
+    c = cmd("scan", "scan files for card data and PII without storing anything "
+                    "(exit 1 when something is found)")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+
+    c = cmd("flags", "an engagement's PII and card-data flags (card data first)")
+    c.add_argument("engagement")
+    c.add_argument("--open", action="store_true", help="only flags awaiting a decision")
+    c.add_argument("--item", metavar="ITEM", help="only this item's flags")
+    c.add_argument("--kind", metavar="KIND", help="only this kind (pan, email, ...)")
+    fl = cmd("flag", "decide a flag (card-data flags keep their item quarantined)")
+    flsub = fl.add_subparsers(dest="fcmd", required=True, metavar="ACTION")
+    c = cmd("resolve", "resolve as a false positive, redact the item, or retain with a reason",
+            flsub)
+    c.add_argument("flag", metavar="FLAG")
+    how = c.add_mutually_exclusive_group(required=True)
+    how.add_argument("--false-positive", dest="decision", action="store_const",
+                     const="false_positive", help="not what the detector thought")
+    how.add_argument("--redact", dest="decision", action="store_const", const="redact",
+                     help="store a masked version and crypto-shred the original")
+    how.add_argument("--retain", dest="decision", action="store_const", const="retain",
+                     help="keep it as is (the reason says why the evidence needs it)")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+
+    c = cmd("ls", "list an engagement's evidence")
+    c.add_argument("engagement")
+    c.add_argument("--kind", choices=KINDS)
+    c.add_argument("--req", metavar="ID")
+    c.add_argument("--disclosure", choices=DISCLOSURES)
+    c.add_argument("--state", choices=("active", "quarantined", "shredded"))  # lifecycle.VISIBLE
+    c.add_argument("--search", metavar="TEXT", help="in names, descriptions and systems")
+    c.add_argument("--limit", type=int)
+
+    c = cmd("show", "one item's metadata")
+    c.add_argument("item")
+    c = cmd("get", "decrypt one item to a file (-o) or to stdout")
+    c.add_argument("item")
+    c.add_argument("-o", "--output", type=Path)
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
+    c = cmd("verify", "re-read, decrypt and re-hash items; names every mismatch")
+    c.add_argument("item", nargs="?")
+    c.add_argument("--all", action="store_true")
+    c.add_argument("--engagement")
+    return p
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the parsed command; its exit code. VaultError propagates."""
+    group = VERBS[args.cmd](args, settings)
+    return int(getattr(group, args.cmd.replace("-", "_"))())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return run(args, settings)
+    except VaultError as exc:
+        report_error(exc)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vault: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evidence items: the ingest pipeline, sources, retrieval, search and the item lifecycle."""

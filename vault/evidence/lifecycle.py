@@ -1,0 +1,100 @@
+"""An evidence item's life: its states, the moves between them, what is quarantined, what may
+leave the firm, and the one crypto-shredding.
+
+::
+
+    pending ──> active <──> quarantined        (ingest; a reviewer's decisions)
+       │          │            │
+       │          └────────────┴──> shredded    (redaction now; destruction later)
+       └──> (row deleted)                       (a failed ingest leaves nothing visible)
+
+An item is *quarantined* while it holds card data (``pan``, ``track_data``, ``cvv``,
+``pin_block``) or content that could not be scanned (``unscannable``, fail closed) that no
+reviewer has resolved. A quarantined item is never exported. *Shredding* erases the item's age
+header, the only copy of its file key: the payload, even if a store still holds it under WORM
+retention, can no longer be decrypted by anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any
+
+from vault.errors import InvalidInput
+from vault.metadata.models import EvidenceItem
+from vault.pii import CARD_KINDS
+from vault.pii.feed import UNSCANNABLE
+
+
+class ItemState(StrEnum):
+    PENDING = "pending"
+    """Being ingested: not visible; a failed ingest deletes the row (or `doctor` finds it)."""
+    ACTIVE = "active"
+    QUARANTINED = "quarantined"
+    """Holds unresolved card data or unscannable content: never exported."""
+    SHREDDED = "shredded"
+    """Its header (file key) was erased: the content is gone for good."""
+
+
+VISIBLE: tuple[str, ...] = (ItemState.ACTIVE, ItemState.QUARANTINED, ItemState.SHREDDED)
+"""States an evidence list shows (a pending item is not there yet)."""
+
+READABLE: tuple[str, ...] = (ItemState.ACTIVE, ItemState.QUARANTINED)
+"""States whose content can still be decrypted."""
+
+TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    ItemState.PENDING: frozenset({ItemState.ACTIVE, ItemState.QUARANTINED}),
+    ItemState.ACTIVE: frozenset({ItemState.QUARANTINED, ItemState.SHREDDED}),
+    ItemState.QUARANTINED: frozenset({ItemState.ACTIVE, ItemState.SHREDDED}),
+    ItemState.SHREDDED: frozenset(),
+}
+"""The allowed moves; anything else is a bug (:func:`move` refuses it)."""
+
+QUARANTINE_KINDS: frozenset[str] = frozenset(CARD_KINDS) | {UNSCANNABLE}
+"""Flag kinds that keep an item quarantined while any of them is open."""
+
+
+def quarantines(kinds: Iterable[str]) -> bool:
+    """Whether open flags of these kinds put an item in quarantine."""
+    return any(k in QUARANTINE_KINDS for k in kinds)
+
+
+def move(item: EvidenceItem, to: ItemState) -> None:
+    """Set the item's state, if the lifecycle allows that move (a no-op when it is there)."""
+    now = ItemState(item.state)
+    if now == to:
+        return
+    if to not in TRANSITIONS[now]:
+        raise ValueError(f"an item cannot go from {now} to {to}")
+    item.state = to
+
+
+def exportable(item: EvidenceItem) -> bool:
+    """Whether the item's content may leave the firm at all (disclosure rules come on top)."""
+    return item.state == ItemState.ACTIVE and item.age_header is not None
+
+
+def refuse_shredded(item: EvidenceItem, newer: str | None) -> None:
+    """InvalidInput when the item's content was crypto-shredded (`newer`: its redacted
+    version's id, if any, named in the hint)."""
+    if item.state != ItemState.SHREDDED:
+        return
+    raise InvalidInput(f"item {item.id[:12]} was redacted: its original content was destroyed "
+                       "(crypto-shredded)",
+                       hint=f"read the redacted version {newer[:12]}" if newer else None)
+
+
+Record = Callable[[str, str, dict[str, Any]], None]
+"""Appends one audit event (action, object, detail) to the caller's transaction."""
+
+
+def shred(item: EvidenceItem, record: Record, *, why: dict[str, Any]) -> None:
+    """Crypto-shred one item: erase its age header (the only copy of its file key) and mark it
+    shredded, with an ``item.shred`` audit event in the same transaction (`why` says what
+    caused it: a redaction's new version, a destruction run). The caller commits.
+
+    Redaction and destruction both shred through here, and only here."""
+    move(item, ItemState.SHREDDED)
+    item.age_header = None
+    record("item.shred", item.id, why)

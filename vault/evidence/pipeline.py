@@ -1,0 +1,103 @@
+"""The streaming ingest pipeline: read -> SHA-256 -> type detection -> age encryption -> store.
+
+Constant memory: the source is read in blocks, hashed in this thread (hashlib releases the GIL)
+while worker threads encrypt earlier blocks. The age header is returned for the metadata DB; the
+payload goes to the object store under a create-only key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from storage_backends import ObjectStore
+from vault.age import X25519Recipient, encrypt_payload, new_file_key, write_header
+from vault.errors import InvalidInput
+from vault.pii.filetype import MAGIC_BYTES, detect_mime
+
+BLOCK_SIZE = 4 << 20
+
+Progress = Callable[[int], None]
+"""Called with the number of plaintext bytes just read."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What ingest learnt about one stored payload."""
+
+    header: bytes
+    sha256: str
+    size: int
+    detected_mime: str
+
+
+class SourceChanged(InvalidInput):
+    """The file changed while it was being read."""
+
+
+def _fingerprint(fd: int) -> tuple[int, int, int, int] | None:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Recipient, *,
+         name: str, rng: Callable[[int], bytes] = os.urandom,
+         progress: Progress | None = None,
+         tap: Callable[[bytes], None] | None = None) -> Sealed:
+    """Encrypt `src` to `recipient`, storing the payload at `object_key`; `tap` sees every
+    plaintext block as it is read (the scanner).
+
+    Raises SourceChanged (after deleting the payload) when `src` is a regular file that was
+    modified while it was read; storage failures propagate from the store unchanged, with
+    nothing left under `object_key`.
+    """
+    try:
+        fd: int | None = src.fileno()
+        before = _fingerprint(fd)  # type: ignore[arg-type]
+    except (OSError, ValueError):  # not backed by a file descriptor (BytesIO, ...)
+        fd, before = None, None
+    digest = hashlib.sha256()
+    state = {"size": 0, "head": b""}
+
+    # A regular file is read up to one byte past its size at the start: a file that keeps
+    # growing (a live log) is detected as changed instead of being read forever.
+    remaining = before[2] + 1 if before is not None else None
+
+    def blocks() -> Iterator[bytes]:
+        nonlocal remaining
+        while remaining is None or remaining > 0:
+            block = src.read(BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining))
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            if not state["head"]:
+                state["head"] = block[:MAGIC_BYTES]
+            digest.update(block)
+            state["size"] += len(block)  # type: ignore[operator]
+            if tap is not None:
+                tap(block)
+            if progress is not None:
+                progress(len(block))
+            yield block
+
+    file_key = new_file_key(rng)
+    header = write_header(file_key, [recipient], rng)
+    store.put(object_key, encrypt_payload(file_key, blocks(), rng=rng))
+    size = int(state["size"])  # type: ignore[call-overload]
+    if before is not None and fd is not None:
+        after = _fingerprint(fd)
+        if after != before or size != before[2]:
+            store.delete(object_key)
+            raise SourceChanged(f"file changed while it was ingested: {name}",
+                                hint="ingest it again once it is no longer being written")
+    head = state["head"]
+    assert isinstance(head, bytes)
+    return Sealed(header=header, sha256=digest.hexdigest(), size=size,
+                  detected_mime=detect_mime(head))

@@ -1,0 +1,1 @@
+"""Export bundles for the PCI SSC and clients (not built yet)."""

@@ -1,0 +1,1 @@
+"""People: the permission matrix, and the custody of keys granted to people."""

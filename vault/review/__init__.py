@@ -1,0 +1,1 @@
+"""Review of what detection found: flags, the reviewer's decisions and redaction."""

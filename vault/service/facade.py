@@ -1,0 +1,174 @@
+"""The service facade: the one entry point of the CLI and the TUI.
+
+Each public verb is a short delegation to the module of its concept (``engagements``,
+``evidence``, ``browse``, ``review``, ``people``, ``audit``, ``store``), where it goes through
+``Context.act()``: permission check, work, audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from vault.audit.verify import VerifyReport
+from vault.errors import VaultError
+from vault.evidence.pipeline import Progress
+from vault.evidence.sources import Source
+from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
+from vault.service import audit, browse, engagements, evidence, people, review, store
+from vault.service.context import Context
+from vault.service.evidence import OnResult
+from vault.service.views import (
+    EngagementView,
+    FlagView,
+    IngestOptions,
+    IngestResult,
+    ItemFilter,
+    ItemPage,
+    ItemView,
+    Resolution,
+    VerifyResult,
+)
+
+
+class Vault(Context):
+    """The vault as one acting person sees it."""
+
+    # -- the vault -----------------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        return people.whoami(self)
+
+    def status(self) -> dict[str, Any]:
+        return store.status(self)
+
+    def store_check(self) -> dict[str, Any]:
+        return store.store_check(self)
+
+    def doctor(self, *, repair: bool = False, older_than: timedelta = store.STALE
+               ) -> dict[str, Any]:
+        return store.doctor(self, repair=repair, older_than=older_than)
+
+    # -- engagements ---------------------------------------------------------------------------
+
+    def create_engagement(self, name: str, *, client: str, standard: str,
+                          period_start: date | None = None,
+                          period_end: date | None = None) -> Engagement:
+        return engagements.create_engagement(self, name, client=client, standard=standard,
+                                             period_start=period_start, period_end=period_end)
+
+    def list_engagements(self) -> list[EngagementView]:
+        return engagements.list_engagements(self)
+
+    def engagement(self, ref: str) -> EngagementView:
+        return engagements.engagement(self, ref)
+
+    def complete_engagement(self, ref: str, on: date) -> Engagement:
+        return engagements.complete_engagement(self, ref, on)
+
+    # -- evidence ------------------------------------------------------------------------------
+
+    def ingest(self, ref: str, sources: Iterable[Source], opts: IngestOptions,
+               progress: Progress | None = None, on_result: OnResult | None = None,
+               ) -> list[IngestResult | VaultError]:
+        return evidence.ingest(self, ref, sources, opts, progress, on_result)
+
+    def list_items(self, ref: str, flt: ItemFilter | None = None) -> list[ItemView]:
+        return evidence.list_items(self, ref, flt)
+
+    def item(self, ref: str) -> ItemView:
+        return evidence.item(self, ref)
+
+    def read_item(self, ref: str, *, dest: Path | None = None, out: BinaryIO | None = None,
+                  overwrite: bool = False, progress: Progress | None = None) -> ItemView:
+        return evidence.read_item(self, ref, dest=dest, out=out, overwrite=overwrite,
+                                  progress=progress)
+
+    def verify(self, ref: str | None = None, *, engagement: str | None = None
+               ) -> list[VerifyResult]:
+        return evidence.verify(self, ref, engagement=engagement)
+
+    def add_interview_note(self, ref: str, interviewee_role: str, on_date: date,
+                           requirements: Iterable[str], text: str) -> IngestResult:
+        return browse.add_interview_note(self, ref, interviewee_role, on_date, requirements,
+                                         text)
+
+    # -- browsing (the terminal UI) ------------------------------------------------------------
+
+    def roles_in(self, ref: str | None = None) -> set[str]:
+        return browse.roles_in(self, ref)
+
+    def count_items(self, ref: str, flt: ItemFilter | None = None) -> int:
+        return browse.count_items(self, ref, flt)
+
+    def item_page(self, ref: str, flt: ItemFilter | None = None, *, size: int = 200,
+                  cap: int | None = None) -> ItemPage:
+        return browse.item_page(self, ref, flt, size=size, cap=cap)
+
+    def coverage(self, ref: str) -> list[tuple[str, str, int]]:
+        return browse.coverage(self, ref)
+
+    def custody(self, item_ref: str) -> list[AuditEvent]:
+        return browse.custody(self, item_ref)
+
+    def versions(self, item_ref: str) -> list[ItemView]:
+        return browse.versions(self, item_ref)
+
+    def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
+        return browse.preview(self, item_ref, max_bytes)
+
+    # -- review --------------------------------------------------------------------------------
+
+    def flags(self, ref: str, *, open_only: bool = False, item: str | None = None,
+              kind: str | None = None) -> list[FlagView]:
+        return review.flags(self, ref, open_only=open_only, item=item, kind=kind)
+
+    def open_flag_counts(self) -> dict[str, int]:
+        return review.open_flag_counts(self)
+
+    def resolve_flag(self, ref: str, decision: str, reason: str) -> Resolution:
+        return review.resolve_flag(self, ref, decision, reason)
+
+    # -- people --------------------------------------------------------------------------------
+
+    def add_user(self, name: str, recipient: str, role: str | None = None) -> User:
+        return people.add_user(self, name, recipient, role)
+
+    def list_users(self) -> list[User]:
+        return people.list_users(self)
+
+    def add_member(self, ref: str, user_name: str, role: str) -> Member:
+        return people.add_member(self, ref, user_name, role)
+
+    def remove_member(self, ref: str, user_name: str, *, rotate: bool = False) -> None:
+        people.remove_member(self, ref, user_name, rotate=rotate)
+
+    def members(self, ref: str) -> list[dict[str, Any]]:
+        return people.members(self, ref)
+
+    def signing_keys(self) -> list[SigningKey]:
+        return people.signing_keys(self)
+
+    def rotate_signing_key(self) -> SigningKey:
+        return people.rotate_signing_key(self)
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    def audit_events(self, engagement: str | None = None, *, limit: int | None = None,
+                     actor: str | None = None, action: str | None = None
+                     ) -> list[AuditEvent]:
+        return audit.audit_events(self, engagement, limit=limit, actor=actor, action=action)
+
+    def audit_checkpoint(self) -> AuditCheckpoint:
+        return audit.audit_checkpoint(self)
+
+    def audit_verify(self) -> VerifyReport:
+        return audit.audit_verify(self)
+
+    def audit_proof(self, seq: int) -> dict[str, Any]:
+        return audit.audit_proof(self, seq)
+
+    def audit_export(self, dest: Path) -> int:
+        return audit.audit_export(self, dest)
