@@ -12,9 +12,9 @@ import random
 
 import pytest
 
-from tests.pii.corpus import GROUPINGS, generate, group, lookalike, make_pan
+from tests.pii.corpus import BRAND_SPECS, GROUPINGS, generate, group, lookalike, make_pan
 from vault.pii import HAVE_HYPERSCAN, Scanner
-from vault.pii.cards import _PREFIX, LAYOUTS, iin_length_table, valid_pan
+from vault.pii.cards import _PREFIX, DOTTED_LAYOUTS, LAYOUTS, iin_length_table, valid_pan
 from vault.pii.rules import _IPV4_RE, PAN_RE, Ctx, handle_pan
 
 fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
@@ -33,12 +33,12 @@ def productive(b: bytes) -> set[tuple[int, int]]:
 def random_doc(rng: random.Random) -> bytes:
     parts: list[str] = []
     for _ in range(rng.randint(1, 8)):
-        k = rng.randrange(7)
+        k = rng.randrange(9)
         pan = make_pan(rng)
         if k == 0:
             parts.append(pan)
         elif k == 1:
-            parts.append(group(pan, rng.choice(" -"), rng.choice(GROUPINGS[len(pan)])))
+            parts.append(group(pan, rng.choice(" -."), rng.choice(GROUPINGS[len(pan)])))
         elif k == 2:
             parts.append(lookalike(rng))
         elif k == 3:  # runs of short number groups (space chains, over 11 groups too)
@@ -49,6 +49,17 @@ def random_doc(rng: random.Random) -> bytes:
                                   for _ in range(rng.randint(1, 7))))  # fmt: skip
         elif k == 5:
             parts.append(pan[: rng.randint(1, len(pan))])
+        elif k == 6:  # dotted: a PAN in a layout (of any separator), versions, IPs, OIDs, dates
+            lay = rng.choice(sorted(LAYOUTS | {(2, 2, 4), (1, 1, 1, 1), (3, 3, 3, 3)}))
+            if rng.random() < 0.5 and sum(lay) in (14, 15, 16, 19):
+                pan = make_pan(rng, length=sum(lay))
+                parts.append(group(pan, ".", lay))
+            else:
+                parts.append(".".join("".join(rng.choice("0123456789") for _ in range(g))
+                                      for g in lay))  # fmt: skip
+        elif k == 7:  # dotted runs of any group sizes (over 5 groups too)
+            parts.append(".".join(str(rng.randrange(10 ** rng.randint(1, 8)))
+                                  for _ in range(rng.randint(1, 8))))  # fmt: skip
         else:
             parts.append("".join(rng.choice("0123456789 -.+aZ") for _ in range(rng.randint(1, 30))))
         parts.append(rng.choice([" ", "-", ".", "  ", "", "\n", "x", "+", "=", " ", " "]))
@@ -60,7 +71,7 @@ def random_doc(rng: random.Random) -> bytes:
 
 def test_same_matches_as_python_regex_on_generated_text() -> None:
     rng = random.Random(11)
-    kept = 0
+    kept = dotted = 0
     for _ in range(4000):
         b = random_doc(rng)
         assert fastscan.pan_matches(b, validate=False) == py_matches(b), b
@@ -69,7 +80,9 @@ def test_same_matches_as_python_regex_on_generated_text() -> None:
         assert want <= valid, (b, want - valid)
         assert valid <= set(py_matches(b))
         kept += len(want)
+        dotted += sum(b"." in b[s:e] for s, e in want)
     assert kept > 2000  # the generator does produce real PANs
+    assert dotted > 200  # dot-grouped ones too
 
 
 def test_same_matches_on_random_bytes() -> None:
@@ -94,6 +107,21 @@ def test_same_matches_on_random_bytes() -> None:
         b"4111 1111 1111 1111 ",
         b"4111-1111-1111-1111-",
         b"4111-1111-1111-1111-1",
+        b"4111.1111.1111.1111",
+        b"4111.1111.1111.1111.",
+        b"4111.1111.1111.1111.5",
+        b"4111.1111.1111.1111-5",
+        b"4111-1111-1111-1111.5",
+        b"1.4111.1111.1111.1111",
+        b"4111.1111.1111.1111.1111.1111",
+        b"3782.822463.10005 3056.930902.5904",
+        b"4111.1111.1111.1111.111",
+        b"4111.1111 1111.1111",
+        b"4111 1111.1111.1111",
+        b"1.3.6.1.4.1.4111.1111.1111.1111",
+        b"10.20.30.40 4111.1111.1111.1111 2026.01.02",
+        b"4111." * 30,
+        b"4111.12345678.1111",
         b"1.4111111111111111",
         b"4111111111111111.5",
         b"1234 " * 30 + b"4111 1111 1111 1111",
@@ -158,16 +186,45 @@ def test_huge_single_line() -> None:
 
 def test_configure_rejects_bad_tables() -> None:
     with pytest.raises(ValueError):
-        fastscan.configure([(b"4x", 1)], [])
+        fastscan.configure([(b"4x", 1)], [], [])
     with pytest.raises(ValueError):
-        fastscan.configure([(b"1234567", 1)], [])
+        fastscan.configure([(b"1234567", 1)], [], [])
     with pytest.raises(ValueError):
-        fastscan.configure([], [(4,) * 6])
+        fastscan.configure([], [(4,) * 6], [])
+    with pytest.raises(ValueError):
+        fastscan.configure([], [], [(4,) * 6])
+    with pytest.raises(ValueError):
+        fastscan.configure([], [], [(4, 0, 4)])
     with pytest.raises(TypeError):
-        fastscan.configure([("4", 1)], [])
-    # a failed configure leaves the loaded table alone
+        fastscan.configure([("4", 1)], [], [])
+    with pytest.raises(TypeError):
+        fastscan.configure([], [])
+    # a failed configure leaves the loaded tables alone
     assert fastscan.pan_matches(b"4111111111111111") == [(0, 16)]
-    fastscan.configure(iin_length_table(), sorted(LAYOUTS))
+    assert fastscan.pan_matches(b"4111.1111.1111.1111") == [(0, 19)]
+    fastscan.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS))
+
+
+def test_layouts_of_every_separator_agree_with_the_handler() -> None:
+    """Every layout of cards.LAYOUTS (and a few others) with a valid PAN of its length, grouped
+    by each separator: the C core keeps and reports exactly what the handler does; a
+    dot-grouped number only in DOTTED_LAYOUTS."""
+    rng = random.Random(16)
+    others = {(4, 4, 8), (8, 8), (4, 12), (2, 2, 4, 4, 4), (4, 4, 4, 4, 4), (5, 5, 6), (4, 5, 6)}
+    for lay in sorted(LAYOUTS | others):
+        n = sum(lay)
+        brands = [b for b, (_, lens) in sorted(BRAND_SPECS.items()) if n in lens]
+        for brand in brands:
+            pan = make_pan(rng, brand, n)
+            for sep in " -.":
+                b = f"x {group(pan, sep, lay)} y".encode()
+                want = handler_hits(b)
+                assert fastscan.pan_hits(b) == want, b
+                assert productive(b) <= set(fastscan.pan_matches(b)), b
+                if sep == ".":
+                    assert bool(want) == (lay in DOTTED_LAYOUTS), b
+                elif sep == "-":  # PAN_RE's groups after the first have at most 7 digits
+                    assert bool(want) == (lay in LAYOUTS and max(lay[1:]) <= 7), b
 
 
 # ----------------------------------------------------------------------------- the scanner
@@ -214,6 +271,58 @@ def test_generated_text_identical_on_every_engine() -> None:
     assert sum(f.kind == "pan" for f in results[0]) > 1000
     for s, r in zip(scanners, results, strict=True):
         assert r == results[0], s.engine
+
+
+def dotted_log(rng: random.Random, lines: int) -> tuple[str, list[tuple[int, int]]]:
+    """Log lines with IPv4 addresses, versions, dates and OIDs, a dot-grouped PAN on some
+    (planted: their spans) and dotted look-alikes on others."""
+    out: list[str] = []
+    planted: list[tuple[int, int]] = []
+    pos = 0
+    for i in range(lines):
+        r = rng.randrange
+        line = (f"2026.{r(1, 13):02d}.{r(1, 29):02d} {r(24):02d}:{r(60):02d} INFO gw-{i % 4} "
+                f"ip={r(1, 256)}.{r(256)}.{r(256)}.{r(256)} "
+                f"v={r(10)}.{r(30)}.{r(300)}.{r(1000, 99999)} "
+                f"oid=1.3.6.1.4.1.{r(99999)}.{r(10)}.{r(10000)} "
+                f"amt={r(99999)}.{r(100):02d} ")  # fmt: skip
+        x = rng.random()
+        brand = rng.choice(sorted(BRAND_SPECS))
+        lens = [n for n in BRAND_SPECS[brand][1] if any(sum(lay) == n for lay in DOTTED_LAYOUTS)]
+        if x < 0.4 and lens:
+            pan = make_pan(rng, brand, rng.choice(lens))
+            lay = rng.choice(sorted(lay for lay in DOTTED_LAYOUTS if sum(lay) == len(pan)))
+            line += "card="
+            start = pos + len(line)
+            line += group(pan, ".", lay)
+            planted.append((start, pos + len(line)))
+        elif x < 0.7:
+            pan = make_pan(rng, length=16)
+            line += "data=" + rng.choice([
+                group(pan[:-1] + str((int(pan[-1]) + 1) % 10), "."),  # Luhn
+                group(pan, ".", (4, 4, 8)), group(pan, ".", (4, 12)), group(pan, ".", (4, 4, 4, 4))
+                + "." + str(r(10)), "1.3.6." + group(pan, "."), group(pan, ".", (6, 10)),
+                group(pan, ".")[:9] + "-" + group(pan, ".")[10:],
+            ])  # fmt: skip
+        line += " resp=00\n"
+        out.append(line)
+        pos += len(line)
+    return "".join(out), planted
+
+
+def test_dotted_pans_identical_on_every_engine_and_in_streams() -> None:
+    """Dot-grouped PANs amid IPv4 addresses, versions, dates, OIDs and dotted look-alikes: every
+    engine, on the whole text and streamed in small chunks (numbers across chunk edges), finds
+    exactly the planted PANs and every line's IP address."""
+    text, planted = dotted_log(random.Random(18), 3000)
+    assert len(planted) > 900
+    for sc in all_engines():
+        found = sc.scan_text(text)
+        assert [(f.start, f.end) for f in found if f.kind == "pan"] == planted, sc.engine
+        assert sum(f.kind == "ip_address" for f in found) == 3000, sc.engine
+        assert {f.kind for f in found} == {"pan", "ip_address"}, sc.engine
+        streamed = list(sc.scan_stream(io.BytesIO(text.encode()), chunk_chars=4096, overlap=512))
+        assert streamed == found, sc.engine
 
 
 def test_native_unavailable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,8 +428,8 @@ def labelled_doc(rng: random.Random) -> bytes:
         parts.append("".join(rng.choice(LABEL_BITS) for _ in range(rng.randint(0, 4))))
         parts.append(rng.choice(SEPARATORS))
         pan = make_pan(rng)
-        k = rng.randrange(4)
-        parts.append(pan if k < 2 else group(pan, " -"[k - 2], rng.choice(GROUPINGS[len(pan)])))
+        k = rng.randrange(5)
+        parts.append(pan if k < 2 else group(pan, " -."[k - 2], rng.choice(GROUPINGS[len(pan)])))
         parts.append(rng.choice([" ", "\n", ", ", "x", "+", "-1"]))
     text = "".join(parts)
     if rng.random() < 0.3:
@@ -353,7 +462,9 @@ def test_pan_hits_are_the_handlers_hits() -> None:
      b"x" * 37 + b"ts=4111111111111111", b"x" * 38 + b"ts=4111111111111111",
      b"pan_4111111111111111", b"pan 4111 1111 1111 1111",
      b"4111 1111 1111 1111 4111 1111 1111 1111",
-     b"4111-1111-1111-1111", b"\xffcard\xff4111111111111111", b"ts=4111-1111-1111-1111"],
+     b"4111-1111-1111-1111", b"\xffcard\xff4111111111111111", b"ts=4111-1111-1111-1111",
+     b"ts=4111.1111.1111.1111", b"card 3782.822463.10005", b"+4111.1111.1111.1111",
+     b"pan 4111.1111.1111.1111 4111.1111.1111.1111"],
 )  # fmt: skip
 def test_pan_hits_edges(data: bytes) -> None:
     assert fastscan.pan_hits(data) == handler_hits(data)

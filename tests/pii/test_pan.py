@@ -271,3 +271,157 @@ def test_pin_block(scanner: Scanner) -> None:
     assert pins("0123456789ABCDEF") == []
     assert pins("PINBLOCK: 0123456789ABCDEF01") == []
     assert pins("PINBLOCK: 0123456789ABCDEG") == []
+
+
+# ----------------------------------------------------------------------------- dot-grouped
+# "4111.1111.1111.1111" (some European exports): the brands' usual groupings only
+# (cards.DOTTED_LAYOUTS), the same validation, masking and value as the other forms.
+
+MASTERCARD = "5555555555554444"
+MC2 = "2223003122003222"
+DISCOVER17 = luhn_complete("6011" + "0" * 12)  # 17 digits: no dotted layout
+MAESTRO12 = luhn_complete("6012" + "0" * 7)
+DISCOVER19 = luhn_complete("622126" + "123456789012")
+
+
+def dot(pan: str, layout: tuple[int, ...] | None = None) -> str:
+    return group(pan, ".", layout)
+
+
+def _engines() -> list[tuple[bool, bool]]:
+    from vault.pii import HAVE_HYPERSCAN
+    from vault.pii.scanner import HAVE_NATIVE
+
+    return [(nat, hs) for nat in (True, False) for hs in (True, False)
+            if (HAVE_NATIVE or not nat) and (HAVE_HYPERSCAN or not hs)]  # fmt: skip
+
+
+@pytest.fixture(params=_engines(), scope="module",
+                ids=lambda p: ("native+" if p[0] else "") + ("hyperscan" if p[1] else "re"))
+def engine(request: pytest.FixtureRequest) -> Scanner:  # fmt: skip
+    nat, hs = request.param
+    return Scanner(b"test-key", use_native=nat, use_hyperscan=hs)
+
+
+DOTTED_POSITIVES = [
+    # (text, the PAN as written, its digits)
+    (f"Payment with card {dot(VISA)} accepted.", dot(VISA), VISA),
+    (f"paid {dot(MASTERCARD)} today", dot(MASTERCARD), MASTERCARD),
+    (f"mc2 {dot(MC2)}", dot(MC2), MC2),
+    (f"amex {dot(AMEX)} exp 12/27", dot(AMEX), AMEX),  # 4.6.5
+    (f"diners {dot(DINERS)}", dot(DINERS), DINERS),  # 4.6.4
+    (f"visa19 {dot(VISA19)}", dot(VISA19), VISA19),  # 4.4.4.4.3
+    (f"visa19 {dot(VISA19, (4, 4, 4, 7))}", dot(VISA19, (4, 4, 4, 7)), VISA19),
+    (f"{dot(VISA)}", dot(VISA), VISA),
+    (f"Kortti: {dot(VISA)}.", dot(VISA), VISA),
+    # CSV fields (European: `;` and decimal commas; quoted, `,`-separated)
+    (f"id;nimi;kortti;summa\n17;Virtanen;{dot(VISA)};12,50\n", dot(VISA), VISA),
+    (f'"17","Doe","{dot(MASTERCARD)}","12.50"\n', dot(MASTERCARD), MASTERCARD),
+    (f"17,Doe,{dot(AMEX)},EUR\n", dot(AMEX), AMEX),
+    # log lines, with IPv4 addresses, versions and decimals around
+    (f"2026-01-02T10:00:00.123Z INFO gw-01 ip=10.1.2.3 card={dot(MASTERCARD)} amt=12.50 "
+     f"agent=4.1.1.1", dot(MASTERCARD), MASTERCARD),
+    (f"2026.01.02 10:00:00 client 192.168.10.20 pan {dot(VISA)} from 10.0.0.1",
+     dot(VISA), VISA),
+    (f"[{dot(AMEX)}]", dot(AMEX), AMEX),
+    (f"<pan>{dot(VISA)}</pan>", dot(VISA), VISA),
+    (f"order_id={dot(VISA)}", dot(VISA), VISA),  # grouped: no field-name veto (as dashes)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,written,digits", DOTTED_POSITIVES)
+def test_dotted_pans(text: str, written: str, digits: str, engine: Scanner) -> None:
+    found = [f for f in engine.scan_text(text) if f.kind in ("pan", "track_data")]
+    assert [(f.kind, text[f.start : f.end]) for f in found] == [("pan", written)], text
+    f = found[0]
+    assert f.detector == "pan.luhn_iin"
+    assert f.masked == mask_pan(digits) == digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+    assert f.confidence >= 0.95  # grouped
+    assert f.value_hash == engine.value_hash(digits)  # the same value as contiguous / spaced
+    assert digits not in repr(f) and written not in repr(f)
+
+
+def test_dotted_pan_is_the_same_value_as_other_forms(engine: Scanner) -> None:
+    text = f"{VISA} / {group(VISA, ' ')} / {group(VISA, '-')} / {dot(VISA)}"
+    found = engine.scan_text(text)
+    assert [f.kind for f in found] == ["pan"] * 4
+    assert len({f.value_hash for f in found}) == 1 and len({f.masked for f in found}) == 1
+
+
+def test_dotted_pan_and_ipv4_on_one_line(engine: Scanner) -> None:
+    text = f"src=10.20.30.40 dst=192.168.1.254 card={dot(VISA)} via 172.16.0.1 v=2026.01.02\n"
+    got = [(f.kind, text[f.start : f.end], f.masked) for f in engine.scan_text(text)]
+    assert got == [
+        ("ip_address", "10.20.30.40", "10.20.*.*"),
+        ("ip_address", "192.168.1.254", "192.168.*.*"),
+        ("pan", dot(VISA), "411111******1111"),
+        ("ip_address", "172.16.0.1", "172.16.*.*"),
+    ]
+
+
+DOTTED_NEGATIVES = [
+    # IPv4 addresses (reported as such, never as a PAN), versions, dates, decimals
+    "10.20.30.40",
+    "255.255.255.255 and 192.168.100.200",
+    "version 4.1.1.1",
+    "4111.1.1.1",
+    "release 2024.1.4111.1111",
+    "Chrome/120.0.6099.4111",
+    "2026.01.02",
+    "02.01.2026",
+    "2026.01.02.1111",
+    "2026.0102.1111.1111",
+    "3.14159265358979323846",
+    "4111.111111111111",  # a decimal number (Luhn-valid digits)
+    f"{MAESTRO12[:6]}.{MAESTRO12[6:]}",
+    f"{DISCOVER19[:6]}.{DISCOVER19[6:]}",  # 6-13: a decimal number
+    # OIDs whose arcs hold a dotted PAN
+    f"1.3.6.1.4.1.311.21.8.{dot(VISA)}",
+    f"OID 2.16.840.1.113730.3.1.{dot(VISA)}.1",
+    f"{dot(VISA)}.1.3.6.1",
+    # Luhn-invalid, wrong length for the brand, unknown IIN
+    dot("4111111111111112"),
+    dot(AMEX[:-1] + str((int(AMEX[-1]) + 1) % 10)),
+    dot("1234567812345670"),
+    # wrong grouping
+    "4111.11111111.1111",
+    "4111.1111.11111.111",
+    "411.11111.1111.1111",
+    "41.1111.1111.111111",
+    "4111.111111.111111",
+    dot(AMEX, (4, 4, 4, 3)),  # Amex's 4-6-5 only
+    dot(VISA19, (4, 4, 4, 4, 3))[:-4],
+    dot(MAESTRO12, (4, 4, 4)),  # 12-digit Maestro: no dotted layout
+    dot(DISCOVER17, (4, 4, 4, 5)),  # 17 digits: no dotted layout
+    f"{VISA[:4]}..{VISA[4:8]}..{VISA[8:12]}..{VISA[12:]}",
+    # glued to more groups
+    f"{dot(VISA)}.5",
+    f"{dot(VISA)}.1111",
+    f"{dot(VISA)}.1111.1111",
+    f"1.{dot(VISA)}",
+    f"10.0.{dot(VISA)}",
+    f"{dot(VISA)}-5",
+    f"x{dot(VISA)}",
+    f"{dot(VISA)}x",
+    # mixed separators (as for spaces and dashes)
+    f"{VISA[:4]}.{VISA[4:8]}-{VISA[8:12]} {VISA[12:]}",
+    f"{VISA[:4]}.{VISA[4:8]}.{VISA[8:12]} {VISA[12:]}",
+    f"{VISA[:4]}-{VISA[4:8]}.{VISA[8:12]}-{VISA[12:]}",
+    f"{VISA[:4]} {VISA[4:8]}.{VISA[8:12]}.{VISA[12:]}",
+    # IBAN-like runs written with dots
+    "DE89.3704.0044.0532.0130.00",
+    "FI21.1234.5600.0007.85",
+]
+
+
+@pytest.mark.parametrize("text", DOTTED_NEGATIVES)
+def test_dotted_lookalikes_are_not_pans(text: str, engine: Scanner) -> None:
+    assert pans(engine, text) == [], text
+    assert pans(engine, f"card: {text} end") == [], text
+
+
+def test_ipv4_addresses_stay_ip_addresses(engine: Scanner) -> None:
+    text = "10.20.30.40 4.1.1.1 255.255.255.255 1.2.3.4.5 2026.01.02"
+    got = [(f.kind, text[f.start : f.end]) for f in engine.scan_text(text)]
+    assert got == [("ip_address", "10.20.30.40"), ("ip_address", "4.1.1.1"),
+                   ("ip_address", "255.255.255.255")]  # fmt: skip

@@ -62,6 +62,17 @@ def test_undecodable_bytes_are_kept() -> None:
     assert out == data.replace(PAN.encode(), b"4111 11** **** 1111")
 
 
+def test_redact_dot_grouped_pan_keeps_the_dots_and_the_ip() -> None:
+    data = b"17;Virtanen;4111.1111.1111.1111;12,50;10.20.30.40\namex 3782.822463.10005\n"
+    findings = scan_bytes(data)
+    assert [f.kind for f in findings] == ["pan", "ip_address", "pan"]
+    assert mask_span("pan", "4111.1111.1111.1111") == "4111.11**.****.1111"
+    out = redact_text(data, [f for f in findings if f.kind in CARD_KINDS])
+    assert out == (b"17;Virtanen;4111.11**.****.1111;12,50;10.20.30.40\n"
+                   b"amex 3782.82****.*0005\n")
+    assert _cards(out) == []
+
+
 def test_findings_of_other_bytes_are_refused() -> None:
     findings = scan_bytes(f"card {PAN}\n".encode())
     with pytest.raises(InvalidInput, match="does not match the text"):

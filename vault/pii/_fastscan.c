@@ -1,14 +1,16 @@
 /* Native PAN candidate finder for vault.pii (optional accelerator).
  *
  * Emulates `rules._PAN_RE.finditer(buf)` over a whole buffer (the same non-overlapping,
- * leftmost matches, the same backtracking outcome for the contiguous, dash-grouped and
- * space-grouped alternatives) and keeps only the matches that can yield a PAN: the number,
- * or for grouped numbers some printed layout of consecutive groups, is in a brand's IIN
- * range and length and passes Luhn. Python then re-matches `_PAN_RE` at each returned start
- * and applies the context rules, so findings are the same as the pure-Python path.
+ * leftmost matches, the same backtracking outcome for the contiguous, dash-grouped,
+ * dot-grouped and space-grouped alternatives) and keeps only the matches that can yield a
+ * PAN: the number, or for grouped numbers some printed layout of consecutive groups, is in a
+ * brand's IIN range and length and passes Luhn. Python then re-matches `_PAN_RE` at each
+ * returned start and applies the context rules, so findings are the same as the pure-Python
+ * path.
  *
- * The brand table (allowed lengths per 6-digit IIN prefix) and the printed layouts come from
- * vault/pii/cards.py through configure(); nothing card-specific is hard-coded here.
+ * The brand table (allowed lengths per 6-digit IIN prefix) and the printed layouts (those of
+ * dot-grouped numbers apart) come from vault/pii/cards.py through configure(); nothing
+ * card-specific is hard-coded here.
  * ipv4_matches() likewise emulates `rules._IPV4_RE.finditer(buf)` (dotted quads of canonical
  * octets 0-255, bounded by non-alphanumerics, not part of a longer dotted number): the IP
  * handler turns every such match into a finding, so Python only builds the hits.
@@ -27,8 +29,12 @@
 #define MAX_S_GROUPS 12 /* first group + up to 11 space-separated groups */
 
 static uint8_t *len_table = NULL; /* [1e6] bit i set: length 12+i allowed for this IIN */
-static int n_layouts = 0;
-static uint8_t layouts[MAX_LAYOUTS][MAX_LAYOUT_GROUPS + 1]; /* [0] = number of groups */
+typedef struct {
+    int n;
+    uint8_t v[MAX_LAYOUTS][MAX_LAYOUT_GROUPS + 1]; /* [0] = number of groups, then the sizes */
+} layouts_t;
+static layouts_t layouts = {0};        /* cards.LAYOUTS: space- and dash-grouped numbers */
+static layouts_t dotted_layouts = {0}; /* cards.DOTTED_LAYOUTS: dot-grouped numbers */
 
 static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline int is_alnum(uint8_t c) {
@@ -82,12 +88,12 @@ static int valid_groups(const uint8_t *b, const Py_ssize_t *starts, const Py_ssi
     return sum % 10 == 0;
 }
 
-static int layout_ok(const Py_ssize_t *lens, int g0, int g1) {
+static int layout_ok(const layouts_t *t, const Py_ssize_t *lens, int g0, int g1) {
     int k = g1 - g0;
-    for (int i = 0; i < n_layouts; i++) {
-        if (layouts[i][0] != k) continue;
+    for (int i = 0; i < t->n; i++) {
+        if (t->v[i][0] != k) continue;
         int j = 0;
-        while (j < k && layouts[i][j + 1] == lens[g0 + j]) j++;
+        while (j < k && t->v[i][j + 1] == lens[g0 + j]) j++;
         if (j == k) return 1;
     }
     return 0;
@@ -155,10 +161,15 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
     *sep = 0;
     if (L >= 12 && L <= 19) return term_ok(b, n, r) ? r : -1; /* (?P<c>...) */
     if (L < 4 || L > 6 || r >= n) return -1;
-    if (b[r] == '-') { /* (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4}) */
+    if (b[r] == '-' || b[r] == '.') {
+        /* (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4}), (?P<dot>[0-9]{4,6}(?:\.[0-9]{1,7}){1,4}):
+         * the same separator throughout; a group of over 7 digits, or a 6th group, leaves
+         * `[.-][0-9]` after the last group taken, which the lookahead rejects as it does every
+         * shorter backtrack */
+        uint8_t c = b[r];
         Py_ssize_t e = r;
         int k = 0;
-        while (k < 4 && e + 1 < n && b[e] == '-' && is_digit(b[e + 1])) {
+        while (k < 4 && e + 1 < n && b[e] == c && is_digit(b[e + 1])) {
             Py_ssize_t q = run_end(b, n, e + 1);
             if (q - (e + 1) > 7) break;
             starts[k + 1] = e + 1;
@@ -168,7 +179,7 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
         }
         if (k == 0 || !term_ok(b, n, e)) return -1;
         *ngroups = k + 1;
-        *sep = '-';
+        *sep = (char)c;
         return e;
     }
     if (b[r] == ' ') { /* (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11}) */
@@ -199,14 +210,17 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
 static int may_hold_pan(const uint8_t *b, const Py_ssize_t *starts, const Py_ssize_t *lens,
                         int ng, char sep) {
     if (sep == 0) return valid_groups(b, starts, lens, 0, 1);
-    if (sep == '-') return layout_ok(lens, 0, ng) && valid_groups(b, starts, lens, 0, ng);
+    if (sep == '-' || sep == '.')
+        return layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng) &&
+               valid_groups(b, starts, lens, 0, ng);
     for (int i = 0; i < ng; i++) {
         Py_ssize_t total = lens[i];
         for (int size = 2; size <= MAX_LAYOUT_GROUPS && i + size <= ng; size++) {
             total += lens[i + size - 1];
             if (total < 12) continue;
             if (total > 19) break;
-            if (layout_ok(lens, i, i + size) && valid_groups(b, starts, lens, i, i + size))
+            if (layout_ok(&layouts, lens, i, i + size) &&
+                valid_groups(b, starts, lens, i, i + size))
                 return 1;
         }
     }
@@ -455,8 +469,9 @@ static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
             if (!(p > 0 && b[p - 1] == '+') && valid_groups(b, starts, lens, 0, 1) &&
                 (code = pan_conf(b, p, 0)) >= 0)
                 push_hit(out, p, e, code);
-        } else if (sep == '-') {
-            if (layout_ok(lens, 0, ng) && valid_groups(b, starts, lens, 0, ng))
+        } else if (sep == '-' || sep == '.') { /* the whole chain, in one of the layouts */
+            if (layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng) &&
+                valid_groups(b, starts, lens, 0, ng))
                 push_hit(out, p, e, pan_conf(b, p, 1));
         } else {
             int i = 0;
@@ -464,7 +479,8 @@ static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
                 int found = 0;
                 int top = ng - i < MAX_LAYOUT_GROUPS ? ng - i : MAX_LAYOUT_GROUPS;
                 for (int size = top; size >= 2; size--) {
-                    if (!layout_ok(lens, i, i + size) || !valid_groups(b, starts, lens, i, i + size))
+                    if (!layout_ok(&layouts, lens, i, i + size) ||
+                        !valid_groups(b, starts, lens, i, i + size))
                         continue;
                     Py_ssize_t hs = starts[i], he = starts[i + size - 1] + lens[i + size - 1];
                     push_hit(out, hs, he, pan_conf(b, hs, 1));
@@ -1149,23 +1165,63 @@ static PyObject *fs_configure_labels(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* configure(prefixes, layouts): prefixes is a sequence of (digits: bytes, length mask: int)
- * applied in order (later entries override: pass shorter prefixes first); bit i of the
- * mask allows length 12 + i. layouts is a sequence of tuples of group sizes. */
+/* Read a sequence of tuples of group sizes (1-5 groups of 1-19) into *into; 0, or -1 with an
+ * exception (then *into is left as it was). */
+static int load_layouts(PyObject *lays, layouts_t *into) {
+    PyObject *lseq = PySequence_Fast(lays, "layouts must be a sequence");
+    if (lseq == NULL) return -1;
+    layouts_t tmp = {0};
+    Py_ssize_t nl = PySequence_Fast_GET_SIZE(lseq);
+    if (nl > MAX_LAYOUTS) {
+        PyErr_SetString(PyExc_ValueError, "too many layouts");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < nl; i++) {
+        PyObject *t = PySequence_Fast(PySequence_Fast_GET_ITEM(lseq, i), "layout must be a tuple");
+        if (t == NULL) goto fail;
+        Py_ssize_t k = PySequence_Fast_GET_SIZE(t);
+        if (k < 1 || k > MAX_LAYOUT_GROUPS) {
+            Py_DECREF(t);
+            PyErr_SetString(PyExc_ValueError, "layout must have 1-5 groups");
+            goto fail;
+        }
+        tmp.v[i][0] = (uint8_t)k;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            long g = PyLong_AsLong(PySequence_Fast_GET_ITEM(t, j));
+            if (g < 1 || g > 19) {
+                Py_DECREF(t);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "group size must be 1-19");
+                goto fail;
+            }
+            tmp.v[i][j + 1] = (uint8_t)g;
+        }
+        Py_DECREF(t);
+    }
+    tmp.n = (int)nl;
+    *into = tmp;
+    Py_DECREF(lseq);
+    return 0;
+fail:
+    Py_DECREF(lseq);
+    return -1;
+}
+
+/* configure(prefixes, layouts, dotted_layouts): prefixes is a sequence of (digits: bytes,
+ * length mask: int) applied in order (later entries override: pass shorter prefixes first);
+ * bit i of the mask allows length 12 + i. layouts (space- and dash-grouped numbers) and
+ * dotted_layouts (dot-grouped ones) are sequences of tuples of group sizes. Nothing changes
+ * unless all three are valid. */
 static PyObject *fs_configure(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *prefixes, *lays;
-    if (!PyArg_ParseTuple(args, "OO", &prefixes, &lays)) return NULL;
+    PyObject *prefixes, *lays, *dlays;
+    if (!PyArg_ParseTuple(args, "OOO", &prefixes, &lays, &dlays)) return NULL;
+    layouts_t new_layouts, new_dotted;
+    if (load_layouts(lays, &new_layouts) < 0 || load_layouts(dlays, &new_dotted) < 0)
+        return NULL;
     PyObject *pseq = PySequence_Fast(prefixes, "prefixes must be a sequence");
     if (pseq == NULL) return NULL;
-    PyObject *lseq = PySequence_Fast(lays, "layouts must be a sequence");
-    if (lseq == NULL) {
-        Py_DECREF(pseq);
-        return NULL;
-    }
     uint8_t *table = calloc(1000000, 1);
-    uint8_t new_layouts[MAX_LAYOUTS][MAX_LAYOUT_GROUPS + 1];
-    Py_ssize_t nl = PySequence_Fast_GET_SIZE(lseq);
     if (table == NULL) {
         PyErr_NoMemory();
         goto fail;
@@ -1192,43 +1248,15 @@ static PyObject *fs_configure(PyObject *self, PyObject *args) {
         for (Py_ssize_t j = dlen; j < 6; j++) span *= 10;
         for (int j = 0; j < span; j++) table[v * span + j] = (uint8_t)mask;
     }
-    if (nl > MAX_LAYOUTS) {
-        PyErr_SetString(PyExc_ValueError, "too many layouts");
-        goto fail;
-    }
-    for (Py_ssize_t i = 0; i < nl; i++) {
-        PyObject *t = PySequence_Fast(PySequence_Fast_GET_ITEM(lseq, i), "layout must be a tuple");
-        if (t == NULL) goto fail;
-        Py_ssize_t k = PySequence_Fast_GET_SIZE(t);
-        if (k < 1 || k > MAX_LAYOUT_GROUPS) {
-            Py_DECREF(t);
-            PyErr_SetString(PyExc_ValueError, "layout must have 1-5 groups");
-            goto fail;
-        }
-        new_layouts[i][0] = (uint8_t)k;
-        for (Py_ssize_t j = 0; j < k; j++) {
-            long g = PyLong_AsLong(PySequence_Fast_GET_ITEM(t, j));
-            if (g < 1 || g > 19) {
-                Py_DECREF(t);
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "group size must be 1-19");
-                goto fail;
-            }
-            new_layouts[i][j + 1] = (uint8_t)g;
-        }
-        Py_DECREF(t);
-    }
-    memcpy(layouts, new_layouts, sizeof(layouts));
-    n_layouts = (int)nl;
+    layouts = new_layouts;
+    dotted_layouts = new_dotted;
     free(len_table);
     len_table = table;
     Py_DECREF(pseq);
-    Py_DECREF(lseq);
     Py_RETURN_NONE;
 fail:
     free(table);
     Py_DECREF(pseq);
-    Py_DECREF(lseq);
     return NULL;
 }
 
@@ -1421,7 +1449,8 @@ fail:
 
 static PyMethodDef methods[] = {
     {"configure", fs_configure, METH_VARARGS,
-     "configure(prefixes, layouts): load the IIN length table and the printed layouts"},
+     "configure(prefixes, layouts, dotted_layouts): load the IIN length table and the printed "
+     "layouts (of space/dash-grouped and of dot-grouped numbers)"},
     {"pan_matches", (PyCFunction)(void (*)(void))fs_pan_matches, METH_VARARGS | METH_KEYWORDS,
      "pan_matches(buf, validate=True) -> [(start, end)] of _PAN_RE matches (with validate, "
      "only those that can hold a full PAN); releases the GIL"},

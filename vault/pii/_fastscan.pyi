@@ -1,7 +1,10 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
-def configure(prefixes: Sequence[tuple[bytes, int]], layouts: Sequence[Sequence[int]]) -> None: ...
+def configure(
+    prefixes: Sequence[tuple[bytes, int]], layouts: Sequence[Sequence[int]],
+    dotted_layouts: Sequence[Sequence[int]],
+) -> None: ...
 def pan_matches(
     buf: bytes | bytearray | memoryview, validate: bool = True
 ) -> list[tuple[int, int]]: ...

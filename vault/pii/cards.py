@@ -49,6 +49,21 @@ LAYOUTS: frozenset[tuple[int, ...]] = frozenset(
     }
 )
 
+# Layouts accepted for numbers grouped with dots ("4111.1111.1111.1111", seen in some European
+# exports): only the brands' usual printed groupings, a subset of LAYOUTS. Dots also write IPv4
+# addresses, versions, dates, OIDs and decimals, so no two-group layout (a decimal number such
+# as "622126.1234567890123") and none of the rarer 12/13/17/18-digit ones.
+DOTTED_LAYOUTS: frozenset[tuple[int, ...]] = frozenset(
+    {
+        (4, 6, 4),  # 14 (Diners)
+        (4, 6, 5),  # 15 (Amex)
+        (4, 4, 4, 4),  # 16
+        (4, 4, 4, 4, 3),  # 19
+        (4, 4, 4, 7),
+    }
+)
+assert DOTTED_LAYOUTS <= LAYOUTS
+
 _DOUBLE = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 _PLAIN = bytes.maketrans(b"0123456789", bytes(range(10)))
 

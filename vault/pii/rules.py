@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .cards import LAYOUTS, luhn_ok, valid_pan
+from .cards import DOTTED_LAYOUTS, LAYOUTS, luhn_ok, valid_pan
 from .ids import hetu_ok, iban_mod97, iban_shape, my_number_ok, ssn_ok
 from .model import mask_email, mask_ip, mask_keep_last, mask_pan, mask_tail
 
@@ -109,11 +109,20 @@ PAN_RE = _rx(
     (?<![0-9A-Za-z])(?<![0-9][.-])
     (?:
         (?P<c>[0-9]{12,19})(?![0-9A-Za-z])(?![.-][0-9])
-      | (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
-      | (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11})(?![0-9A-Za-z])(?![.-][0-9])
+      | (?=[0-9]{4,6}[-.\x20][0-9])  # what every grouped form starts with: one test, not three
+        (?:
+            (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
+          | (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11})(?![0-9A-Za-z])(?![.-][0-9])
+          | (?P<dot>[0-9]{4,6}(?:\.[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
+        )
     )
     """
 )
+# The dotted alternative is the dashed one with `.` (one separator per number, as for dashes
+# and spaces): the whole chain of groups is the number, never a run of groups inside it, and
+# DOTTED_LAYOUTS decides. The lookarounds keep out a chain glued to more `.digit`/`-digit`
+# groups ("4111.1111.1111.1111.5", an OID), and no match starts inside one; IPv4 addresses,
+# versions and dates (first group under 4 digits, or no layout) never make one.
 
 
 def _pan_conf(ctx: Ctx, start: int, grouped: bool) -> float:
@@ -143,10 +152,12 @@ def handle_pan(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
             return None
         h = _pan_hit(ctx, c.decode("ascii"), start, m.end(), False)
         return [h] if h else None
-    d = m.group("d")
-    if d is not None:
-        groups = d.split(b"-")
-        if tuple(len(g) for g in groups) not in LAYOUTS:
+    d, sep, layouts = m.group("d"), b"-", LAYOUTS
+    if d is None and (d := m.group("dot")) is not None:
+        sep, layouts = b".", DOTTED_LAYOUTS
+    if d is not None:  # the whole chain is the number, in one of the layouts
+        groups = d.split(sep)
+        if tuple(len(g) for g in groups) not in layouts:
             return None
         h = _pan_hit(ctx, b"".join(groups).decode("ascii"), m.start(), m.end(), True)
         return [h] if h else None
@@ -190,6 +201,7 @@ _PAN_HS = (
     (_B + rb"[2-6][0-9]{3}(?:-[0-9]{3,7}){2,3}", 0),
     (_B + rb"[2-6][0-9]{5}[- ][0-9]{13}", 0),
     (_B + rb"[0-9]{4} [0-9]{3,7} [0-9]{3,7}", 0),
+    (_B + rb"[2-6][0-9]{3}\.[0-9]{4,6}\.[0-9]{4,5}", 0),  # every DOTTED_LAYOUTS number
 )
 
 

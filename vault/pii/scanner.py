@@ -22,7 +22,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, BinaryIO, Literal, TextIO
 
-from .cards import LAYOUTS, iin_length_table
+from .cards import DOTTED_LAYOUTS, LAYOUTS, iin_length_table
 from .encoding import byte_view, detect_encoding
 from .model import KINDS, Finding
 from .rules import (
@@ -51,7 +51,7 @@ try:  # optional accelerator, built from _fastscan.c by setup.py
 except ImportError:  # pragma: no cover - depends on the build
     _native = None  # type: ignore[assignment]
 else:
-    _native.configure(iin_length_table(), sorted(LAYOUTS))
+    _native.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS))
     _native.configure_labels(_NEG_WORDS, _NEG_SUFFIXES)
 
 HAVE_NATIVE = _native is not None
