@@ -243,6 +243,156 @@ def test_a_slow_client_neither_blocks_the_agent_nor_outlives_its_budget(
         assert time.monotonic() - t0 < 3  # served once the slow one's budget was spent
 
 
+def connected(path: Path) -> socket.socket:
+    """A client that connects and sends nothing (yet)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(str(path))
+    return s
+
+
+def test_idle_clients_do_not_hold_up_a_request(serving: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "CLIENT_TIMEOUT", 3.0)  # a request that waits fails fast
+    a, ident = serving()
+    idle = [connected(a.path) for _ in range(15)]  # connected, sending nothing
+    try:
+        t0 = time.monotonic()
+        assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+        assert time.monotonic() - t0 < 1  # not after their budgets (2 s each)
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_a_stalled_half_request_is_dropped_after_its_budget_and_blocks_no_one(
+        serving: Any) -> None:
+    a, ident = serving()
+    with connected(a.path) as slow:
+        slow.sendall(b'{"op": "recip')  # half a line, then nothing
+        t0 = time.monotonic()
+        assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+        assert time.monotonic() - t0 < 1  # served while the slow one still has its budget
+        slow.settimeout(5)
+        try:
+            rest = slow.recv(1000)
+        except ConnectionResetError:
+            rest = b""
+        dropped = time.monotonic() - t0
+    assert rest == b""  # dropped, nothing answered
+    assert agent.REQUEST_BUDGET - 0.5 < dropped < agent.REQUEST_BUDGET + 1
+
+
+def test_a_burst_of_clients_is_answered_or_told_the_agent_is_busy(
+        serving: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    monkeypatch.setattr(agent, "CLIENT_TIMEOUT", 5.0)
+    a, ident = serving()
+    n = 200
+    start = threading.Barrier(n)
+    outcomes: list[str] = []
+
+    def client() -> None:
+        try:
+            start.wait(5)
+            answer = agent.request(a.path, {"op": "recipient"})
+            outcome = "answered" if answer["recipient"] == str(ident.recipient) else "wrong"
+        except agent.AgentBusy as exc:
+            outcome = "busy" if str(exc) == agent.BUSY else repr(exc)
+        except Exception as exc:  # noqa: BLE001 - what went wrong is the test's failure
+            outcome = f"{type(exc).__name__}: {exc}"
+        outcomes.append(outcome)
+
+    threads = [threading.Thread(target=client) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert len(outcomes) == n
+    counts = Counter(outcomes)
+    assert set(counts) <= {"answered", "busy"}, counts  # never "gone"
+    assert counts["answered"] > 0
+    t0 = time.monotonic()
+    assert str(agent.AgentKey(a.path).recipient) == str(ident.recipient)
+    assert time.monotonic() - t0 < 1
+
+
+def test_a_saturated_agent_says_it_is_busy_and_serves_again_once_freed(
+        serving: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "MAX_CLIENTS", 4)
+    a, ident = serving()
+    held = [connected(a.path) for _ in range(4)]  # accepted before the ones below (in order)
+    try:
+        with pytest.raises(agent.AgentBusy, match="^the vault agent is busy: try again$") as exc:
+            agent.AgentKey(a.path)
+        assert not isinstance(exc.value, agent.AgentUnavailable)  # alive: no passphrase asked
+        with connected(a.path) as extra:  # answered at once, before it sends anything
+            assert json.loads(extra.makefile("rb").readline()) == {
+                "ok": False, "error": "the vault agent is busy: try again", "busy": True}
+    finally:
+        for s in held:
+            s.close()
+    t0 = time.monotonic()
+    while True:  # the agent sees them gone at once, not when their budgets run out
+        try:
+            key = agent.AgentKey(a.path)
+            break
+        except agent.AgentBusy:
+            assert time.monotonic() - t0 < 1, "still busy after its clients left"
+            time.sleep(0.02)
+    assert str(key.recipient) == str(ident.recipient)
+
+
+def test_a_full_backlog_is_busy_not_gone(sock_dir: Path) -> None:
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # listens, never accepts
+    hung.bind(str(sock_dir / "hung.sock"))
+    hung.listen(0)
+    queued: list[socket.socket] = []
+    try:
+        while True:  # fill its backlog
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(str(sock_dir / "hung.sock"))
+            except BlockingIOError:
+                s.close()
+                break
+            queued.append(s)
+            assert len(queued) < 100
+        with pytest.raises(agent.AgentBusy, match="^the vault agent is busy: try again$"):
+            agent.request(sock_dir / "hung.sock", {"op": "recipient"})
+    finally:
+        for s in queued:
+            s.close()
+        hung.close()
+    with pytest.raises(agent.AgentUnavailable, match="no vault agent answers"):
+        agent.request(sock_dir / "hung.sock", {"op": "recipient"})  # nothing listens now
+
+
+def test_stop_is_answered_at_once_with_idle_clients_connected(
+        sock_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "CLIENT_TIMEOUT", 3.0)
+    a = agent.Agent(X25519Identity.generate(), sock_dir / "s.sock", lifetime=60)
+    a.bind()
+    t = threading.Thread(target=a.serve, daemon=True)
+    t.start()
+    idle = [connected(a.path) for _ in range(5)]
+    try:
+        t0 = time.monotonic()
+        agent.stop(a.path)  # answered {"ok": true}
+        t.join(5)
+        assert not t.is_alive() and time.monotonic() - t0 < 1.5
+        assert not a.path.exists()
+        for s in idle:  # their connections end with the agent
+            s.settimeout(2)
+            assert s.recv(100) == b""
+    finally:
+        a.stop()
+        t.join(5)
+        for s in idle:
+            s.close()
+
+
 def test_a_malformed_answer_is_an_authentication_error(sock_dir: Path) -> None:
     fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     fake.bind(str(sock_dir / "fake.sock"))

@@ -39,6 +39,7 @@ def metadata(v: ItemView) -> Text:
 class ItemScreen(VaultScreen):
     PALETTE_NAME = "item"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Reload")]
+    RETRY_GROUPS = frozenset({"item", "preview"})  # reads: run again after a re-unlock
 
     def __init__(self, item_id: str, roles: frozenset[str]) -> None:
         super().__init__()

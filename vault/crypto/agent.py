@@ -13,13 +13,16 @@ id (``SO_PEERCRED``, Linux) and refuses anyone but its own user; clients check t
 The agent is not dumpable (no ptrace, core file or /proc environment of it by the same user).
 It exits, forgetting the identity, after its lifetime (``--timeout``, 8 hours by default,
 counted on the boot clock: time asleep counts), on ``vault agent --stop`` or on SIGTERM. One
-request at a time, each with at most two seconds to arrive. Anyone running as the same user can
-use it meanwhile, as with ssh-agent; that is no more than they can do with ``VAULT_PASSPHRASE``
-in a script's environment.
+loop serves up to MAX_CLIENTS connections at once (a selector: no connection waits for another),
+each request with at most two seconds to arrive, so clients that connect and send nothing hold
+up no one; one more connection is answered that the agent is busy (AgentBusy, never "gone").
+Anyone running as the same user can use it meanwhile, as with ssh-agent; that is no more than
+they can do with ``VAULT_PASSPHRASE`` in a script's environment.
 
 Protocol: one request per connection, a JSON object on one line (at most 64 KiB), answered by one
 JSON line: ``{"op": "recipient"}``, ``{"op": "unwrap", "blob": <base64 age file>}``,
-``{"op": "stop"}``; answers ``{"ok": true, ...}`` or ``{"ok": false, "error": TEXT}``.
+``{"op": "stop"}``; answers ``{"ok": true, ...}`` or ``{"ok": false, "error": TEXT}`` (with
+``"busy": true`` when the agent holds as many connections as it serves).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import ctypes
 import errno
 import json
 import os
+import selectors
 import signal
 import socket
 import stat
@@ -55,13 +59,24 @@ MAX_MESSAGE = 64 << 10
 CLIENT_TIMEOUT = 10.0
 """Seconds a command waits for the agent's answer."""
 REQUEST_BUDGET = 2.0
-"""Seconds a client has to send its whole request (the agent serves one at a time)."""
+"""Seconds a client has to send its whole request (and then to take its answer)."""
+MAX_CLIENTS = 64
+"""Connections the agent holds at once; one more is answered that it is busy."""
+BACKLOG = 128
+"""Connections the kernel queues for the agent to accept; beyond, clients hear it is busy."""
+BUSY = "the vault agent is busy: try again"
+BUSY_RETRIES = (0.05, 0.15, 0.4)
+"""Seconds a client pauses before asking a busy agent again (a burst passes); then AgentBusy."""
 
 _PR_SET_DUMPABLE = 4
 
 
 class AgentUnavailable(AuthenticationError):
     """No agent answers at the socket (it expired, was stopped, or never ran)."""
+
+
+class AgentBusy(AuthenticationError):
+    """An agent is there but holds as many connections as it serves: trying again will do."""
 
 
 # -- the agent -------------------------------------------------------------------------------
@@ -157,7 +172,7 @@ class Agent:
                                f"{exc.strerror or exc}") from None
         finally:
             os.umask(old)
-        sock.listen(16)
+        sock.listen(BACKLOG)
         self._sock = sock
         self._inode = self.path.stat().st_ino
 
@@ -185,24 +200,107 @@ class Agent:
         return self._sock.fileno()
 
     def serve(self) -> None:
-        """Answer until the deadline or a stop; then remove the socket and forget the key."""
+        """Answer until the deadline or a stop; then remove the socket and forget the key.
+
+        One loop over a selector: every connection is read as its bytes come and answered as
+        soon as its request is whole, so no client waits for another (an idle one is dropped
+        once its REQUEST_BUDGET is spent)."""
         assert self._sock is not None, "bind() first"
+        self._sock.setblocking(False)
+        sel = selectors.DefaultSelector()
+        clients: dict[socket.socket, _Client] = {}
         try:
+            sel.register(self._sock, selectors.EVENT_READ)
             while not self._stopping:
                 left = self.deadline - self._clock()
                 if left <= 0:
                     break
-                self._sock.settimeout(min(left, 0.25))
-                try:
-                    conn, _ = self._sock.accept()
-                except TimeoutError:
-                    continue
-                except InterruptedError:
-                    continue
-                with conn:
-                    self._handle(conn)
+                now = time.monotonic()
+                for late in [c for c in clients.values() if c.deadline <= now]:
+                    self._drop(sel, clients, late)  # too slow: nothing to answer
+                wait = min([left, 0.25, *(c.deadline - now for c in clients.values())])
+                for key, _events in sel.select(max(wait, 0.0)):
+                    if key.data is None:
+                        self._accept(sel, clients)
+                    else:
+                        self._step(sel, clients, key.data)
         finally:
+            for c in list(clients.values()):
+                if c.outbox:  # an answer not out yet (e.g. to "stop"): one last try
+                    with contextlib.suppress(OSError):
+                        c.conn.send(c.outbox)
+                self._drop(sel, clients, c)
+            sel.close()
             self.close()
+
+    def _accept(self, sel: selectors.BaseSelector, clients: dict[socket.socket, _Client]
+                ) -> None:
+        """Take the connections waiting; past MAX_CLIENTS, tell each that the agent is busy."""
+        assert self._sock is not None
+        for _ in range(BACKLOG):
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):  # none left
+                return
+            except OSError:  # none can be taken now (out of descriptors): they wait, and the
+                time.sleep(0.05)  # loop does not spin on a listening socket it cannot empty
+                return
+            conn.setblocking(False)
+            if len(clients) >= MAX_CLIENTS:
+                with conn, contextlib.suppress(OSError):
+                    conn.send(_encode({"ok": False, "error": BUSY, "busy": True}))
+                continue
+            budget = min(REQUEST_BUDGET, max(0.0, self.deadline - self._clock()))
+            client = _Client(conn, time.monotonic() + budget)
+            clients[conn] = client
+            sel.register(conn, selectors.EVENT_READ, client)
+
+    def _step(self, sel: selectors.BaseSelector, clients: dict[socket.socket, _Client],
+              client: _Client) -> None:
+        """Read what `client` sent; once its request is whole (or it stopped sending), answer
+        it; drop it once answered. Nothing a client sends can end the agent."""
+        try:
+            if client.outbox is None:
+                part = client.conn.recv(65536)
+                client.inbox += part
+                if part and b"\n" not in part and len(client.inbox) <= MAX_MESSAGE:
+                    return  # more to come
+                client.outbox = bytearray(self._reply(client.conn, bytes(client.inbox)))
+                client.inbox = bytearray()
+                client.deadline = time.monotonic() + REQUEST_BUDGET
+                sel.modify(client.conn, selectors.EVENT_WRITE, client)
+            del client.outbox[:client.conn.send(client.outbox)]
+            if client.outbox:
+                return  # the rest when the client takes it
+        except (BlockingIOError, InterruptedError):
+            return
+        except Exception:  # noqa: BLE001 - gone, or a bug: drop this client, never the agent
+            pass
+        self._drop(sel, clients, client)
+
+    def _reply(self, conn: socket.socket, data: bytes) -> bytes:
+        """The answer line to request `data` from the peer of `conn`."""
+        try:
+            request: Any = _decode(data)
+        except InvalidInput as exc:
+            request = exc
+        uid = _peer_uid(conn)
+        if uid is None or not self.peer_allowed(uid):
+            return _encode({"ok": False, "error": "this agent serves its own user only"})
+        if isinstance(request, InvalidInput):
+            return _encode({"ok": False, "error": request.message})
+        try:
+            return _encode(self.answer(request))
+        except Exception:  # noqa: BLE001 - a bug must not end the agent; never echo the cause
+            return _encode({"ok": False, "error": "internal error"})
+
+    @staticmethod
+    def _drop(sel: selectors.BaseSelector, clients: dict[socket.socket, _Client],
+              client: _Client) -> None:
+        clients.pop(client.conn, None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            sel.unregister(client.conn)
+        client.conn.close()
 
     def stop(self) -> None:
         self._stopping = True
@@ -238,28 +336,6 @@ class Agent:
     def peer_allowed(self, uid: int) -> bool:
         return uid == self._uid
 
-    def _handle(self, conn: socket.socket) -> None:
-        """Answer one connection; nothing a client sends can end the agent."""
-        budget = min(REQUEST_BUDGET, max(0.0, self.deadline - self._clock()))
-        try:
-            try:  # read first (bounded in size and time), so the client always gets the answer
-                request = _receive(conn, time.monotonic() + budget)
-            except InvalidInput as exc:
-                request = exc
-            conn.settimeout(REQUEST_BUDGET)
-            uid = _peer_uid(conn)
-            if uid is None or not self.peer_allowed(uid):
-                _send(conn, {"ok": False, "error": "this agent serves its own user only"})
-            elif isinstance(request, InvalidInput):
-                _send(conn, {"ok": False, "error": request.message})
-            else:
-                _send(conn, self.answer(request))
-        except OSError:
-            return  # the client went away or was too slow: nothing to answer
-        except Exception:  # noqa: BLE001 - a bug must not end the agent; never echo the cause
-            with contextlib.suppress(OSError):
-                _send(conn, {"ok": False, "error": "internal error"})
-
     def answer(self, request: Any) -> dict[str, Any]:
         """The answer to one decoded request."""
         op = request.get("op") if isinstance(request, dict) else None
@@ -286,6 +362,19 @@ class Agent:
                 return {"ok": False, "error": "the agent's identity cannot open this"}
             return {"ok": True, "data": base64.b64encode(plain).decode("ascii")}
         return {"ok": False, "error": "unknown request"}
+
+
+class _Client:
+    """One connection being served: its request as it arrives, then its answer as it leaves,
+    each by `deadline` (time.monotonic)."""
+
+    __slots__ = ("conn", "deadline", "inbox", "outbox")
+
+    def __init__(self, conn: socket.socket, deadline: float) -> None:
+        self.conn = conn
+        self.deadline = deadline
+        self.inbox = bytearray()
+        self.outbox: bytearray | None = None  # the answer, once the request is whole
 
 
 def harden_process() -> None:
@@ -413,7 +502,8 @@ def shell_lines(path: Path, pid: int) -> str:
 
 class AgentKey:
     """The personal identity as held by an agent: its recipient, and ``unwrap`` of the age
-    files encrypted to it. Raises AgentUnavailable when no agent answers at ``path``."""
+    files encrypted to it. Raises AgentUnavailable when no agent answers at ``path``, AgentBusy
+    when one does but serves as many clients as it can."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -433,26 +523,43 @@ class AgentKey:
 
 
 def request(path: Path, message: dict[str, Any]) -> dict[str, Any]:
-    """Send one request to the agent at `path` and return its (ok) answer."""
+    """Send one request to the agent at `path` and return its (ok) answer. AgentUnavailable
+    when nothing answers there, AgentBusy when an agent does but stays saturated (asked again
+    after each of BUSY_RETRIES: a busy agent has read nothing, and every request may be
+    repeated)."""
+    for pause in BUSY_RETRIES:
+        try:
+            return _ask(path, message)
+        except AgentBusy:
+            time.sleep(pause)
+    return _ask(path, message)
+
+
+def _ask(path: Path, message: dict[str, Any]) -> dict[str, Any]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(CLIENT_TIMEOUT)
     with sock:
         try:
             sock.connect(str(path))
+        except BlockingIOError:  # EAGAIN: it listens, but its backlog is full
+            raise AgentBusy(BUSY) from None
         except OSError:
             raise AgentUnavailable(
                 f"no vault agent answers at {path}",
                 hint=f"start one with `eval \"$(vault agent)\"`, or unset {ENV_SOCK}") from None
         if _peer_uid(sock) != os.geteuid():
             raise AuthenticationError(f"the process at {path} is not your vault agent")
-        try:
+        with contextlib.suppress(OSError):  # a busy agent may have answered and closed already
             _send(sock, message)
+        try:
             answer = _receive(sock, time.monotonic() + CLIENT_TIMEOUT)
         except (OSError, InvalidInput):
             raise AgentUnavailable(f"the vault agent at {path} did not answer") from None
     if not isinstance(answer, dict):
         raise AuthenticationError("the vault agent sent a malformed answer")
     if not answer.get("ok"):
+        if answer.get("busy") is True:
+            raise AgentBusy(BUSY)
         raise AuthenticationError(f"vault agent: {str(answer.get('error', 'refused'))[:200]}")
     return answer
 
@@ -460,8 +567,12 @@ def request(path: Path, message: dict[str, Any]) -> dict[str, Any]:
 # -- wire ------------------------------------------------------------------------------------
 
 
+def _encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode("ascii") + b"\n"
+
+
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
-    conn.sendall(json.dumps(message).encode("ascii") + b"\n")
+    conn.sendall(_encode(message))
 
 
 def _receive(conn: socket.socket, deadline: float) -> Any:
@@ -470,7 +581,7 @@ def _receive(conn: socket.socket, deadline: float) -> Any:
     buf = bytearray()
     while b"\n" not in buf:
         if len(buf) > MAX_MESSAGE:
-            raise InvalidInput("message too long")
+            break
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("request too slow")
@@ -479,7 +590,13 @@ def _receive(conn: socket.socket, deadline: float) -> Any:
         if not part:
             break
         buf += part
-    line, sep, _ = bytes(buf).partition(b"\n")
+    return _decode(bytes(buf))
+
+
+def _decode(data: bytes) -> Any:
+    """The JSON value on the first line of `data`; InvalidInput when there is no whole line of
+    at most MAX_MESSAGE bytes, or it is not JSON."""
+    line, sep, _ = data.partition(b"\n")
     if not sep or len(line) > MAX_MESSAGE:
         raise InvalidInput("message too long" if len(line) > MAX_MESSAGE else
                            "incomplete message")
@@ -514,7 +631,7 @@ def agent_from_env(env: dict[str, str] | None = None) -> AgentKey | None:
     return AgentKey(Path(value)) if value else None
 
 
-__all__ = ["ENV_SOCK", "Agent", "AgentKey", "AgentUnavailable", "agent_from_env", "boot_clock",
-           "check_platform", "daemonize", "default_socket_path", "handle_signals",
-           "harden_process", "parse_lifetime", "request", "run_foreground", "shell_lines",
-           "start", "stop"]
+__all__ = ["BUSY", "ENV_SOCK", "Agent", "AgentBusy", "AgentKey", "AgentUnavailable",
+           "agent_from_env", "boot_clock", "check_platform", "daemonize", "default_socket_path",
+           "handle_signals", "harden_process", "parse_lifetime", "request", "run_foreground",
+           "shell_lines", "start", "stop"]
