@@ -253,9 +253,11 @@ def test_a_file_that_fails_reports_error_and_hint_and_the_others_go_on(
     live.write_bytes(b"first line\n")
     r = eng("ingest", "acme", str(live), str(files / "notes.md"))
     assert r.code == 2
-    assert r.err.splitlines() == [
+    lines = r.err.splitlines()
+    assert lines[:2] == [
         "vault: error: file changed while it was ingested: live.log",
         "vault: hint: ingest it again once it is no longer being written"]
+    assert len(lines) == 3 and lines[2].startswith("into engagement acme (")
     assert r.text.strip().endswith("  notes.md")  # the next file was ingested all the same
     assert [i["original_name"] for i in eng("ls", "acme", "--json").json()] == ["notes.md"]
 
@@ -295,3 +297,64 @@ def test_the_command_line_loads_no_database_layer_until_it_opens_the_vault() -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_ingest_reports_what_a_directory_holds_besides_files(eng: Run, files: Path,
+                                                             tmp_path: Path) -> None:
+    """Links, FIFOs and sockets inside a directory are not read and not skipped in silence; a
+    name that is not UTF-8 is ingested under a displayable name; the rest goes on."""
+    (tmp_path / "secret").write_bytes(b"outside the tree\n")
+    (files / "link").symlink_to(tmp_path / "secret")
+    os.mkfifo(files / "pipe")
+    fd = os.open(os.fsencode(files) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, b"latin-1 name\n")
+    os.close(fd)
+    r = eng("ingest", "acme", str(files), "--json")
+    assert r.code == 0, r.err
+    records = r.json()
+    assert isinstance(records, list)
+    skipped = [d for d in records if "skipped" in d]
+    assert skipped == [
+        {"name": "evidence/link", "path": str(files / "link"),
+         "skipped": "a symbolic link (not followed inside a directory)"},
+        {"name": "evidence/pipe", "path": str(files / "pipe"), "skipped": "a named pipe (fifo)"}]
+    assert sorted(d["original_name"] for d in records if "skipped" not in d) == [
+        "evidence/caf\\xe9.txt", "evidence/empty.log", "evidence/fw/rules.txt",
+        "evidence/notes.md"]
+    assert r.err.splitlines() == [
+        "vault: warning: skipped evidence/link: a symbolic link (not followed inside a "
+        "directory)",
+        "vault: warning: skipped evidence/pipe: a named pipe (fifo)"]
+    human = eng("ingest", "acme", str(files))
+    assert human.code == 0 and "Traceback" not in human.err
+    assert "vault: warning: skipped evidence/pipe: a named pipe (fifo)" in human.err
+    assert "evidence/caf\\xe9.txt (already in the vault)" in human.text
+    listed = eng("ls", "acme", "--json").json()
+    assert isinstance(listed, list)
+    names = [i["original_name"] for i in listed]
+    assert "evidence/link" not in names and len(names) == 4
+
+
+def test_ingest_a_file_replaced_after_listing_fails_alone(
+        eng: Run, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.evidence import sources
+
+    (tmp_path / "secret").write_bytes(b"# not evidence: outside the tree\n")
+    real = sources.collect
+
+    def collect_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        listed = real(*args, **kwargs)
+        (files / "notes.md").unlink()
+        (files / "notes.md").symlink_to(tmp_path / "secret")
+        return listed
+    monkeypatch.setattr(sources, "collect", collect_then_swap)
+    r = eng("ingest", "acme", str(files), "--json")
+    assert r.code == 2
+    message = "evidence/notes.md changed or was replaced between listing and reading"
+    assert {"name": "evidence/notes.md", "error": message} in r.json()  # type: ignore[operator]
+    assert r.err.splitlines()[0] == f"vault: error: {message}"
+    assert "Traceback" not in r.err
+    listed = eng("ls", "acme", "--json").json()
+    assert isinstance(listed, list)
+    assert sorted(i["original_name"] for i in listed) == [
+        "evidence/empty.log", "evidence/fw/rules.txt"]

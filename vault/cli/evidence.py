@@ -1,7 +1,15 @@
-"""Verbs about evidence items: ingest, ls, show, get, verify."""
+"""Verbs about evidence items: ingest, ls, show, get, verify.
+
+`ingest` of a directory reads its regular files only: a symbolic link, FIFO, socket or device
+file met inside it is not read, and is reported on stderr (``vault: warning: skipped NAME:
+REASON``) and, with --json, as a record ``{"name", "path", "skipped": REASON}``; skipped entries
+alone do not make the exit code non-zero. A file that fails (replaced since it was listed,
+unreadable, ...) is an error for that file; the others go on, and the exit code is 2.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +18,7 @@ from vault.cli.errors import report_error
 from vault.cli.termout import Progress, safe, table
 from vault.errors import InvalidInput, VaultError
 from vault.evidence import sources
+from vault.evidence.preview import mask_cards_fallback
 
 if TYPE_CHECKING:
     from vault.service import IngestResult
@@ -21,7 +30,8 @@ class Evidence(Command):
     def ingest(self) -> int:
         from vault.service import IngestOptions
         a = self.args
-        srcs = sources.collect(a.paths, stdin_name=a.name)
+        listed = sources.collect(a.paths, stdin_name=a.name)
+        srcs = [s for s in listed if s.skipped is None]
         v = self.open()
         opts = IngestOptions(kind=a.kind, requirements=tuple(a.req), disclosure=a.disclosure,
                              system=a.system, description=a.description,
@@ -29,22 +39,35 @@ class Evidence(Command):
         total = sum(s.size or 0 for s in srcs)
         failed = 0
         records: list[dict[str, Any]] = []
+        chosen: list[str] = []
+        for s in listed:
+            if s.skipped is not None:  # not read: said so, never skipped in silence
+                where = sources.display(str(s.path)) if s.path is not None else s.name
+                records.append({"name": mask_cards_fallback(s.name),
+                                "path": mask_cards_fallback(where), "skipped": s.skipped})
+                print(f"vault: warning: skipped {safe(s.name)}: {safe(s.skipped)}",
+                      file=sys.stderr)
         with Progress.maybe(total, len(srcs), enabled=not self.json) as bar:
             def report(src: sources.Source, r: IngestResult | VaultError) -> None:
                 nonlocal failed
                 if isinstance(r, VaultError):  # this file only: the others go on
                     failed += 1
-                    records.append({"name": src.name, "error": r.message})
+                    records.append({"name": mask_cards_fallback(src.name), "error": r.message})
                     report_error(r, out=lambda line: bar.println(line, err=True))
                     return
                 d = r.view.as_dict() | {"duplicate": r.duplicate, "flags": r.flags}
                 records.append(d)
+                if not self.json and not chosen:  # which engagement the name or id chose
+                    chosen.append(r.view.item.engagement_id)
+                    bar.println(f"into engagement {safe(r.view.engagement)} "
+                                f"({r.view.item.engagement_id[:8]})", err=True)
                 if not self.json:
                     note = " (already in the vault)" if r.duplicate else ""
                     if r.flags:
                         found = ", ".join(f"{k} x{n}" for k, n in sorted(r.flags.items()))
                         note += (" QUARANTINED: " if r.quarantined else " flagged: ") + found
-                    bar.println(f"{r.view.item.id[:12]}  {safe(src.name)}{note}")
+                    bar.println(f"{r.view.item.id[:12]}  {safe(r.view.item.original_name)}"
+                                f"{note}")
             v.ingest(a.engagement, srcs, opts, progress=bar.advance, on_result=report)
         if self.json:
             self.out(records, lambda: None)
@@ -71,16 +94,22 @@ class Evidence(Command):
 
     def get(self) -> int:
         a = self.args
+        quarantined = bool(getattr(a, "quarantined", False))
         v = self.open()
         if a.output is None or str(a.output) == "-":
             if sys.stdout.isatty() and not a.force:
                 raise InvalidInput("refusing to write evidence to a terminal",
                                    hint="use -o FILE, a pipe, or --force")
-            v.read_item(a.item, out=sys.stdout.buffer)
+            try:
+                v.read_item(a.item, out=sys.stdout.buffer, quarantined=quarantined)
+            except BaseException:
+                _discard_stdout()
+                raise
             return 0
-        view = v.read_item(a.item, dest=a.output, overwrite=a.force)
-        self.out({"id": view.item.id, "output": str(a.output), "sha256": view.item.sha256},
-                 lambda: print(f"wrote {safe(str(a.output))} ({_size(view.item.size)}, "
+        view = v.read_item(a.item, dest=a.output, overwrite=a.force, quarantined=quarantined)
+        shown = sources.display(str(a.output))
+        self.out({"id": view.item.id, "output": shown, "sha256": view.item.sha256},
+                 lambda: print(f"wrote {safe(shown)} ({_size(view.item.size)}, "
                                f"sha256 {view.item.sha256})", file=sys.stderr))
         return 0
 
@@ -99,6 +128,25 @@ class Evidence(Command):
             print(f"{len(results)} checked, {len(bad)} damaged")
         self.out(data, human)
         return EXIT_FOUND if bad else 0
+
+
+def _discard_stdout() -> None:
+    """After a failed `get` to stdout, point stdout at /dev/null: what is still buffered would
+    fail again when the interpreter flushes it at exit (a second error, after ours)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file descriptor (tests, an embedding program)
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
 
 
 def _size(n: int) -> str:

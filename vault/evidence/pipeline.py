@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from storage_backends import ObjectStore
-from vault.age import X25519Recipient, encrypt_payload, new_file_key, write_header
+from vault.age import Stanza, X25519Recipient, encrypt_payload, new_file_key, write_header
 from vault.errors import InvalidInput
+from vault.evidence.sources import SourceChanged
 from vault.pii.filetype import MAGIC_BYTES, detect_mime
 
 BLOCK_SIZE = 4 << 20
@@ -35,8 +36,12 @@ class Sealed:
     detected_mime: str
 
 
-class SourceChanged(InvalidInput):
-    """The file changed while it was being read."""
+__all__ = ["BLOCK_SIZE", "Progress", "Sealed", "SourceChanged", "SourceUnreadable", "seal"]
+
+
+class SourceUnreadable(InvalidInput):
+    """Reading the source failed (an I/O error, input that would block): not the store's
+    fault."""
 
 
 def _fingerprint(fd: int) -> tuple[int, int, int, int] | None:
@@ -49,13 +54,19 @@ def _fingerprint(fd: int) -> tuple[int, int, int, int] | None:
 def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Recipient, *,
          name: str, rng: Callable[[int], bytes] = os.urandom,
          progress: Progress | None = None,
-         tap: Callable[[bytes], None] | None = None) -> Sealed:
+         tap: Callable[[bytes], None] | None = None, labels: Sequence[Stanza] = ()
+         ) -> Sealed:
     """Encrypt `src` to `recipient`, storing the payload at `object_key`; `tap` sees every
-    plaintext block as it is read (the scanner).
+    plaintext block as it is read (the scanner); `labels` go into the header, under its MAC
+    (:mod:`vault.evidence.binding`).
 
     Raises SourceChanged (after deleting the payload) when `src` is a regular file that was
-    modified while it was read; storage failures propagate from the store unchanged, with
-    nothing left under `object_key`.
+    modified while it was read, SourceUnreadable when reading `src` fails; storage failures
+    propagate from the store unchanged, with nothing left under `object_key`.
+
+    `src` is trusted to be what the user meant: :mod:`vault.evidence.sources` opened it
+    (``O_NOFOLLOW``, ``O_NONBLOCK``) and checked it is the file it listed. This function checks
+    that it does not change while it is read.
     """
     try:
         fd: int | None = src.fileno()
@@ -72,7 +83,17 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
     def blocks() -> Iterator[bytes]:
         nonlocal remaining
         while remaining is None or remaining > 0:
-            block = src.read(BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining))
+            want = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
+            try:
+                block = src.read(want)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise SourceUnreadable(f"cannot read {name}: {reason[:1].lower()}{reason[1:]}"
+                                       ) from None
+            if block is None:  # a non-blocking descriptor with nothing to read yet
+                raise SourceUnreadable(f"cannot read {name}: the input is non-blocking and "
+                                       "has no data ready", hint="give it as a regular file "
+                                       "or a blocking pipe")
             if not block:
                 return
             if remaining is not None:
@@ -88,7 +109,7 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
             yield block
 
     file_key = new_file_key(rng)
-    header = write_header(file_key, [recipient], rng)
+    header = write_header(file_key, [recipient], rng, labels)
     store.put(object_key, encrypt_payload(file_key, blocks(), rng=rng))
     size = int(state["size"])  # type: ignore[call-overload]
     if before is not None and fd is not None:
