@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -372,6 +373,33 @@ class LocalStore:
                 return
             directory = directory.parent
             _fsync_dir(directory)
+
+    def leftover_writes(self, older_than: float) -> builtins.list[Path]:
+        """``~tmp-*`` files of writes that never finished (a killed process), untouched for at
+        least `older_than` seconds (file time, not the injected clock): an in-flight write is
+        younger. Never a symlink, never outside ``root``."""
+        now = time.time()
+        found: builtins.list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d != "~meta"]
+            for name in filenames:
+                if not name.startswith(_TMP_PREFIX):
+                    continue
+                path = Path(dirpath) / name
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and now - st.st_mtime >= older_than:
+                    found.append(path)
+        return sorted(found)
+
+    def remove_leftover(self, path: Path) -> None:
+        """Delete one file :meth:`leftover_writes` returned (ValueError for anything else)."""
+        path = Path(path)
+        if not path.name.startswith(_TMP_PREFIX) or self.root not in path.parents:
+            raise ValueError(f"not a leftover write of this store: {path}")
+        path.unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with ``prefix``, lexicographically sorted, streamed directory by directory.

@@ -56,7 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def make_vault(settings: Settings, clock: StepClock) -> Callable[..., Vault]:
     """Open `settings`' vault as `identity` (registering the first one as admin), no scrypt."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = open_database(settings.db_url)
     store = LocalStore(settings.home / "objects", clock=clock)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 
+from tui.base import VaultScreen
 from tui.commands import VaultCommands
 from tui.screens.engagements import EngagementsScreen
 from tui.screens.error import ErrorModal
@@ -69,7 +70,10 @@ class VaultApp(App[None]):
         self.sub_title = vault.user.name
         screen = self.screen
         if isinstance(screen, UnlockScreen) and screen.again:
-            self.pop_screen()  # back where the agent was missed: try the action again
+            self.pop_screen()  # back where the agent was missed: run again what failed
+            for below in self.screen_stack:
+                if isinstance(below, VaultScreen):
+                    below.retry_after_unlock()
         elif isinstance(screen, UnlockScreen):
             self.switch_screen(EngagementsScreen())
         else:
@@ -78,12 +82,14 @@ class VaultApp(App[None]):
     def show_error(self, error: BaseException) -> None:
         """A VaultError's message and hint in a modal; anything else is a bug: a generic line,
         and where it happened goes to a log file under the vault home (:func:`bug_report`).
-        The unlock agent gone mid-session: the passphrase is asked, and the app goes on."""
+        The unlock agent gone mid-session: the passphrase is asked, and the app goes on (the
+        screens run again what failed for it, :meth:`VaultScreen.retry_after_unlock`)."""
         from vault.crypto.agent import AgentUnavailable
 
-        if isinstance(error, AgentUnavailable) and not isinstance(self.screen, UnlockScreen):
-            settings = self._settings or Settings.from_env()
-            self.push_screen(UnlockScreen(settings, again=error.message))
+        if isinstance(error, AgentUnavailable):
+            if not isinstance(self.screen, UnlockScreen):  # else it is being asked already
+                settings = self._settings or Settings.from_env()
+                self.push_screen(UnlockScreen(settings, again=error.message))
         elif isinstance(error, VaultError):
             self.push_screen(ErrorModal(error.message, error.hint))
         else:  # a bug: its text may quote content, so only where it happened is kept

@@ -28,6 +28,7 @@ EXPECTED: dict[str, set[str]] = {
     "item.ingest": {"lead", "assessor"},
     "item.list": {"lead", "assessor", "qa", "viewer"},
     "item.read": {"lead", "assessor", "qa", "viewer"},
+    "item.read-quarantined": {"lead", "qa"},
     "item.verify": {"lead", "assessor", "qa"},
     "flag.list": {"lead", "assessor", "qa", "viewer"},
     "flag.resolve": {"lead", "qa"},
@@ -102,7 +103,9 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
     as_.item = r.json()[0]["id"]  # type: ignore[attr-defined,index]
     # one distinct card number (so one flag) for each user to resolve
     cards = "\n".join(f"card {pan}" for pan in _PANS).encode()
-    assert as_("lead", "ingest", "E", "-", "--name", "cards.log", stdin=cards).code == 0
+    r = as_("lead", "ingest", "E", "-", "--name", "cards.log", "--json", stdin=cards)
+    assert r.code == 0 and r.json()[0]["state"] == "quarantined"  # type: ignore[index]
+    as_.held = r.json()[0]["id"]  # type: ignore[attr-defined,index]
     flags = as_("lead", "flags", "E", "--json").json()
     by_value = {f["masked"]: f["id"] for f in flags}  # type: ignore[union-attr,index]
     as_.flags = {u: by_value[p[:6] + "******" + p[-4:]]  # type: ignore[attr-defined]
@@ -112,7 +115,7 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
 
 
 def _commands(user: str, item: str, tmp: Path, recipient: str,
-              flag: str) -> dict[str, list[str]]:
+              flag: str, held: str) -> dict[str, list[str]]:
     return {
         "vault.status": ["status"],
         "engagement.create": ["engagement", "create", f"new-{user}", "--client", "c",
@@ -122,6 +125,8 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "item.ingest": ["ingest", "E", "-", "--name", f"by-{user}.txt"],
         "item.list": ["ls", "E"],
         "item.read": ["get", item, "-o", str(tmp / f"get-{user}")],
+        "item.read-quarantined": ["get", held, "--quarantined", "-o",
+                                  str(tmp / f"held-{user}")],
         "item.verify": ["verify", item],
         "flag.list": ["flags", "E"],
         "flag.resolve": ["flag", "resolve", flag, "--false-positive", "--reason", "test data"],
@@ -150,7 +155,8 @@ def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env) -> N
     engine = open_database(cli_env.db_url)
     for action, user in [(a, u) for a in EXPECTED for u in USERS]:
         recipient = str(X25519Identity.generate().recipient)
-        args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user])[action]
+        args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user],
+                         firm.held)[action]
         r = firm(user, *args, stdin=f"content by {user}".encode())
         if user in EXPECTED[action]:
             assert r.code == 0, (action, user, r.err)

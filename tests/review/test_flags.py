@@ -159,7 +159,7 @@ def test_a_big_file_is_scanned_in_the_workers_from_its_first_block(
     monkeypatch.setattr(scanner_mod, "PROCESS_MIN_BYTES", 2 << 20)  # (first chunk: 1 MiB)
     r = ingest_one(vault, engagement, "big.log", b"filler line\n" * 250_000 + _log(f"card {PAN}"))
     assert r.flags == {"pan": 1}
-    [scanner] = vault._scanners.values()
+    scanner = vault._scanners[vault.engagement(engagement)[0].id]  # the content's scanner
     assert scanner._pool is not None and scanner._hs_engine is None
 
 
@@ -340,7 +340,7 @@ def test_abort_after_a_failed_ingest_leaves_nothing(vault: Vault, engagement: st
     from vault.evidence.sources import Source
     [r] = vault.ingest(engagement, [Source("bad.log", None, open=lambda: Exploding())],
                        IngestOptions())
-    assert isinstance(r, Exception) and "Input/output error" in str(r)
+    assert isinstance(r, Exception) and "input/output error" in str(r).lower()
     with Session(vault.engine) as s:
         assert s.exec(select(EvidenceItem)).all() == []
         assert s.exec(select(Flag)).all() == []

@@ -122,3 +122,34 @@ def test_a_denied_action_commits_nothing_of_its_work(vault: Vault, engagement: s
     assert [m["user"] for m in vault.members(engagement)] == ["alice"]
     with Session(vault.engine) as s:
         assert s.exec(select(User).where(User.name == "bob")).one()
+
+
+def test_a_full_disk_at_the_commit_leaves_nothing_behind(vault: Vault, engagement: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The payload is stored, then the database cannot be written: one clear error, no pending
+    row, no orphan payload (and a retry works once there is room)."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from vault.metadata.models import EvidenceItem
+    from vault.service.context import Context
+    real = Context._append
+
+    def full(self: Context, s: Session, action: str, *args: object, **kw: object) -> None:
+        if action == "item.ingest" and (args[1:2] or ["ok"])[0] == "ok":
+            raise sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError(
+                "database or disk is full"))
+        real(self, s, action, *args, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(Context, "_append", full)
+    [r] = vault.ingest(engagement, [src("a.txt", b"alpha")], IngestOptions())
+    assert isinstance(r, StorageError)
+    assert r.message == "could not write the metadata database: database or disk is full"
+    with Session(vault.engine) as s:
+        assert s.exec(select(EvidenceItem)).all() == []
+    root = Path(vault.store.url.removeprefix("file://"))
+    assert list(vault.store.list("payload/")) == [] and root.exists()
+    assert (events(vault)[-1].action, events(vault)[-1].outcome) == ("item.ingest", "error")
+    monkeypatch.setattr(Context, "_append", real)
+    [ok] = vault.ingest(engagement, [src("a.txt", b"alpha")], IngestOptions())
+    assert not isinstance(ok, Exception) and not ok.duplicate

@@ -351,10 +351,11 @@ def test_non_member_cannot_read_and_is_audited(vault: Vault, engagement: str,
 def test_audit_chain_records_actions_without_content(vault: Vault, engagement: str,
                                                      tmp_path: Path) -> None:
     r = ingest_one(vault, engagement, "card.log", b"pan=4111111111111111 password=hunter2")
-    vault.read_item(r.view.item.id, dest=tmp_path / "x")
+    vault.read_item(r.view.item.id, dest=tmp_path / "x", quarantined=True)
     with Session(vault.engine) as s:
         events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
-    assert [e.action for e in events] == ["engagement.create", "item.ingest", "item.read"]
+    assert [e.action for e in events] == ["engagement.create", "item.ingest",
+                                          "item.read-quarantined"]
     for prev, ev in zip(events, events[1:], strict=False):
         assert ev.prev_hash == prev.hash
     dump = repr([e.model_dump() for e in events])

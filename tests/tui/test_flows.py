@@ -415,3 +415,104 @@ def test_a_bug_shows_a_generic_line_and_logs_where_not_what(vault: Vault) -> Non
         assert log.stat().st_mode & 0o777 == 0o600
 
     drive(app, script)
+
+
+def test_no_screen_shows_a_card_number_from_a_file_name(vault: Vault, engagement: str,
+                                                        tmp_path: Path) -> None:
+    digits = PAN.replace(" ", "")
+    f = tmp_path / f"refund_{digits}.txt"
+    f.write_text("nothing sensitive inside\n")
+    shots: list[str] = []
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("i")
+        screen = pilot.app.screen
+        assert isinstance(screen, IngestScreen)
+        screen.query_one("#paths", Input).value = f"'{f}'"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        results = screen.query_one("#results", DataTable)
+        assert results.row_count == 1
+        screen.query_one("#paths", Input).value = ""  # what the user typed is theirs to clear
+        shots.append(pilot.app.export_screenshot())
+        await pilot.press("escape")
+        await settle(pilot)
+        shots.append(pilot.app.export_screenshot())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ItemScreen)
+        shots.append(pilot.app.export_screenshot())
+    drive(make_app(vault), script)
+    assert [v.item.original_name for v in vault.list_items(engagement)] == [
+        "refund_411111******1111.txt"]
+    for svg in shots:
+        text = svg.replace("&#160;", " ").replace("\u00a0", " ")
+        assert digits not in text and "411111******1111" in text
+
+
+def test_after_a_re_unlock_the_item_shows_its_preview_without_a_reload(
+        settings: Settings, make_vault: Any, tmp_path: Path) -> None:
+    """The agent gone as an item opens: its preview fails, the passphrase is asked, and once
+    it is typed the preview that failed is decrypted again unasked (no `r`)."""
+    passphrase = "correct horse battery staple"
+    ident = keys.create_identity(settings.identity_path, passphrase)
+    direct = make_vault(ident)
+    direct.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
+    direct.ingest("acme-2026", [mem("payments.log", f"auth ok card={PAN}\n".encode())],
+                  IngestOptions(kind="log_export"))
+    server, thread = serve_agent(ident, tmp_path)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        server.stop()  # the agent's lifetime ends while the TUI is open
+        thread.join(5)
+        await pilot.press("enter")
+        await settle(pilot)
+        unlock = pilot.app.screen
+        assert isinstance(unlock, UnlockScreen) and unlock.again
+        item = pilot.app.screen_stack[-2]
+        assert isinstance(item, ItemScreen)
+        assert item.query_one("#preview", TextArea).text == "decrypting…"
+        await pilot.press(*passphrase, "enter")
+        await settle(pilot)
+        assert pilot.app.screen is item  # back on the item, nothing on top
+        preview = item.query_one("#preview", TextArea).text
+        assert "411111******1111" in preview and PAN not in preview
+        custody = item.query_one("#custody", DataTable)
+        actions = [str(custody.get_row_at(i)[3]) for i in range(custody.row_count)]
+        assert "item.read" in actions  # the retried read is in the chain of custody
+    drive(make_app(settings=settings, agent_sock=str(server.path)), script)
+
+
+def test_after_a_re_unlock_a_failed_write_is_not_repeated_unasked(
+        settings: Settings, make_vault: Any, tmp_path: Path) -> None:
+    """Only reads run again after the re-unlock: adding a member that failed for the gone
+    agent is left for the user to do again."""
+    passphrase = "correct horse battery staple"
+    ident = keys.create_identity(settings.identity_path, passphrase)
+    direct = make_vault(ident)
+    direct.create_engagement("acme-2026", client="Acme Payments", standard="pci-dss-4.0.1")
+    direct.add_user("bob", str(X25519Identity.generate().recipient))
+    server, thread = serve_agent(ident, tmp_path)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        members = pilot.app.screen
+        assert isinstance(members, MembersScreen)
+        server.stop()
+        thread.join(5)
+        await pilot.press("a")
+        pilot.app.screen.query_one("#user", Input).value = "bob"
+        pilot.app.screen.query_one("#role", Select).value = "qa"
+        await pilot.press("ctrl+s")  # wrapping the engagement key for bob needs the agent
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, UnlockScreen) and pilot.app.screen.again
+        await pilot.press(*passphrase, "enter")
+        await settle(pilot)
+        assert pilot.app.screen is members
+        assert table_keys(members.query_one(DataTable)) == ["alice"]
+    drive(make_app(settings=settings, agent_sock=str(server.path)), script)
+    assert [m["user"] for m in direct.members("acme-2026")] == ["alice"]

@@ -29,6 +29,7 @@ from tui.base import VaultScreen, cell, human_size
 from tui.messages import Done
 from tui.widgets.requirements import RequirementSuggester, split_requirements
 from vault.errors import InvalidInput, VaultError
+from vault.evidence.preview import mask_cards_fallback
 from vault.evidence.sources import Source, collect
 from vault.service import DISCLOSURES, KINDS, IngestOptions, IngestResult
 
@@ -137,7 +138,10 @@ class IngestScreen(VaultScreen):
                 self.app.call_from_thread(self._show_progress, done)
 
         def on_result(src: Source, result: IngestResult | VaultError) -> None:
-            self.post_message(self.FileResult(src.name, result))
+            # the name as stored (card data masked), or the typed name, masked the same way
+            name = (result.view.item.original_name if isinstance(result, IngestResult)
+                    else mask_cards_fallback(src.name))
+            self.post_message(self.FileResult(name, result))
 
         results = self.vault.ingest(self.engagement, sources, opts, progress=progress,
                                     on_result=on_result)

@@ -26,6 +26,8 @@ from typing import BinaryIO
 
 from .errors import AgeError, HeaderError, HMACError, NoIdentityMatch, PayloadError
 from .header import (
+    Stanza,
+    header_stanzas,
     new_file_key,
     read_header,
     unwrap_file_key,
@@ -42,6 +44,7 @@ __all__ = [
     "HeaderError",
     "NoIdentityMatch",
     "PayloadError",
+    "Stanza",
     "X25519Identity",
     "X25519Recipient",
     "decrypt_file",
@@ -49,6 +52,7 @@ __all__ = [
     "decrypt_payload",
     "encrypt_file",
     "encrypt_payload",
+    "header_stanzas",
     "new_file_key",
     "read_header",
     "unwrap_file_key",

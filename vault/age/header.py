@@ -86,10 +86,16 @@ def write_header(
     file_key: bytes,
     recipients: Sequence[X25519Recipient],
     rng: Callable[[int], bytes] = os.urandom,
+    labels: Sequence[Stanza] = (),
 ) -> bytes:
-    """The complete header (intro, one X25519 stanza per recipient, ``--- <mac>\\n``) that
-    wraps ``file_key`` to every recipient. ValueError on a bad file key, no recipient, or a
-    low-order recipient."""
+    """The complete header (intro, one X25519 stanza per recipient, then `labels`,
+    ``--- <mac>\\n``) that wraps ``file_key`` to every recipient. ValueError on a bad file key,
+    no recipient, a low-order recipient, or a label that is not a valid stanza of a type other
+    than X25519 or scrypt.
+
+    Labels are stanzas of types no age implementation knows: readers ignore them (the spec's
+    rule for unknown stanzas), and the header MAC covers them, so a label cannot be changed
+    or moved to another file without the file key."""
     if not isinstance(file_key, bytes) or len(file_key) != FILE_KEY_SIZE:
         raise ValueError("file key must be 16 bytes")
     if not recipients:
@@ -107,6 +113,11 @@ def write_header(
         wrap_key = _hkdf(shared, share + recipient.public, _X25519_INFO)
         body = ChaCha20Poly1305(wrap_key).encrypt(_ZERO_NONCE, file_key, None)
         parts.append(_encode_stanza(Stanza("X25519", (b64encode(share).decode(),), body)))
+    for label in labels:
+        if label.type in ("X25519", "scrypt") or not all(
+                _valid_arg(a.encode("ascii")) for a in (label.type, *label.args)):
+            raise ValueError(f"not a valid label stanza: {label.type!r}")
+        parts.append(_encode_stanza(label))
     parts.append(_FOOTER)
     text = b"".join(parts)
     return text + b" " + b64encode(_header_mac(file_key, text)) + b"\n"
@@ -285,3 +296,9 @@ def unwrap_file_key(header: bytes, identities: Sequence[X25519Identity]) -> byte
         raise NoIdentityMatch("no identity matched any recipient stanza")
     _check_mac(file_key, header, mac_end, mac)
     return file_key
+
+
+def header_stanzas(header: bytes) -> list[Stanza]:
+    """The stanzas of one complete header, parsed strictly (HeaderError otherwise). Their
+    content is authentic only once :func:`unwrap_file_key` has checked the MAC."""
+    return _stanzas(bytes(header))[0]

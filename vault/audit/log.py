@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 
 from vault.audit import merkle
 from vault.crypto import signing
+from vault.errors import IntegrityError
 from vault.metadata.models import AuditCheckpoint, AuditEvent, AuditHead, AuditNode, SigningKey
 
 GENESIS = "0" * 64
@@ -38,11 +39,18 @@ def canonical(prev: str, at: datetime, actor: str, action: str, obj: str, outcom
                       ensure_ascii=False).encode("utf-8")
 
 
+def damaged(what: str) -> IntegrityError:
+    """The log's own records do not hold together (edited or deleted rows)."""
+    return IntegrityError(f"the audit log is damaged: {what}",
+                          hint="`vault audit verify` reports what it finds; restore the "
+                               "database from a backup")
+
+
 def node(conn: Connection | Session, level: int, idx: int) -> bytes:
     h = conn.execute(sa.select(AuditNode.hash).where(  # type: ignore[call-overload]
         AuditNode.level == level, AuditNode.idx == idx)).scalar()
     if h is None:
-        raise LookupError(f"audit tree node {level}/{idx} is missing")
+        raise damaged(f"its tree node {level}/{idx} is missing")
     return h  # type: ignore[no-any-return]
 
 
@@ -51,8 +59,13 @@ def append(session: Session, *, at: datetime, actor: str, action: str, obj: str,
     """Add one event after the newest; the caller commits (with its own work, atomically)."""
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
                     .values(size=col(AuditHead.size) + 1))
-    size, prev = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
-                                 .where(AuditHead.id == 1)).one()
+    found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
+                            .where(AuditHead.id == 1)).first()
+    if found is None:
+        raise damaged("its head record is missing")
+    size, prev = found
+    if size < 1 or not isinstance(prev, str):
+        raise damaged(f"its head record says {size - 1} events")
     index = size - 1
     doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
     digest = hashlib.sha256(doc).hexdigest()

@@ -30,7 +30,7 @@ from vault.cli.review import Review
 from vault.cli.scan import Scan
 from vault.cli.store import Store
 from vault.config import Settings
-from vault.errors import VaultError
+from vault.errors import StorageError, VaultError
 from vault.evidence.vocabulary import DISCLOSURES, KINDS
 from vault.people import access
 
@@ -48,10 +48,14 @@ def _date(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # --json before or after the command; a subcommand's default must not undo a --json given
+    # before it (argparse lets a subparser's defaults override the parent's values)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
     p = argparse.ArgumentParser(prog="vault", description="Evidence Vault: encrypted PCI "
-                                "assessment evidence.", parents=[common])
+                                "assessment evidence.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     def cmd(name: str, help: str, parent: Any = sub) -> argparse.ArgumentParser:
@@ -192,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("item")
     c.add_argument("-o", "--output", type=Path)
     c.add_argument("--force", action="store_true", help="replace an existing output file")
+    c.add_argument("--quarantined", action="store_true",
+                   help="read a quarantined item's content (leads and QA reviewers; audited)")
     c = cmd("verify", "re-read, decrypt and re-hash items; names every mismatch")
     c.add_argument("item", nargs="?")
     c.add_argument("--all", action="store_true")
@@ -213,11 +219,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VaultError as exc:
         report_error(exc)
         return EXIT_ERROR
+    except Exception as exc:
+        damaged = _database_error(exc)
+        if damaged is None:
+            raise  # a bug: loud in tests
+        report_error(damaged)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("vault: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+
+
+def _database_error(exc: Exception) -> VaultError | None:
+    """A damaged or unwritable metadata database, met in the middle of a command, as the one
+    error the user can act on (the driver's own words, never a statement or a value)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.DatabaseError):
+        return None
+    orig = getattr(exc, "orig", None)
+    reason = str(orig).splitlines()[0][:200] if orig is not None else type(exc).__name__
+    return StorageError(f"the metadata database failed: {reason}",
+                        hint="if it was damaged, restore it from a backup (see the README's "
+                             "\"How evidence is stored\")")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,13 @@ class Scan(Command):
         from vault.pii.scan import scan_batches
         from vault.pii.scanjson import JsonLines
 
-        srcs = sources.collect(self.args.paths)
+        srcs = []
+        for src in sources.collect(self.args.paths):
+            if src.skipped is not None:  # a link, FIFO, socket or device inside a directory
+                print(f"vault: warning: skipped {safe(src.name)}: {src.skipped}",
+                      file=sys.stderr)
+            else:
+                srcs.append(src)
         report: _ScanJson | _ScanTable = _ScanJson(sys.stdout) if self.json else _ScanTable()
         render = JsonLines() if self.json else None  # JSON lines made by the scanning workers
         errors = 0

@@ -23,13 +23,15 @@ class Store(Command):
     def doctor(self) -> int:
         rep = self.open().doctor(repair=self.args.repair)
         problems = sum(len(rep[k]) for k in ("orphan_payloads", "missing_payloads",
-                                              "stalled_ingests", "abandoned_uploads"))
+                                              "stalled_ingests", "abandoned_uploads",
+                                              "unfinished_writes", "plaintext_leftovers",
+                                              "unprotected_items"))
 
         def human() -> None:
             for k, v in rep.items():
                 for x in v:
                     print(f"{k.replace('_', ' ')}: {safe(str(x))}")
-            print(f"{problems} problems found" + (f", {len(rep['repaired'])} repaired"
-                                                   if self.args.repair else ""))
+            print(f"{problems} problem{'' if problems == 1 else 's'} found"
+                  + (f", {len(rep['repaired'])} repaired" if self.args.repair else ""))
         self.out(rep, human)
         return EXIT_FOUND if problems and not self.args.repair else 0

@@ -8,13 +8,18 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from vault.evidence.preview import mask_cards_fallback
+
 PROGRESS_MIN_BYTES = 16 << 20
 PROGRESS_MIN_FILES = 10
 
 
 def safe(text: str) -> str:
     """`text` with control characters escaped, so a hostile file name cannot drive the terminal
-    or forge output lines."""
+    or forge output lines, and card numbers masked (first 6, last 4), so none reaches the
+    terminal's scrollback from a name or a message."""
+    if any(c.isdigit() for c in text):
+        text = mask_cards_fallback(text)
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

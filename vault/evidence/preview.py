@@ -12,7 +12,7 @@ PREVIEW_BYTES = 256 * 1024
 
 # -- masking card numbers ------------------------------------------------------------------------
 
-_PAN_RUN = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
+_PAN_RUN = re.compile(r"(?<![\d])\d(?:[ .-]?\d){12,18}(?![\d])")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -32,9 +32,9 @@ def _mask_digits(digits: str) -> str:
 
 
 def mask_cards_fallback(text: str) -> str:
-    """Mask every 13-19 digit run (single spaces or dashes allowed) that passes Luhn."""
+    """Mask every 13-19 digit run (single spaces, dots or dashes allowed) that passes Luhn."""
     def repl(m: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", m.group(0))
+        digits = re.sub(r"[ .-]", "", m.group(0))
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
             return _mask_digits(digits)
         return m.group(0)

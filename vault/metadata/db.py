@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _private_file(url: str) -> None:
+    """Create an SQLite database file 0600 (its WAL and shared-memory files take the same
+    mode), and take group and world access away from one that has it."""
+    u = sa.engine.make_url(url)
+    if not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return
+    path = Path(u.database)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # SQLite will say what is wrong, in its words
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if side.exists() and side.stat().st_mode & 0o077:
+                side.chmod(0o600)
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite the file's directory must exist."""
+    """An engine for `url`; for SQLite the file's directory must exist, and the file is made
+    private (0600)."""
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -89,6 +113,11 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     except sa.exc.OperationalError as exc:
         raise StorageError(f"cannot open the metadata database: {_redact_url(url)}",
                            hint=str(exc.orig).splitlines()[0] if exc.orig else None) from None
+    except sa.exc.DatabaseError as exc:  # not a database at all, or a damaged one
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "unreadable"
+        raise StorageError(f"the metadata database {_redact_url(url)} is damaged: {reason}",
+                           hint="restore it from a backup (the README's \"How evidence is "
+                                "stored\" says how)") from None
     return engine
 
 

@@ -22,6 +22,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "item.ingest": frozenset({"lead", "assessor"}),
     "item.list": _TEAM,
     "item.read": _TEAM,
+    "item.read-quarantined": frozenset({"lead", "qa"}),
     "item.verify": frozenset({"lead", "assessor", "qa"}),
     "flag.list": _TEAM,
     "flag.resolve": frozenset({"lead", "qa"}),
@@ -43,7 +44,8 @@ MATRIX: dict[str, frozenset[str]] = {
 }
 
 AUDITED: frozenset[str] = frozenset({
-    "engagement.create", "engagement.complete", "item.ingest", "item.read", "item.verify",
+    "engagement.create", "engagement.complete", "item.ingest", "item.read",
+    "item.read-quarantined", "item.verify",
     "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
     "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor",
 })
@@ -59,6 +61,7 @@ _WHAT: dict[str, str] = {
     "item.ingest": "add evidence to {eng}",
     "item.list": "list the evidence of {eng}",
     "item.read": "read the evidence of {eng}",
+    "item.read-quarantined": "read quarantined evidence of {eng}",
     "item.verify": "verify the evidence of {eng}",
     "flag.list": "see the flags of {eng}",
     "flag.resolve": "decide the flags of {eng}",

@@ -52,6 +52,7 @@ def initialise(settings: Settings, passphrase: keys.PassphraseSource, *,
     exists."""
     created_vault = not exists(settings)
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_home(settings, repair=True)
     engine = open_database(settings.db_url)
     store = _store(settings, clock)
     created_identity = not settings.identity_path.exists()
@@ -117,9 +118,34 @@ def open_unlocking(settings: Settings, identity: Callable[[], keys.PersonalKey],
     the unlock (:func:`vault.keys.unlock_in_background`, whose waiting function is
     ``identity``) before importing this module: the imports, the database and the store open
     while the passphrase's scrypt runs."""
+    _private_home(settings, repair=False)
     engine = open_database(settings.db_url)
     store = _store(settings, clock)
     return Vault(engine, store, identity(), tmp_dir=settings.home / "tmp", clock=clock, rng=rng)
+
+
+def _private_home(settings: Settings, *, repair: bool) -> None:
+    """The vault home holds the database (every item's header) and, on the embedded default,
+    the payloads: no one but its owner may enter it. `vault init` tightens it; opening a vault
+    whose home others can read is refused, saying how to fix it."""
+    try:
+        mode = settings.home.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return  # not created here (a firm's deployment keeps no files in the home)
+    except OSError as exc:
+        raise StorageError(f"cannot read the vault home {settings.home}: {exc.strerror}"
+                           ) from None
+    if not mode & 0o077:
+        return
+    if repair:
+        try:
+            settings.home.chmod(0o700)
+            return
+        except OSError:
+            pass
+    raise PermissionDenied(f"the vault home {settings.home} is open to other users "
+                           f"(mode {mode:o})",
+                           hint=f"chmod 700 '{settings.home}'")
 
 
 def create_or_load_identity(settings: Settings, passphrase: keys.PassphraseSource,

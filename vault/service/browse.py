@@ -20,6 +20,7 @@ from vault.evidence.preview import Head, decode_preview, interview_markdown, mas
 from vault.evidence.search import conditions, search_table
 from vault.evidence.sources import Source
 from vault.metadata.models import AuditEvent, EvidenceItem, ItemRequirement
+from vault.pii.fields import refuse_card_data
 from vault.service.context import Context
 from vault.service.views import (
     IngestOptions,
@@ -186,6 +187,7 @@ def add_interview_note(cx: Context, ref: str, interviewee_role: str, on_date: da
     role = " ".join(interviewee_role.split())
     if not role or len(role) > 200:
         raise InvalidInput("the interviewee role is 1-200 characters")
+    refuse_card_data(role, "interviewee role")
     if not text.strip():
         raise InvalidInput("the interview note is empty")
     reqs = tuple(dict.fromkeys(r.strip() for r in requirements if r.strip()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,14 @@ from storage_backends import ObjectStore
 from vault.age import X25519Identity
 from vault.audit import log as audit
 from vault.crypto.keys import PersonalKey, unwrap_identity
-from vault.errors import IntegrityError, NotFound, PermissionDenied, StorageError, VaultError
+from vault.errors import (
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    VaultError,
+)
 from vault.evidence.lifecycle import ItemState
 from vault.metadata.lookup import by_id_prefix
 from vault.metadata.models import (
@@ -40,8 +48,11 @@ from vault.metadata.models import (
     User,
 )
 from vault.people import access
-from vault.pii import Scanner
+from vault.pii import CARD_KINDS, Scanner
 from vault.review.flags import flag_hash_key
+
+_ID = re.compile(r"[0-9a-f]{32}")
+_ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 
 Clock = Callable[[], datetime]
 Rng = Callable[[int], bytes]
@@ -165,13 +176,13 @@ class Context:
                 raise
 
     def _finish(self, a: Act) -> None:
-        if a.record:
-            self._append(a.s, a.action, a.obj, a.outcome, a.engagement_id, a.detail)
-        for action, obj, outcome, detail in a._events:
-            self._append(a.s, action, obj, outcome, a.engagement_id, detail)
         try:
+            if a.record:
+                self._append(a.s, a.action, a.obj, a.outcome, a.engagement_id, a.detail)
+            for action, obj, outcome, detail in a._events:
+                self._append(a.s, action, obj, outcome, a.engagement_id, detail)
             a.s.commit()
-        except sa.exc.OperationalError as exc:
+        except sa.exc.OperationalError as exc:  # disk full, database locked for too long
             a.s.rollback()
             raise StorageError("could not write the metadata database: "
                                f"{_db_reason(exc)}") from None
@@ -232,14 +243,31 @@ class Context:
     # -- finding things by what a person types -----------------------------------------------
 
     def find_engagement(self, s: Session, ref: str) -> Engagement:
-        e = s.exec(select(Engagement).where(Engagement.name == ref)).first()
-        if e is None and len(ref) >= 4:
-            found = s.exec(select(Engagement).where(col(Engagement.id).startswith(ref))).all()
-            if len(found) == 1:
-                e = found[0]
-        if e is None:
-            raise NotFound(f"no engagement {ref!r}", hint="`vault engagement list` shows them")
-        return e
+        """The engagement a person means by `ref`: its whole id, its name, or a unique start of
+        its id (4 hex digits or more). A name and another engagement's id never both match:
+        new names may not look like ids (:func:`check_engagement_name`), and an old name
+        that does, where an id prefix also matches, is refused as ambiguous."""
+        key = ref.strip().lower()
+        if _ID.fullmatch(key):
+            exact = s.get(Engagement, key)
+            if exact is not None:
+                return exact
+        named = s.exec(select(Engagement).where(Engagement.name == ref)).first()
+        by_id: list[Engagement] = []
+        if _ID_PREFIX.fullmatch(key):
+            by_id = list(s.exec(select(Engagement).where(
+                col(Engagement.id).startswith(key)).limit(2)).all())
+        if named is not None and any(e.id != named.id for e in by_id):
+            raise InvalidInput(f"{ref!r} is both an engagement's name and the start of another "
+                               "engagement's id",
+                               hint="give the whole id (`vault engagement list --json`)")
+        if named is not None:
+            return named
+        if len(by_id) > 1:
+            raise InvalidInput(f"engagement id {key} is ambiguous", hint="give more characters")
+        if by_id:
+            return by_id[0]
+        raise NotFound(f"no engagement {ref!r}", hint="`vault engagement list` shows them")
 
     def find_item(self, s: Session, ref: str) -> tuple[EvidenceItem, Engagement]:
         item = by_id_prefix(s, EvidenceItem, ref, "item",
@@ -274,8 +302,17 @@ class Context:
                                       "from a backup")
         return key
 
-    def scanner(self, s: Session, eng: Engagement) -> Scanner:
-        """The engagement's scanner: flag values hashed with a key only its members derive."""
+    def scanner(self, s: Session, eng: Engagement, *, cards_only: bool = False) -> Scanner:
+        """The engagement's scanner: flag values hashed with a key only its members derive.
+        `cards_only`: one for card data alone (a few milliseconds to make, for short texts such
+        as file names; the full scanner's database is compiled where it scans content)."""
+        if cards_only:
+            sc = self._scanners.get("cards:" + eng.id)
+            if sc is None:
+                key = self.scanner(s, eng).hash_key
+                sc = self._scanners["cards:" + eng.id] = Scanner(
+                    kinds=tuple(sorted(CARD_KINDS)), hash_key=key)
+            return sc
         sc = self._scanners.get(eng.id)
         if sc is None:
             first = s.exec(select(EngagementKey).where(EngagementKey.engagement_id == eng.id)
@@ -288,3 +325,8 @@ class Context:
             ident = self.engagement_identity(s, first.id)
             sc = self._scanners[eng.id] = Scanner(hash_key=flag_hash_key(ident, eng.id))
         return sc
+
+
+def looks_like_an_id(name: str) -> bool:
+    """Whether a name could be read as (the start of) an id: 4 or more hex digits alone."""
+    return bool(_ID_PREFIX.fullmatch(name.strip().lower()))

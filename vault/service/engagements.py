@@ -14,8 +14,8 @@ from vault.evidence.lifecycle import VISIBLE
 from vault.metadata.models import Engagement, EngagementKey, EvidenceItem, Member
 from vault.people.grants import key_grant
 from vault.retention.protect import protect
-from vault.service.context import Context
-from vault.service.evidence import clean_text
+from vault.service.context import Context, looks_like_an_id
+from vault.service.evidence import typed_text
 from vault.service.views import EngagementView
 
 
@@ -26,12 +26,16 @@ def create_engagement(cx: Context, name: str, *, client: str, standard: str,
     name = name.strip()
     if not name or any(c in name for c in "\n\r\t") or len(name) > 200:
         raise InvalidInput("an engagement name is 1-200 characters on one line")
+    if looks_like_an_id(name):
+        raise InvalidInput(f"an engagement name may not look like an id: {name!r} is only hex "
+                           "digits", hint="add a word, e.g. the client's name and the year")
     if standard not in catalogue.STANDARDS:
         raise InvalidInput(f"unknown standard {standard!r}",
                            hint="one of: " + ", ".join(catalogue.STANDARDS))
     if period_start and period_end and period_end < period_start:
         raise InvalidInput("the assessment period ends before it starts")
-    clean_text(client, "client", 500)
+    typed_text(name, "engagement name", 200)
+    typed_text(client, "client", 500)
     with cx.act("engagement.create", name) as a:
         s = a.s
         if s.exec(select(Engagement).where(Engagement.name == name)).first():

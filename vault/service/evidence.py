@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,13 +20,14 @@ from vault.errors import (
     StorageError,
     VaultError,
 )
-from vault.evidence import pipeline, retrieve
+from vault.evidence import binding, pipeline, retrieve
 from vault.evidence.lifecycle import VISIBLE, ItemState, move, quarantines, refuse_shredded
 from vault.evidence.search import filtered
 from vault.evidence.sources import Source
 from vault.evidence.vocabulary import DISCLOSURES, KINDS
-from vault.metadata.models import Engagement, EvidenceItem, ItemRequirement
-from vault.pii.feed import ScanFeed, ScanOutcome
+from vault.metadata.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement
+from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
+from vault.pii.fields import card_findings, masked, refuse_card_data
 from vault.retention.protect import protect
 from vault.review import flags as flagging
 from vault.service.context import Act, Context, target
@@ -42,11 +44,14 @@ from vault.service.views import (
 OnResult = Callable[[Source, IngestResult | VaultError], None]
 
 
-def clean_text(value: str | None, what: str, limit: int) -> str | None:
+def typed_text(value: str | None, what: str, limit: int) -> str | None:
+    """A free-text field a person typed: at most `limit` characters, and no card data (it is
+    metadata, stored and shown in clear)."""
     if value is None:
         return None
     if len(value) > limit:
         raise InvalidInput(f"{what} is too long (at most {limit} characters)")
+    refuse_card_data(value, what)
     return value
 
 
@@ -60,8 +65,8 @@ def _check_options(eng: Engagement, opts: IngestOptions) -> None:
     for req in opts.requirements:
         if req not in cat:
             raise InvalidInput(f"requirement {req!r} is not in the {cat.title} catalogue")
-    clean_text(opts.system, "system", 500)
-    clean_text(opts.description, "description", 4000)
+    typed_text(opts.system, "system", 500)
+    typed_text(opts.description, "description", 4000)
 
 
 def _check_store(cx: Context, opts: IngestOptions) -> None:
@@ -115,10 +120,14 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
         item_id = cx.new_id()
         s = a.s
         key = cx.current_key(s, eng)
-        feed = ScanFeed(cx.scanner(s, eng), src.name, size=src.size, caps=flagging.caps())
+        scanner = cx.scanner(s, eng)
+        # card data in the file name: masked in the metadata, flagged (and quarantined) below
+        in_name = card_findings(src.name, cx.scanner(s, eng, cards_only=True))
+        name = masked(src.name, in_name)
+        feed = ScanFeed(scanner, name, size=src.size, caps=flagging.caps())
         pending = EvidenceItem(
             id=item_id, engagement_id=eng.id, key_id=key.id, kind=opts.kind or "other",
-            original_name=src.name, declared_mime=mimetypes.guess_type(src.name)[0],
+            original_name=name, declared_mime=mimetypes.guess_type(name)[0],
             ingested_at=cx.clock(), ingested_by=cx.user.id, system=opts.system,
             description=opts.description, disclosure=opts.disclosure,
             state=ItemState.PENDING,
@@ -132,19 +141,21 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
             try:
                 sealed = pipeline.seal(stream, cx.store, pending.object_key,
                                        X25519Recipient.from_str(key.recipient),
-                                       name=src.name, rng=cx.rng, progress=progress,
-                                       tap=feed.feed)
+                                       name=name, rng=cx.rng, progress=progress,
+                                       tap=feed.feed, labels=[binding.label(item_id)])
             finally:
                 if src.path is not None:
                     stream.close()
             outcome = feed.finish()
+            outcome.drafts += [FlagDraft(f.kind, "file name", None, None, f.masked,
+                                         f.confidence, f.value_hash) for f in in_name]
         except BaseException as exc:
             feed.abort()
             _drop_pending(cx, dropped)
             if isinstance(exc, VaultError):
                 raise
             if isinstance(exc, OSError):
-                raise StorageError(f"could not store {src.name!r}: {exc.strerror or exc}"
+                raise StorageError(f"could not store {name!r}: {exc.strerror or exc}"
                                    ) from None
             raise
         try:
@@ -156,6 +167,16 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
             raise
     if result.duplicate:
         _drop_pending(cx, dropped)
+        return result
+    # Held until its destruction date only now that the record is committed: a payload
+    # locked before a failed commit could be neither read (no header) nor deleted.
+    try:
+        protect(cx.store, result.view.item, eng.completed_on)
+    except StorageError as exc:
+        raise StorageError(f"{result.view.item.original_name!r} is stored as item "
+                           f"{result.view.item.id[:12]}, but {exc.message}",
+                           hint="`vault doctor --repair` sets it once the store answers"
+                           ) from None
     return result
 
 
@@ -204,7 +225,6 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
             # random ids handed out in ascending order (see flagging.add_flags)
             ids = sorted(cx.new_id() for _ in outcome.drafts)
             flagging.add_flags(s, item, outcome.drafts, ids, cx.clock())
-            protect(cx.store, item, eng.completed_on)
             detail: dict[str, Any] = {"sha256": sealed.sha256, "size": sealed.size}
             if outcome.drafts:
                 detail["flags"] = counts
@@ -254,11 +274,23 @@ def newer_version(s: Any, item_id: str) -> str | None:
 
 
 def read_item(cx: Context, ref: str, *, dest: Path | None = None, out: BinaryIO | None = None,
-              overwrite: bool = False, progress: pipeline.Progress | None = None) -> ItemView:
-    """Decrypt one item to `dest` (atomically) or to `out` (after full authentication)."""
+              overwrite: bool = False, progress: pipeline.Progress | None = None,
+              quarantined: bool = False) -> ItemView:
+    """Decrypt one item to `dest` (atomically) or to `out` (after full authentication).
+
+    A quarantined item holds card data no reviewer has resolved: its content is read only with
+    `quarantined` (by the roles that decide flags; audited as ``item.read-quarantined``)."""
     with cx.session() as s:
         it, eng = cx.find_item(s, ref)
-    with cx.act("item.read", it, eng) as a:
+    held = it.state == ItemState.QUARANTINED
+    with cx.act("item.read-quarantined" if held and quarantined else "item.read", it,
+                eng) as a:
+        if held and not quarantined:
+            raise InvalidInput(
+                f"item {it.id[:12]} is quarantined: it holds card data (or content that could "
+                "not be scanned) that no reviewer has resolved",
+                hint="`vault flags ENGAGEMENT --item ID` shows what was found; a lead or QA "
+                     "reviewer may read it with --quarantined (audited)")
         refuse_shredded(it, newer_version(a.s, it.id))
         key = cx.engagement_identity(a.s, it.key_id)
         view = item_view(a.s, it, eng)
@@ -301,6 +333,7 @@ def verify(cx: Context, ref: str | None = None, *, engagement: str | None = None
                 refused.add(eng_id)
     results: list[VerifyResult] = []
     keys: dict[str, X25519Identity] = {}
+    recorded: dict[str, dict[str, tuple[str, int]]] = {}
     for it in items:
         if it.engagement_id in refused:
             continue
@@ -309,13 +342,48 @@ def verify(cx: Context, ref: str | None = None, *, engagement: str | None = None
                 results.append(VerifyResult(it.id, it.original_name, True,
                                             "redacted: the original was crypto-shredded"))
                 continue
+            if it.engagement_id not in recorded:
+                recorded[it.engagement_id] = ingest_records(a.s, it.engagement_id)
             if it.key_id not in keys:
                 keys[it.key_id] = cx.engagement_identity(a.s, it.key_id)
             a.s.commit()
             try:
+                check_recorded(it, recorded[it.engagement_id].get(it.id))
                 retrieve.check(it, cx.store, keys[it.key_id])
                 results.append(VerifyResult(it.id, it.original_name, True))
             except (IntegrityError, StorageError) as exc:
                 results.append(VerifyResult(it.id, it.original_name, False, str(exc)))
                 a.outcome = "integrity-failure"
     return results
+
+
+def ingest_records(s: Any, engagement_id: str) -> dict[str, tuple[str, int]]:
+    """What the audit log recorded at each ingest into the engagement: item id -> (SHA-256,
+    size). (The log's own integrity is `vault audit verify`'s to check.)"""
+    out: dict[str, tuple[str, int]] = {}
+    rows = s.exec(select(AuditEvent.object, AuditEvent.detail).where(
+        AuditEvent.engagement_id == engagement_id, AuditEvent.action == "item.ingest",
+        AuditEvent.outcome == "ok").order_by(col(AuditEvent.seq))).all()
+    for obj, detail in rows:
+        try:
+            d = json.loads(detail or "{}")
+            out.setdefault(obj, (str(d["sha256"]), int(d["size"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def check_recorded(it: EvidenceItem, recorded: tuple[str, int] | None) -> None:
+    """IntegrityError unless the item's SHA-256 and size are those its ingest event recorded
+    (rows swapped or edited in the database, with their payloads, are caught here)."""
+    if recorded is None:
+        raise IntegrityError(f"item {it.id[:12]}: no ingest event in the audit log names it "
+                             "(its database record was added or edited)",
+                             hint="restore the database from a backup")
+    sha, size = recorded
+    if (it.sha256, it.size) != (sha, size):
+        raise IntegrityError(
+            f"item {it.id[:12]}: its record says sha256 {(it.sha256 or '-')[:16]}… and "
+            f"{it.size} bytes, its ingest event sha256 {sha[:16]}… and {size} bytes (the "
+            "database record was swapped or edited)",
+            hint="restore the database from a backup")

@@ -82,9 +82,10 @@ class Vault(Context):
         return evidence.item(self, ref)
 
     def read_item(self, ref: str, *, dest: Path | None = None, out: BinaryIO | None = None,
-                  overwrite: bool = False, progress: Progress | None = None) -> ItemView:
+                  overwrite: bool = False, progress: Progress | None = None,
+                  quarantined: bool = False) -> ItemView:
         return evidence.read_item(self, ref, dest=dest, out=out, overwrite=overwrite,
-                                  progress=progress)
+                                  progress=progress, quarantined=quarantined)
 
     def verify(self, ref: str | None = None, *, engagement: str | None = None
                ) -> list[VerifyResult]:

@@ -19,6 +19,7 @@ from vault.errors import AlreadyExists, InvalidInput, NotFound
 from vault.metadata.models import EngagementKey, KeyGrant, Member, SigningGrant, SigningKey, User
 from vault.people import access
 from vault.people.grants import key_grant, new_signing_key, unwrap_signing
+from vault.pii.fields import refuse_card_data
 from vault.service.context import Context
 
 
@@ -31,6 +32,7 @@ def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 200 or not name.isprintable():
         raise InvalidInput("a user name is 1-200 printable characters")
+    refuse_card_data(name, "user name")
     return name
 
 

@@ -4,14 +4,19 @@ abandoned multipart uploads — and, with repair, removes only what is safe (nev
 
 from __future__ import annotations
 
+import stat
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
 
+from vault.errors import StorageError
+from vault.evidence import retrieve
 from vault.evidence.lifecycle import READABLE, VISIBLE, ItemState
 from vault.metadata.models import Engagement, EvidenceItem, Member
-from vault.retention.protect import enforces_retention
+from vault.retention.dates import destruction_date
+from vault.retention.protect import enforces_retention, protect
 from vault.service.context import Context
 
 STALE = timedelta(hours=1)
@@ -60,6 +65,8 @@ def doctor(cx: Context, *, repair: bool = False, older_than: timedelta = STALE
         now = cx.clock()
         report: dict[str, Any] = {"orphan_payloads": [], "missing_payloads": [],
                                   "stalled_ingests": [], "abandoned_uploads": [],
+                                  "unfinished_writes": [], "plaintext_leftovers": [],
+                                  "unprotected_items": [],
                                   "repaired": [], "kept": []}
         for key in sorted(keys - known.keys()):
             report["orphan_payloads"].append(key)
@@ -81,6 +88,8 @@ def doctor(cx: Context, *, repair: bool = False, older_than: timedelta = STALE
                             report["repaired"].append(f"pending record {iid}")
             elif state in READABLE and key not in keys:
                 report["missing_payloads"].append(iid)
+        _leftover_files(cx, store, older_than, repair, report)
+        _unprotected(cx, repair, report)
         if hasattr(store, "abandoned_uploads"):  # only S3 stores have multipart uploads
             uploads = store.abandoned_uploads(older_than)
             report["abandoned_uploads"] = [u.key for u in uploads]
@@ -90,6 +99,63 @@ def doctor(cx: Context, *, repair: bool = False, older_than: timedelta = STALE
         a.detail = {k: len(v) for k, v in report.items() if isinstance(v, list)} | {
             "repair": repair}
     return report
+
+
+def _unprotected(cx: Context, repair: bool, report: dict[str, Any]) -> None:
+    """Items whose payload the store does not hold until their destruction date (an ingest
+    whose store failed after the commit; a store restored from a backup)."""
+    if not enforces_retention(cx.store):
+        return
+    with cx.session() as s:
+        rows = s.exec(select(EvidenceItem, Engagement).join(
+            Engagement, col(Engagement.id) == col(EvidenceItem.engagement_id)).where(
+            col(EvidenceItem.state).in_(VISIBLE))).all()
+    for item, eng in rows:
+        completed_on = eng.completed_on
+        try:
+            held = cx.store.head(item.object_key).retain_until
+        except OSError:
+            continue  # missing payloads are reported above
+        if held is not None and held >= destruction_date(completed_on, item.ingested_at):
+            continue
+        report["unprotected_items"].append(item.id)
+        if repair:
+            try:
+                protect(cx.store, item, completed_on)
+                report["repaired"].append(f"retention of item {item.id}")
+            except StorageError as exc:
+                report["kept"].append(f"item {item.id} ({exc.message})")
+
+
+def _leftover_files(cx: Context, store: Any, older_than: timedelta, repair: bool,
+                    report: dict[str, Any]) -> None:
+    """Files a killed process leaves: the local store's unfinished writes (ciphertext), and
+    under the vault's tmp directory the temporaries of `vault get` to standard output
+    (plaintext!). A `get -o` leaves its temporary beside the destination: the README says
+    where to look."""
+    age = older_than.total_seconds()
+    if hasattr(store, "leftover_writes"):  # the local directory store
+        for path in store.leftover_writes(age):
+            report["unfinished_writes"].append(str(path))
+            if repair:
+                store.remove_leftover(path)
+                report["repaired"].append(f"unfinished write {path}")
+    now = time.time()
+    try:
+        entries = sorted(cx.tmp_dir.glob(retrieve.TEMP_PREFIX + "*"))
+    except OSError:
+        entries = []
+    for path in entries:
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < age:
+            continue
+        report["plaintext_leftovers"].append(str(path))
+        if repair:
+            path.unlink(missing_ok=True)
+            report["repaired"].append(f"plaintext leftover {path}")
 
 
 def _try_delete(cx: Context, key: str, report: dict[str, Any]) -> None:
