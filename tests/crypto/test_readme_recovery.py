@@ -29,14 +29,22 @@ def test_recovery_recipe(initialised: Callable[..., Result], cli_env, tmp_path: 
     work.mkdir()
     subprocess.run([sys.executable, "-", str(cli_env.home / "vault.db"), item, "alice"],
                    input=script.group(1).encode(), cwd=work, check=True)
-    # `age -d -i identity.age grant.age` asks the passphrase on a terminal; pyrage does the same
-    # standard decryption here.
+    # The shell part as written, but for its first `age -d`, which asks the passphrase on a
+    # terminal: pyrage does the same standard decryption into the same file.
+    shell = re.search(r"\nPY\n(.*?)\n```", README.read_text(), re.S)
+    assert shell, "README recipe's shell part not found"
+    lines = shell.group(1).splitlines()
+    assert lines[0].startswith("umask 077") and lines[-1].startswith("rm -f engagement-key.txt")
     ident = pyrage.passphrase.decrypt(cli_env.identity_path.read_bytes(), PASSPHRASE).decode()
-    eng_key = pyrage.decrypt((work / "grant.age").read_bytes(),
-                             [pyrage.x25519.Identity.from_str(ident.strip())])
-    (work / "engagement-key.txt").write_bytes(eng_key)
-    payload = (cli_env.home / "objects" / "payload" / item).read_bytes()
-    (work / "item.age").write_bytes((work / "item.hdr").read_bytes() + payload)
-    out = subprocess.run(["age", "-d", "-i", "engagement-key.txt", "item.age"], cwd=work,
-                         check=True, capture_output=True).stdout
+    key_step = (f"{sys.executable} -c 'import pyrage,sys; open(\"engagement-key.txt\", \"wb\")"
+                f".write(pyrage.decrypt(open(\"grant.age\", \"rb\").read(), "
+                f"[pyrage.x25519.Identity.from_str(sys.argv[1])]))' {ident.strip()}")
+    script_sh = "\n".join(key_step if line.startswith("age -d -i ~/") else line
+                          for line in lines)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script_sh], cwd=work, check=True,
+                   env={**os.environ, "VAULT_HOME": str(cli_env.home), "ITEM": item},
+                   capture_output=True)
+    out = (work / "evidence.bin").read_bytes()
     assert out == data
+    assert (work / "evidence.bin").stat().st_mode & 0o777 == 0o600
+    assert not (work / "engagement-key.txt").exists() and not (work / "item.age").exists()

@@ -280,9 +280,12 @@ def test_tampered_header_is_refused(vault: Vault, engagement: str, tmp_path: Pat
         item.age_header = bytes(h)
         s.add(item)
         s.commit()
-    with pytest.raises(IntegrityError, match="corrupted or was tampered with"):
+    with pytest.raises(IntegrityError, match="corrupted or was tampered with") as exc:
         vault.read_item(r.view.item.id, dest=tmp_path / "x")
     assert not (tmp_path / "x").exists()
+    assert "its header (kept in the database) does not open" in exc.value.message
+    assert exc.value.hint and exc.value.hint.startswith("restore the database from a backup")
+    assert "restore its payload" not in exc.value.hint
 
 
 def test_existing_output_is_not_overwritten(vault: Vault, engagement: str,
@@ -360,3 +363,12 @@ def test_audit_chain_records_actions_without_content(vault: Vault, engagement: s
         assert ev.prev_hash == prev.hash
     dump = repr([e.model_dump() for e in events])
     assert "4111111111111111" not in dump and "hunter2" not in dump and "card.log" not in dump
+
+
+def test_listing_by_a_requirement_that_does_not_exist_says_so(vault: Vault,
+                                                              engagement: str) -> None:
+    from vault.service import ItemFilter
+    for call in (vault.list_items, vault.count_items, vault.item_page):
+        with pytest.raises(InvalidInput, match="requirement '99.9' is not in the PCI DSS"):
+            call(engagement, ItemFilter(requirement="99.9"))  # type: ignore[operator]
+    assert vault.list_items(engagement, ItemFilter(requirement="1.2.1")) == []

@@ -84,3 +84,41 @@ def test_tui_in_tmux(tmp_path: Path, identity_blob: bytes,
         time.sleep(0.2)
     else:
         raise AssertionError("q did not quit the TUI:\n" + capture())
+
+
+def test_first_run_asks_one_passphrase_and_lands_in_the_demo(tmp_path: Path,
+                                                             tmux: Callable[..., str]) -> None:
+    """`make run`'s command: a new identity's passphrase (typed, then repeated) and the TUI on
+    the demo, with no second unlock; a later run asks once, naming what it unlocks."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL")}
+    identity = tmp_path / "id.age"
+    env.update(VAULT_HOME=str(tmp_path / "home"), VAULT_IDENTITY=str(identity),
+               TERM="xterm-256color")
+    exports = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()
+                       if k.startswith("VAULT_") or k == "TERM")
+    cli = str(Path(sys.executable).parent / "vault")
+    command = f"cd {shlex.quote(str(ROOT))} && env {exports} {cli} init --demo --tui"
+
+    def capture() -> str:
+        return tmux("capture-pane", "-p", "-t", "first")
+
+    for run in ("first", "again"):
+        tmux("new-session", "-d", "-s", "first", "-x", "120", "-y", "40", command)
+        if run == "first":
+            wait_for(capture, f"New passphrase for your identity {identity}:")
+            tmux("send-keys", "-t", "first", PASSPHRASE, "Enter")
+            wait_for(capture, "Repeat the passphrase:")
+            tmux("send-keys", "-t", "first", PASSPHRASE, "Enter")
+        else:
+            wait_for(capture, f"Passphrase for your identity {identity}:")
+            tmux("send-keys", "-t", "first", PASSPHRASE, "Enter")
+        screen = wait_for(capture, "Engagements of", timeout=60)
+        assert "demo" in screen and "Passphrase" not in screen and "Unlock" not in screen
+        tmux("send-keys", "-t", "first", "q")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                capture()
+            except subprocess.CalledProcessError:
+                break  # the session ended with the TUI
+            time.sleep(0.2)

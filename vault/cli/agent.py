@@ -28,7 +28,7 @@ class Session(Command):
         lifetime = agent.parse_lifetime(a.timeout)
         agent.harden_process()  # before the identity is in this process's memory
         identity = load_identity(self.settings.identity_path,
-                                 passphrase_from_env_or_tty()(False))
+                                 passphrase_from_env_or_tty(what=self.unlocks)(False))
         os.environ.pop("VAULT_PASSPHRASE", None)  # not for the agent's lifetime
         if a.socket:
             path, own_dir = a.socket.absolute(), False

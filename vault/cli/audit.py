@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from vault.cli.base import EXIT_FOUND, Command
-from vault.cli.termout import safe, table
+from vault.cli.termout import plural, safe, table
 
 
 class Audit(Command):
@@ -29,7 +29,8 @@ class Audit(Command):
             self.out({"ok": rep.ok, "events": rep.events, "tree_heads": rep.checkpoints,
                       "problems": rep.problems},
                      lambda: print("\n".join(rep.problems + [
-                         f"{rep.events} events, {rep.checkpoints} signed tree heads: "
+                         f"{plural(rep.events, 'event')}, "
+                         f"{plural(rep.checkpoints, 'signed tree head')}: "
                          + ("intact" if rep.ok else "BROKEN")])))
             return 0 if rep.ok else EXIT_FOUND
         if a.acmd == "checkpoint":

@@ -36,6 +36,11 @@ class Command:
         self.settings = settings
         self.json: bool = args.json
 
+    @property
+    def unlocks(self) -> str:
+        """What a passphrase prompt unlocks, in its words."""
+        return f"your identity {self.settings.identity_path}"
+
     def out(self, data: Any, human: Callable[[], None]) -> None:
         """`data` as one JSON document with --json, else whatever `human` prints."""
         if self.json:
@@ -52,6 +57,6 @@ class Command:
             from vault.service import bootstrap
             return bootstrap.open_with_agent(self.settings, agent_sock)
         identity = unlock_in_background(self.settings.identity_path,
-                                        passphrase_from_env_or_tty()(False))
+                                        passphrase_from_env_or_tty(what=self.unlocks)(False))
         from vault.service import bootstrap  # the ORM, models and service import while scrypt runs
         return bootstrap.open_unlocking(self.settings, identity)

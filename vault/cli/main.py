@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--name", help="your name in the vault (default: login name)")
     c.add_argument("--demo", action="store_true",
                    help="add a demo engagement with synthetic evidence when there is none")
+    c.add_argument("--tui", action="store_true",
+                   help="then open the terminal UI, without asking the passphrase again")
     c.add_argument("--join", action="store_true",
                    help="join an existing vault: make your identity and print your recipient")
     ident = cmd("identity", "your personal identity")

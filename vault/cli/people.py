@@ -15,7 +15,7 @@ class People(Command):
         from vault.service import bootstrap, demo
         if self.args.join:
             return self._join()
-        r = bootstrap.initialise(self.settings, passphrase_from_env_or_tty(),
+        r = bootstrap.initialise(self.settings, passphrase_from_env_or_tty(what=self.unlocks),
                                  name=self.args.name)
         demo_made = demo.ensure(r.vault) if self.args.demo else False
         data = {"home": str(self.settings.home), "created_vault": r.created_vault,
@@ -34,12 +34,15 @@ class People(Command):
             print()
             table([(k, safe(str(v))) for k, v in r.vault.status().items()])
         self.out(data, human)
+        if self.args.tui:  # on into the terminal UI with the identity just unlocked
+            from tui.app import make_app
+            make_app(r.vault).run()
         return 0
 
     def _join(self) -> int:
         from vault.service import bootstrap
         ident, created = bootstrap.create_or_load_identity(self.settings,
-                                                           passphrase_from_env_or_tty())
+                                                           passphrase_from_env_or_tty(what=self.unlocks))
         registered = bootstrap.is_registered(self.settings, ident)
         data = {"identity": str(self.settings.identity_path), "created_identity": created,
                 "recipient": str(ident.recipient), "registered": registered}
@@ -57,7 +60,7 @@ class People(Command):
     def identity(self) -> int:
         from vault.service import bootstrap
         ident, created = bootstrap.create_or_load_identity(self.settings,
-                                                           passphrase_from_env_or_tty())
+                                                           passphrase_from_env_or_tty(what=self.unlocks))
         if not created:
             raise AlreadyExists(f"an identity exists already at {self.settings.identity_path}",
                                 hint="point VAULT_IDENTITY to another file for a new one")

@@ -25,6 +25,11 @@ def safe(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 file', '2 files', '1,000 files' ('many' when adding an s is wrong)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def table(rows: Sequence[Sequence[str]], *, header: bool = False) -> None:
     """Left-aligned columns separated by two spaces; the last column is not padded."""
     if not rows:

@@ -37,8 +37,10 @@ PassphraseSource = Callable[[bool], str]
 """Returns a passphrase; the argument says whether a new one is being chosen (confirm it)."""
 
 
-def passphrase_from_env_or_tty(env: Mapping[str, str] | None = None) -> PassphraseSource:
-    """`VAULT_PASSPHRASE` when set, else a masked prompt on the terminal, else an error."""
+def passphrase_from_env_or_tty(env: Mapping[str, str] | None = None, *,
+                               what: str = "your personal identity") -> PassphraseSource:
+    """`VAULT_PASSPHRASE` when set, else a masked prompt on the terminal that names `what` it
+    unlocks, else an error."""
     env = os.environ if env is None else env
 
     def source(new: bool) -> str:
@@ -48,7 +50,8 @@ def passphrase_from_env_or_tty(env: Mapping[str, str] | None = None) -> Passphra
         if not sys.stdin.isatty():
             raise AuthenticationError(
                 "no passphrase: set VAULT_PASSPHRASE or run on a terminal")
-        first = getpass.getpass("New passphrase for your identity: " if new else "Passphrase: ")
+        first = getpass.getpass(f"New passphrase for {what}: " if new
+                                else f"Passphrase for {what}: ")
         if new:
             if len(first) < 8:
                 raise InvalidInput("passphrase too short: use at least 8 characters")

@@ -34,6 +34,8 @@ class Sealed:
     sha256: str
     size: int
     detected_mime: str
+    head: bytes = b""
+    """The first bytes (type detection's), for guessing the kind of evidence."""
 
 
 __all__ = ["BLOCK_SIZE", "Progress", "Sealed", "SourceChanged", "SourceUnreadable", "seal"]
@@ -121,4 +123,4 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
     head = state["head"]
     assert isinstance(head, bytes)
     return Sealed(header=header, sha256=digest.hexdigest(), size=size,
-                  detected_mime=detect_mime(head))
+                  detected_mime=detect_mime(head), head=head)

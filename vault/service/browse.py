@@ -22,6 +22,7 @@ from vault.evidence.sources import Source
 from vault.metadata.models import AuditEvent, EvidenceItem, ItemRequirement
 from vault.pii.fields import refuse_card_data
 from vault.service.context import Context
+from vault.service.evidence import check_filter, ingest
 from vault.service.views import (
     IngestOptions,
     IngestResult,
@@ -53,6 +54,7 @@ def count_items(cx: Context, ref: str, flt: ItemFilter | None = None) -> int:
     flt = flt or ItemFilter()
     with cx.session() as s:
         eng = cx.find_engagement(s, ref)
+    check_filter(eng, flt)
     with cx.act("item.list", eng) as a:
         table = search_table(a.s, flt.text)
         q = select(func.count()).select_from(table).where(*conditions(table, eng, flt))
@@ -68,6 +70,7 @@ def item_page(cx: Context, ref: str, flt: ItemFilter | None = None, *, size: int
     flt = flt or ItemFilter()
     with cx.session() as s:
         eng = cx.find_engagement(s, ref)
+    check_filter(eng, flt)
     with cx.act("item.list", eng) as a:
         s = a.s
         table = search_table(s, flt.text)
@@ -183,7 +186,6 @@ def preview(cx: Context, item_ref: str, max_bytes: int = PREVIEW_BYTES) -> str:
 def add_interview_note(cx: Context, ref: str, interviewee_role: str, on_date: date,
                        requirements: Iterable[str], text: str) -> IngestResult:
     """An interview note, stored as `interview_note` evidence (a Markdown document)."""
-    from vault.service.evidence import ingest
     role = " ".join(interviewee_role.split())
     if not role or len(role) > 200:
         raise InvalidInput("the interviewee role is 1-200 characters")

@@ -21,6 +21,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.evidence import binding, pipeline, retrieve
+from vault.evidence.kinds import guess_kind
 from vault.evidence.lifecycle import VISIBLE, ItemState, move, quarantines, refuse_shredded
 from vault.evidence.search import filtered
 from vault.evidence.sources import Source
@@ -202,7 +203,7 @@ def _drop_pending(cx: Context, pending: tuple[str, str]) -> None:
 def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
               sealed: pipeline.Sealed, opts: IngestOptions, outcome: ScanOutcome
               ) -> IngestResult:
-    kind = opts.kind or guess_kind(sealed.detected_mime)
+    kind = opts.kind or guess_kind(sealed.detected_mime, sealed.head)
     s = a.s
     existing = s.exec(select(EvidenceItem).where(
         EvidenceItem.engagement_id == eng.id, EvidenceItem.sha256 == sealed.sha256)).first()
@@ -241,19 +242,20 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
     return IngestResult(item_view(s, existing, eng), duplicate=True)
 
 
-def guess_kind(mime: str) -> str:
-    """A default kind from the detected type, when the user named none."""
-    if mime.startswith("image/"):
-        return "screenshot"
-    if mime in ("application/pdf", "application/msword") or "officedocument" in mime:
-        return "document"
-    return "other"
+def check_filter(eng: Engagement, flt: ItemFilter) -> None:
+    """InvalidInput for a filter naming what does not exist (rather than an empty list)."""
+    if flt.requirement is not None:
+        cat = catalogue.load(eng.standard)
+        if flt.requirement not in cat:
+            raise InvalidInput(f"requirement {flt.requirement!r} is not in the {cat.title} "
+                               "catalogue")
 
 
 def list_items(cx: Context, ref: str, flt: ItemFilter | None = None) -> list[ItemView]:
     flt = flt or ItemFilter()
     with cx.session() as s:
         eng = cx.find_engagement(s, ref)
+    check_filter(eng, flt)
     with cx.act("item.list", eng) as a:
         q = filtered(a.s, select(EvidenceItem), eng, flt)
         q = q.order_by(col(EvidenceItem.ingested_at), col(EvidenceItem.id)).offset(flt.offset)
