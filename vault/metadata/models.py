@@ -133,6 +133,20 @@ class ItemSearch(SQLModel, table=True):
     body: str = Field(sa_type=sa.Text)
 
 
+class ItemMember(SQLModel, table=True):
+    """One file inside a container item (an archive's member, an e-mail's attachment), as the
+    scan at ingest met it: its path (card data masked), size and detected type, or why it was
+    not read. The container itself is the evidence; this is its table of contents."""
+
+    __tablename__ = "item_member"
+    item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
+    seq: int = Field(primary_key=True)
+    path: str = Field(max_length=4096)
+    size: int | None = Field(default=None, sa_type=sa.BigInteger)
+    mime: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=300)
+
+
 class ItemRequirement(SQLModel, table=True):
     __tablename__ = "item_requirement"
     item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
@@ -151,6 +165,8 @@ class Flag(SQLModel, table=True):
     detector: str = Field(max_length=60)
     line: int | None = Field(default=None, sa_type=sa.BigInteger)
     page: int | None = Field(default=None)
+    member: str | None = Field(default=None, max_length=1000)
+    """Where inside the item: an archive member's path, a sheet and cell (card data masked)."""
     occurrences: int = Field(default=1, sa_type=sa.BigInteger)
     masked: str = Field(max_length=200)
     confidence: float = Field(default=1.0)
