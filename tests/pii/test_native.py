@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import io
 import random
+import re
 
 import pytest
 
 from tests.pii.corpus import BRAND_SPECS, GROUPINGS, generate, group, lookalike, make_pan
 from vault.pii import HAVE_HYPERSCAN, Scanner
-from vault.pii.cards import _PREFIX, DOTTED_LAYOUTS, LAYOUTS, iin_length_table, valid_pan
-from vault.pii.rules import _IPV4_RE, PAN_RE, Ctx, handle_pan
+from vault.pii.cards import (
+    _PREFIX,
+    DOTTED_LAYOUTS,
+    FREE_FIRST,
+    FREE_GROUPS,
+    FREE_REST,
+    LAYOUTS,
+    free_layout,
+    iin_length_table,
+    valid_pan,
+)
+from vault.pii.rules import _IPV4_RE, MAX_CHAIN, PAN_RE, Ctx, handle_pan
 
 fastscan = pytest.importorskip("vault.pii._fastscan", reason="native core not built")
 
@@ -30,10 +41,47 @@ def productive(b: bytes) -> set[tuple[int, int]]:
     return {(m.start(), m.end()) for m in PAN_RE.finditer(b) if handle_pan(m, ctx)}
 
 
+# the layouts the scanner used to miss (now free groupings or groups of four)
+MISSED = [(6, 13), (4, 4, 4, 1), (4, 4, 4, 2), (4, 4, 8), (6, 10), (2, 4, 4, 6)]
+
+
+def partition(rng: random.Random, n: int) -> tuple[int, ...]:
+    """Random group sizes summing to n: 1-6 groups, sizes 1-15 (over the bounds too)."""
+    if rng.random() < 0.3:
+        fitting = [lay for lay in MISSED if sum(lay) == n]
+        if fitting:
+            return rng.choice(fitting)
+    for _ in range(100):
+        k = rng.randint(1, 6)
+        cuts = sorted(rng.sample(range(1, n), k - 1)) if k > 1 else []
+        sizes = tuple(b - a for a, b in zip([0, *cuts], [*cuts, n], strict=True))
+        if max(sizes) <= 15:
+            return sizes
+    return (4,) * (n // 4) + ((n % 4,) if n % 4 else ())
+
+
+def free_grouped(rng: random.Random) -> str:
+    """A PAN (or a look-alike) in any grouping, with what may stand around it: a number one
+    space before or after, an expiry date, "+", a chain of small numbers."""
+    pan = make_pan(rng)
+    if rng.random() < 0.2:
+        pan = pan[:-1] + str((int(pan[-1]) + 1) % 10)
+    text = group(pan, rng.choice("  -."), partition(rng, len(pan)))
+    r = rng.random()
+    if r < 0.15:
+        text += " " + rng.choice(["12/27", "12", "5", "123", "1.5", "3rd", "2026-01", "1234567"])
+    elif r < 0.3:
+        text = rng.choice(["12 ", "5 ", "+", "1/", "a1 ", "1.2 ", "1234567890123456 "]) + text
+    elif r < 0.4:
+        small = " ".join(str(rng.randrange(10 ** rng.randint(1, 4))) for _ in range(70))
+        text = small + " " + text if rng.random() < 0.5 else text + " " + small
+    return text
+
+
 def random_doc(rng: random.Random) -> bytes:
     parts: list[str] = []
     for _ in range(rng.randint(1, 8)):
-        k = rng.randrange(9)
+        k = rng.randrange(11)
         pan = make_pan(rng)
         if k == 0:
             parts.append(pan)
@@ -60,6 +108,8 @@ def random_doc(rng: random.Random) -> bytes:
         elif k == 7:  # dotted runs of any group sizes (over 5 groups too)
             parts.append(".".join(str(rng.randrange(10 ** rng.randint(1, 8)))
                                   for _ in range(rng.randint(1, 8))))  # fmt: skip
+        elif k in (9, 10):  # any grouping, and what stands around it
+            parts.append(free_grouped(rng))
         else:
             parts.append("".join(rng.choice("0123456789 -.+aZ") for _ in range(rng.randint(1, 30))))
         parts.append(rng.choice([" ", "-", ".", "  ", "", "\n", "x", "+", "=", " ", " "]))
@@ -71,7 +121,7 @@ def random_doc(rng: random.Random) -> bytes:
 
 def test_same_matches_as_python_regex_on_generated_text() -> None:
     rng = random.Random(11)
-    kept = dotted = 0
+    kept = dotted = free = 0
     for _ in range(4000):
         b = random_doc(rng)
         assert fastscan.pan_matches(b, validate=False) == py_matches(b), b
@@ -81,8 +131,12 @@ def test_same_matches_as_python_regex_on_generated_text() -> None:
         assert valid <= set(py_matches(b))
         kept += len(want)
         dotted += sum(b"." in b[s:e] for s, e in want)
+        for s, e in want:
+            sizes = tuple(len(g) for g in re.split(rb"[-. ]", b[s:e]))
+            free += len(sizes) > 1 and sizes not in LAYOUTS and free_layout(sizes)
     assert kept > 2000  # the generator does produce real PANs
     assert dotted > 200  # dot-grouped ones too
+    assert free > 300  # and freely grouped ones
 
 
 def test_same_matches_on_random_bytes() -> None:
@@ -178,13 +232,19 @@ def test_huge_single_line() -> None:
     n = len(block)
     assert got == [(s + k * n, e + k * n) for k in range(100) for s, e in expected]
     assert fastscan.pan_matches(b"7" * (100 << 20)) == []
-    chain = b"4111 " * (4 << 20)  # 12-group chains, back to back
+    chain = b"4111 " * (4 << 20)  # MAX_CHAIN-group chains, back to back
     got = fastscan.pan_matches(chain, validate=False)
-    assert len(got) == -(-(4 << 20) // 12) and got[:2] == [(0, 59), (60, 119)]
+    k = 5 * MAX_CHAIN
+    assert len(got) == -(-(4 << 20) // MAX_CHAIN) and got[:2] == [(0, k - 1), (k, 2 * k - 1)]
     assert got[-1][1] == len(chain) - 1
 
 
 def test_configure_rejects_bad_tables() -> None:
+    free = (*FREE_GROUPS, *FREE_FIRST, *FREE_REST)
+    for bad in [(0, 5, 2, 11, 2, 13), (2, 6, 2, 11, 2, 13), (3, 2, 2, 11, 2, 13),
+                (2, 5, 0, 11, 2, 13), (2, 5, 2, 14, 2, 13), (2, 5, 2, 11, 5, 4), (2, 5)]:
+        with pytest.raises((ValueError, TypeError)):
+            fastscan.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS), bad)
     with pytest.raises(ValueError):
         fastscan.configure([(b"4x", 1)], [], [])
     with pytest.raises(ValueError):
@@ -202,15 +262,21 @@ def test_configure_rejects_bad_tables() -> None:
     # a failed configure leaves the loaded tables alone
     assert fastscan.pan_matches(b"4111111111111111") == [(0, 16)]
     assert fastscan.pan_matches(b"4111.1111.1111.1111") == [(0, 19)]
-    fastscan.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS))
+    assert fastscan.pan_matches(b"411111 1111111111") == [(0, 17)]
+    fastscan.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS))  # keeps free
+    assert fastscan.pan_matches(b"411111 1111111111") == [(0, 17)]
+    fastscan.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS), free)
 
 
 def test_layouts_of_every_separator_agree_with_the_handler() -> None:
-    """Every layout of cards.LAYOUTS (and a few others) with a valid PAN of its length, grouped
-    by each separator: the C core keeps and reports exactly what the handler does; a
-    dot-grouped number only in DOTTED_LAYOUTS."""
+    """Every layout of cards.LAYOUTS (and others, free or not) with a valid PAN of its length,
+    grouped by each separator: the C core keeps and reports exactly what the handler does; a
+    dot-grouped number only in DOTTED_LAYOUTS, a dash- or space-grouped one in LAYOUTS or a
+    free grouping (2-5 groups of 2-13 digits, the first of 2-11)."""
     rng = random.Random(16)
-    others = {(4, 4, 8), (8, 8), (4, 12), (2, 2, 4, 4, 4), (4, 4, 4, 4, 4), (5, 5, 6), (4, 5, 6)}
+    others = {(4, 4, 8), (8, 8), (4, 12), (2, 2, 4, 4, 4), (4, 4, 4, 4, 4), (5, 5, 6), (4, 5, 6),
+              *MISSED, (2, 4, 4, 4, 2), (2, 2, 2, 2, 2, 6), (1, 5, 10), (4, 4, 4, 3, 1),
+              (3, 13), (2, 14), (6, 12), (1, 12), (12, 4), (13, 3), (7, 7), (2, 2, 2, 2, 4)}
     for lay in sorted(LAYOUTS | others):
         n = sum(lay)
         brands = [b for b, (_, lens) in sorted(BRAND_SPECS.items()) if n in lens]
@@ -221,10 +287,11 @@ def test_layouts_of_every_separator_agree_with_the_handler() -> None:
                 want = handler_hits(b)
                 assert fastscan.pan_hits(b) == want, b
                 assert productive(b) <= set(fastscan.pan_matches(b)), b
+                whole = [(h[2], h[3]) for h in want] == [(2, len(b) - 2)]
                 if sep == ".":
-                    assert bool(want) == (lay in DOTTED_LAYOUTS), b
-                elif sep == "-":  # PAN_RE's groups after the first have at most 7 digits
-                    assert bool(want) == (lay in LAYOUTS and max(lay[1:]) <= 7), b
+                    assert whole == (lay in DOTTED_LAYOUTS), b
+                else:
+                    assert whole == (lay in LAYOUTS or free_layout(lay)), b
 
 
 # ----------------------------------------------------------------------------- the scanner
@@ -428,8 +495,13 @@ def labelled_doc(rng: random.Random) -> bytes:
         parts.append("".join(rng.choice(LABEL_BITS) for _ in range(rng.randint(0, 4))))
         parts.append(rng.choice(SEPARATORS))
         pan = make_pan(rng)
-        k = rng.randrange(5)
-        parts.append(pan if k < 2 else group(pan, " -."[k - 2], rng.choice(GROUPINGS[len(pan)])))
+        k = rng.randrange(7)
+        if k < 2:
+            parts.append(pan)
+        elif k < 5:
+            parts.append(group(pan, " -."[k - 2], rng.choice(GROUPINGS[len(pan)])))
+        else:  # any grouping: the field name decides, as for runs
+            parts.append(group(pan, " -"[k - 5], partition(rng, len(pan))))
         parts.append(rng.choice([" ", "\n", ", ", "x", "+", "-1"]))
     text = "".join(parts)
     if rng.random() < 0.3:

@@ -112,6 +112,8 @@ POSITIVE_TEXTS = [
     f"{VISA},5555555555554444",
     f"card_{VISA}",
     f"{VISA} 12/27",
+    f"{VISA[:2]} {VISA[2:8]} {VISA[8:]}",  # any grouping (cards.free_layout)
+    f"card {VISA[:6]}-{VISA[6:]}",
 ]
 
 
@@ -137,7 +139,9 @@ NEGATIVE_TEXTS = [
     f"{VISA[:4]}  {VISA[4:8]}  {VISA[8:12]}  {VISA[12:]}",  # double spaces
     f"{VISA[:4]}--{VISA[4:8]}--{VISA[8:12]}--{VISA[12:]}",
     f"{VISA[:4]}-{VISA[4:8]}-{VISA[8:12]}-{VISA[12:]}-1234",  # extra dash group
-    f"{VISA[:2]} {VISA[2:8]} {VISA[8:]}",  # not a printed layout
+    f"{VISA[:1]} {VISA[1:8]} {VISA[8:]}",  # a one-digit group: no grouping of a card
+    f"{VISA[:2]} {VISA[2:]}",  # a group over 13 digits
+    f"4{VISA[:4]} {VISA[4:8]} {VISA[8:12]} {VISA[12:]}",  # 17 digits: no Visa length
     "20240101123456789",  # timestamp
     "ts=2024010112345678901",
     "order ORD-2024-00012345",

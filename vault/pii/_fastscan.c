@@ -1,16 +1,18 @@
 /* Native PAN candidate finder for vault.pii (optional accelerator).
  *
- * Emulates `rules._PAN_RE.finditer(buf)` over a whole buffer (the same non-overlapping,
+ * Emulates `rules.PAN_RE.finditer(buf)` over a whole buffer (the same non-overlapping,
  * leftmost matches, the same backtracking outcome for the contiguous, dash-grouped,
  * dot-grouped and space-grouped alternatives) and keeps only the matches that can yield a
- * PAN: the number, or for grouped numbers some printed layout of consecutive groups, is in a
- * brand's IIN range and length and passes Luhn. Python then re-matches `_PAN_RE` at each
- * returned start and applies the context rules, so findings are the same as the pure-Python
- * path.
+ * PAN: the number, or for grouped numbers the whole chain in a printed layout or a free
+ * grouping, or some printed layout of consecutive groups of a space-separated chain, is in a
+ * brand's IIN range and length and passes Luhn. pan_hits() goes on to apply the handler's
+ * context rules (`rules.handle_pan`), so findings are the same as the pure-Python path.
  *
- * The brand table (allowed lengths per 6-digit IIN prefix) and the printed layouts (those of
- * dot-grouped numbers apart) come from vault/pii/cards.py through configure(); nothing
- * card-specific is hard-coded here.
+ * The brand table (allowed lengths per 6-digit IIN prefix), the printed layouts (those of
+ * dot-grouped numbers apart) and the bounds of free groupings come from vault/pii/cards.py
+ * through configure(); nothing card-specific is hard-coded here. The regex's own bounds
+ * (MAX_GROUP digits a group, MAX_CHAIN groups a space-separated chain, MAX_LAYOUT_GROUPS
+ * groups a dash/dot chain) are module constants the scanner checks against rules.py.
  * ipv4_matches() likewise emulates `rules._IPV4_RE.finditer(buf)` (dotted quads of canonical
  * octets 0-255, bounded by non-alphanumerics, not part of a longer dotted number): the IP
  * handler turns every such match into a finding, so Python only builds the hits.
@@ -25,8 +27,9 @@
 #include <string.h>
 
 #define MAX_LAYOUTS 64
-#define MAX_LAYOUT_GROUPS 5
-#define MAX_S_GROUPS 12 /* first group + up to 11 space-separated groups */
+#define MAX_LAYOUT_GROUPS 5 /* groups of a dash- or dot-grouped number (rules._MAX_GROUPS) */
+#define MAX_GROUP 13        /* digits of one group of a grouped number (cards.MAX_GROUP) */
+#define MAX_CHAIN 64        /* groups of a space-separated chain in one match (rules.MAX_CHAIN) */
 
 static uint8_t *len_table = NULL; /* [1e6] bit i set: length 12+i allowed for this IIN */
 typedef struct {
@@ -35,6 +38,10 @@ typedef struct {
 } layouts_t;
 static layouts_t layouts = {0};        /* cards.LAYOUTS: space- and dash-grouped numbers */
 static layouts_t dotted_layouts = {0}; /* cards.DOTTED_LAYOUTS: dot-grouped numbers */
+typedef struct {
+    int min_groups, max_groups, first_lo, first_hi, rest_lo, rest_hi;
+} free_t;
+static free_t free_spec = {0}; /* cards.free_layout's bounds (FREE_GROUPS, _FIRST, _REST) */
 
 static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline int is_alnum(uint8_t c) {
@@ -47,6 +54,15 @@ static inline int term_ok(const uint8_t *b, Py_ssize_t n, Py_ssize_t e) {
     uint8_t c = b[e];
     if (is_alnum(c)) return 0;
     if ((c == '.' || c == '-') && e + 1 < n && is_digit(b[e + 1])) return 0;
+    return 1;
+}
+
+/* (?![0-9A-Za-z])(?![./-][0-9]) at position e: where a space-separated chain may end */
+static inline int term_ok_s(const uint8_t *b, Py_ssize_t n, Py_ssize_t e) {
+    if (e >= n) return 1;
+    uint8_t c = b[e];
+    if (is_alnum(c)) return 0;
+    if ((c == '.' || c == '-' || c == '/') && e + 1 < n && is_digit(b[e + 1])) return 0;
     return 1;
 }
 
@@ -97,6 +113,47 @@ static int layout_ok(const layouts_t *t, const Py_ssize_t *lens, int g0, int g1)
         if (j == k) return 1;
     }
     return 0;
+}
+
+/* cards.free_layout(lens[g0:g1]) */
+static int free_ok(const Py_ssize_t *lens, int g0, int g1) {
+    int k = g1 - g0;
+    if (k < free_spec.min_groups || k > free_spec.max_groups) return 0;
+    Py_ssize_t total = 0;
+    for (int g = g0; g < g1; g++) {
+        int lo = g == g0 ? free_spec.first_lo : free_spec.rest_lo;
+        int hi = g == g0 ? free_spec.first_hi : free_spec.rest_hi;
+        if (lens[g] < lo || lens[g] > hi) return 0;
+        total += lens[g];
+    }
+    return total >= 12 && total <= 19;
+}
+
+static inline int date_sep(uint8_t c) { return c == '.' || c == '/' || c == '-'; }
+
+/* rules._number_before(b, p): a plain number (not part of a word, date, version or dotted
+ * number) ends at p, a space at p */
+static int number_before(const uint8_t *b, Py_ssize_t p) {
+    if (p < 1 || !is_digit(b[p - 1]) || b[p] != ' ') return 0;
+    Py_ssize_t q = p - 1;
+    while (q > 0 && is_digit(b[q - 1])) q--;
+    if (q == 0) return 1;
+    uint8_t c = b[q - 1];
+    return !(is_alnum(c) || (date_sep(c) && q >= 2 && is_digit(b[q - 2])));
+}
+
+/* rules._number_after(b, p): a space at p, a plain number after it */
+static int number_after(const uint8_t *b, Py_ssize_t n, Py_ssize_t p) {
+    if (p + 1 >= n || b[p] != ' ' || !is_digit(b[p + 1])) return 0;
+    Py_ssize_t q = run_end(b, n, p + 1);
+    if (q == n) return 1;
+    uint8_t c = b[q];
+    return !(is_alnum(c) || (date_sep(c) && q + 1 < n && is_digit(b[q + 1])));
+}
+
+/* rules._alone(b, s, e): no plain number one space before or after b[s:e] */
+static int alone(const uint8_t *b, Py_ssize_t n, Py_ssize_t s, Py_ssize_t e) {
+    return !(s >= 2 && number_before(b, s - 1)) && !number_after(b, n, e);
 }
 
 typedef struct {
@@ -150,7 +207,7 @@ static PyObject *pair_tuple(const uint8_t *b, Py_ssize_t x, Py_ssize_t y) {
     return Py_BuildValue("(nn)", x, y);
 }
 
-/* Try `_PAN_RE` at p (b[p] is a digit and the lookbehinds hold). Returns the match end, or
+/* Try `PAN_RE` at p (b[p] is a digit and the lookbehinds hold). Returns the match end, or
  * -1. Fills the groups of the match (for the validity check). */
 static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssize_t *starts,
                            Py_ssize_t *lens, int *ngroups, char *sep) {
@@ -159,19 +216,19 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
     lens[0] = L;
     *ngroups = 1;
     *sep = 0;
-    if (L >= 12 && L <= 19) return term_ok(b, n, r) ? r : -1; /* (?P<c>...) */
-    if (L < 4 || L > 6 || r >= n) return -1;
+    if (L >= 12 && L <= 19 && term_ok(b, n, r)) return r; /* (?P<c>...) */
+    /* (?=[0-9]{1,13}[-.\x20][0-9]) */
+    if (L > MAX_GROUP || r + 1 >= n || !is_digit(b[r + 1])) return -1;
     if (b[r] == '-' || b[r] == '.') {
-        /* (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4}), (?P<dot>[0-9]{4,6}(?:\.[0-9]{1,7}){1,4}):
-         * the same separator throughout; a group of over 7 digits, or a 6th group, leaves
-         * `[.-][0-9]` after the last group taken, which the lookahead rejects as it does every
-         * shorter backtrack */
+        /* (?P<d>G(?:-G){1,4}), (?P<dot>G(?:\.G){1,4}), G = [0-9]{1,13}: the same separator
+         * throughout; a group of over 13 digits, or a 6th group, leaves `[.-][0-9]` after the
+         * last group taken, which the lookahead rejects as it does every shorter backtrack */
         uint8_t c = b[r];
         Py_ssize_t e = r;
         int k = 0;
-        while (k < 4 && e + 1 < n && b[e] == c && is_digit(b[e + 1])) {
+        while (k < MAX_LAYOUT_GROUPS - 1 && e + 1 < n && b[e] == c && is_digit(b[e + 1])) {
             Py_ssize_t q = run_end(b, n, e + 1);
-            if (q - (e + 1) > 7) break;
+            if (q - (e + 1) > MAX_GROUP) break;
             starts[k + 1] = e + 1;
             lens[k + 1] = q - (e + 1);
             k++;
@@ -182,12 +239,12 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
         *sep = (char)c;
         return e;
     }
-    if (b[r] == ' ') { /* (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11}) */
+    if (b[r] == ' ') { /* (?P<s>G(?:\x20G){1,63}) then (?![0-9A-Za-z])(?![./-][0-9]) */
         Py_ssize_t e = r, prev = r;
         int k = 0;
-        while (k < 11 && e + 1 < n && b[e] == ' ' && is_digit(b[e + 1])) {
+        while (k < MAX_CHAIN - 1 && e + 1 < n && b[e] == ' ' && is_digit(b[e + 1])) {
             Py_ssize_t q = run_end(b, n, e + 1);
-            if (q - (e + 1) > 7) break;
+            if (q - (e + 1) > MAX_GROUP) break;
             starts[k + 1] = e + 1;
             lens[k + 1] = q - (e + 1);
             k++;
@@ -195,7 +252,7 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
             e = q;
         }
         if (k == 0) return -1;
-        if (!term_ok(b, n, e)) {
+        if (!term_ok_s(b, n, e)) {
             if (k < 2) return -1;
             k--; /* backtrack one group: the match then ends before a space */
             e = prev;
@@ -207,13 +264,22 @@ static Py_ssize_t match_at(const uint8_t *b, Py_ssize_t n, Py_ssize_t p, Py_ssiz
     return -1;
 }
 
+/* A superset of "handle_pan yields a hit for this match" (no field context). */
 static int may_hold_pan(const uint8_t *b, const Py_ssize_t *starts, const Py_ssize_t *lens,
                         int ng, char sep) {
     if (sep == 0) return valid_groups(b, starts, lens, 0, 1);
-    if (sep == '-' || sep == '.')
-        return layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng) &&
-               valid_groups(b, starts, lens, 0, ng);
+    if (sep == '-' || sep == '.') {
+        if (!layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng) &&
+            (sep == '.' || !free_ok(lens, 0, ng)))
+            return 0;
+        return valid_groups(b, starts, lens, 0, ng);
+    }
+    if (free_ok(lens, 0, ng) && valid_groups(b, starts, lens, 0, ng)) return 1;
+    if (ng > 2 && lens[ng - 1] <= 3 && free_ok(lens, 0, ng - 1) &&
+        valid_groups(b, starts, lens, 0, ng - 1))
+        return 1;
     for (int i = 0; i < ng; i++) {
+        if (lens[i] >= 12 && valid_groups(b, starts, lens, i, i + 1)) return 1;
         Py_ssize_t total = lens[i];
         for (int size = 2; size <= MAX_LAYOUT_GROUPS && i + size <= ng; size++) {
             total += lens[i + size - 1];
@@ -227,7 +293,7 @@ static int may_hold_pan(const uint8_t *b, const Py_ssize_t *starts, const Py_ssi
     return 0;
 }
 
-/* The next `_PAN_RE` match at or after *p: its start (the groups filled, *end its end; *p
+/* The next `PAN_RE` match at or after *p: its start (the groups filled, *end its end; *p
  * moves past it), or -1 when there is none. */
 static Py_ssize_t next_match(const uint8_t *b, Py_ssize_t n, Py_ssize_t *p, Py_ssize_t *end,
                              Py_ssize_t *starts, Py_ssize_t *lens, int *ng, char *sep) {
@@ -248,7 +314,7 @@ static Py_ssize_t next_match(const uint8_t *b, Py_ssize_t n, Py_ssize_t *p, Py_s
 }
 
 static void scan(const uint8_t *b, Py_ssize_t n, int validate, vec_t *out) {
-    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS], p = 0, s, e;
+    Py_ssize_t starts[MAX_CHAIN], lens[MAX_CHAIN], p = 0, s, e;
     int ng;
     char sep;
     while ((s = next_match(b, n, &p, &e, starts, lens, &ng, &sep)) >= 0)
@@ -346,9 +412,9 @@ static PyObject *fs_ipv4_matches(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------------------- hits */
 
 /* Ready-made findings, so that Python builds no object per match. pan_hits() is
- * `handle_pan(_PAN_RE.match(buf, s), ctx)` for every match of `_PAN_RE` (rules.py): the
- * brand/length/Luhn check (valid_groups), the printed layouts of grouped numbers, a
- * contiguous number after `+` (a phone number) dropped, and the field context of the 40
+ * `handle_pan(PAN_RE.match(buf, s), ctx)` for every match of `PAN_RE` (rules.py): the
+ * brand/length/Luhn check (valid_groups), the printed layouts and free groupings of grouped
+ * numbers, a number after `+` (a phone number) dropped, and the field context of the 40
  * bytes before the number (`rules.neg_label`, `rules.card_words`), whose label words come
  * from rules.py through configure_labels(). ipv4_hits() is `rules._handle_ipv4` for every
  * ipv4_matches() match. Both return Hit tuples (kind, detector, start, end, masked, value,
@@ -447,10 +513,12 @@ static int card_words_c(const uint8_t *b, Py_ssize_t lo, Py_ssize_t p) {
     return 0;
 }
 
-/* confidence code (index into F_CONF: 0.9, 0.95, 0.99), or -1: not reported */
-static int pan_conf(const uint8_t *b, Py_ssize_t start, int grouped) {
+/* confidence code (index into F_CONF: 0.9, 0.95, 0.99), or -1: not reported (rules._pan_conf:
+ * after "+", a phone number; with `veto`, the value of a non-card field) */
+static int pan_conf(const uint8_t *b, Py_ssize_t start, int grouped, int veto) {
+    if (start > 0 && b[start - 1] == '+') return -1;
     Py_ssize_t lo = start > CONTEXT ? start - CONTEXT : 0;
-    if (!grouped && neg_label_c(b, lo, start)) return -1;
+    if (veto && neg_label_c(b, lo, start)) return -1;
     if (card_words_c(b, lo, start)) return 2;
     return grouped ? 1 : 0;
 }
@@ -460,35 +528,73 @@ static void push_hit(vec_t *out, Py_ssize_t s, Py_ssize_t e, int code) {
     vec_push2(out, s, (e << 2) | code);
 }
 
+/* rules.handle_pan for every match (see there) */
 static void scan_pan_hits(const uint8_t *b, Py_ssize_t n, vec_t *out) {
-    Py_ssize_t starts[MAX_S_GROUPS], lens[MAX_S_GROUPS], q = 0, p, e;
+    Py_ssize_t starts[MAX_CHAIN], lens[MAX_CHAIN], q = 0, p, e;
     int ng, code;
     char sep;
     while ((p = next_match(b, n, &q, &e, starts, lens, &ng, &sep)) >= 0) {
         if (sep == 0) {
-            if (!(p > 0 && b[p - 1] == '+') && valid_groups(b, starts, lens, 0, 1) &&
-                (code = pan_conf(b, p, 0)) >= 0)
+            if (valid_groups(b, starts, lens, 0, 1) && (code = pan_conf(b, p, 0, 1)) >= 0)
                 push_hit(out, p, e, code);
-        } else if (sep == '-' || sep == '.') { /* the whole chain, in one of the layouts */
-            if (layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng) &&
-                valid_groups(b, starts, lens, 0, ng))
-                push_hit(out, p, e, pan_conf(b, p, 1));
-        } else {
-            int i = 0;
-            while (i < ng) {
-                int found = 0;
-                int top = ng - i < MAX_LAYOUT_GROUPS ? ng - i : MAX_LAYOUT_GROUPS;
-                for (int size = top; size >= 2; size--) {
-                    if (!layout_ok(&layouts, lens, i, i + size) ||
-                        !valid_groups(b, starts, lens, i, i + size))
-                        continue;
-                    Py_ssize_t hs = starts[i], he = starts[i + size - 1] + lens[i + size - 1];
-                    push_hit(out, hs, he, pan_conf(b, hs, 1));
-                    found = size;
-                    break;
+            continue;
+        }
+        Py_ssize_t total = 0; /* no layout or window of fewer than 12 digits (an IP, a date) */
+        for (int g = 0; g < ng; g++) total += lens[g];
+        if (total < 12) continue;
+        if (sep == '-' || sep == '.') { /* the whole chain, in a layout or a free grouping */
+            int free = !layout_ok(sep == '.' ? &dotted_layouts : &layouts, lens, 0, ng);
+            if (free && (sep == '.' || !free_ok(lens, 0, ng))) continue;
+            if (valid_groups(b, starts, lens, 0, ng) && (code = pan_conf(b, p, 1, free)) >= 0)
+                push_hit(out, p, e, code);
+            continue;
+        }
+        int runs = 1; /* a run of card length amid the chain is a number of its own */
+        if (alone(b, n, p, e)) {
+            if (layout_ok(&layouts, lens, 0, ng)) { /* one number printed as a card */
+                for (int k = ng; k >= ng - 1; k--) { /* or it and a short last group */
+                    if (k < ng && !(k >= 2 && lens[ng - 1] <= 3)) break;
+                    if (layout_ok(&layouts, lens, 0, k) && valid_groups(b, starts, lens, 0, k) &&
+                        (code = pan_conf(b, p, 1, 0)) >= 0) {
+                        push_hit(out, p, starts[k - 1] + lens[k - 1], code);
+                        break;
+                    }
                 }
-                i += found ? found : 1;
+                continue;
             }
+            if (free_ok(lens, 0, ng)) { /* so is a free grouping: this number or none */
+                int done = 0;
+                for (int k = ng; k >= ng - 1 && !done; k--) {
+                    int lay = layout_ok(&layouts, lens, 0, k);
+                    if (k < ng && !(lens[ng - 1] <= 3 && (lay || free_ok(lens, 0, k)))) break;
+                    if (valid_groups(b, starts, lens, 0, k)) {
+                        if ((code = pan_conf(b, p, 1, !lay)) >= 0)
+                            push_hit(out, p, starts[k - 1] + lens[k - 1], code);
+                        done = 1;
+                    }
+                }
+                if (done) continue;
+                runs = 0;
+            }
+        }
+        int i = 0; /* else a layout from each group on, the longest first */
+        while (i < ng) {
+            int found = 0;
+            int top = ng - i < MAX_LAYOUT_GROUPS ? ng - i : MAX_LAYOUT_GROUPS;
+            for (int size = top; size >= 2; size--) {
+                if (!layout_ok(&layouts, lens, i, i + size) ||
+                    !valid_groups(b, starts, lens, i, i + size))
+                    continue;
+                Py_ssize_t hs = starts[i], he = starts[i + size - 1] + lens[i + size - 1];
+                if ((code = pan_conf(b, hs, 1, 0)) < 0) continue;
+                push_hit(out, hs, he, code);
+                found = size;
+                break;
+            }
+            if (!found && runs && lens[i] >= 12 && valid_groups(b, starts, lens, i, i + 1) &&
+                (code = pan_conf(b, starts[i], 0, 1)) >= 0)
+                push_hit(out, starts[i], starts[i] + lens[i], code);
+            i += found ? found : 1;
         }
     }
 }
@@ -1207,17 +1313,34 @@ fail:
     return -1;
 }
 
-/* configure(prefixes, layouts, dotted_layouts): prefixes is a sequence of (digits: bytes,
- * length mask: int) applied in order (later entries override: pass shorter prefixes first);
- * bit i of the mask allows length 12 + i. layouts (space- and dash-grouped numbers) and
- * dotted_layouts (dot-grouped ones) are sequences of tuples of group sizes. Nothing changes
- * unless all three are valid. */
+/* configure(prefixes, layouts, dotted_layouts, free=None): prefixes is a sequence of (digits:
+ * bytes, length mask: int) applied in order (later entries override: pass shorter prefixes
+ * first); bit i of the mask allows length 12 + i. layouts (space- and dash-grouped numbers) and
+ * dotted_layouts (dot-grouped ones) are sequences of tuples of group sizes. free: the bounds of
+ * free groupings (cards.free_layout) as (min groups, max groups, first group's min and max
+ * digits, other groups' min and max digits), None to keep those loaded. Nothing changes unless
+ * all are valid. */
+static int load_free(PyObject *spec, free_t *into) {
+    int v[6];
+    if (!PyArg_ParseTuple(spec, "iiiiii", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5])) return -1;
+    if (v[0] < 1 || v[0] > v[1] || v[1] > MAX_LAYOUT_GROUPS || v[2] < 1 || v[2] > v[3] ||
+        v[3] > MAX_GROUP || v[4] < 1 || v[4] > v[5] || v[5] > MAX_GROUP) {
+        PyErr_SetString(PyExc_ValueError, "free grouping bounds out of range");
+        return -1;
+    }
+    free_t f = {v[0], v[1], v[2], v[3], v[4], v[5]};
+    *into = f;
+    return 0;
+}
+
 static PyObject *fs_configure(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *prefixes, *lays, *dlays;
-    if (!PyArg_ParseTuple(args, "OOO", &prefixes, &lays, &dlays)) return NULL;
+    PyObject *prefixes, *lays, *dlays, *fspec = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO|O", &prefixes, &lays, &dlays, &fspec)) return NULL;
     layouts_t new_layouts, new_dotted;
-    if (load_layouts(lays, &new_layouts) < 0 || load_layouts(dlays, &new_dotted) < 0)
+    free_t new_free = free_spec;
+    if (load_layouts(lays, &new_layouts) < 0 || load_layouts(dlays, &new_dotted) < 0 ||
+        (fspec != Py_None && load_free(fspec, &new_free) < 0))
         return NULL;
     PyObject *pseq = PySequence_Fast(prefixes, "prefixes must be a sequence");
     if (pseq == NULL) return NULL;
@@ -1250,6 +1373,7 @@ static PyObject *fs_configure(PyObject *self, PyObject *args) {
     }
     layouts = new_layouts;
     dotted_layouts = new_dotted;
+    free_spec = new_free;
     free(len_table);
     len_table = table;
     Py_DECREF(pseq);
@@ -1449,10 +1573,11 @@ fail:
 
 static PyMethodDef methods[] = {
     {"configure", fs_configure, METH_VARARGS,
-     "configure(prefixes, layouts, dotted_layouts): load the IIN length table and the printed "
-     "layouts (of space/dash-grouped and of dot-grouped numbers)"},
+     "configure(prefixes, layouts, dotted_layouts, free=None): load the IIN length table, the "
+     "printed layouts (of space/dash-grouped and of dot-grouped numbers) and the bounds of free "
+     "groupings"},
     {"pan_matches", (PyCFunction)(void (*)(void))fs_pan_matches, METH_VARARGS | METH_KEYWORDS,
-     "pan_matches(buf, validate=True) -> [(start, end)] of _PAN_RE matches (with validate, "
+     "pan_matches(buf, validate=True) -> [(start, end)] of PAN_RE matches (with validate, "
      "only those that can hold a full PAN); releases the GIL"},
     {"ipv4_matches", fs_ipv4_matches, METH_VARARGS,
      "ipv4_matches(buf) -> [(start, end)] of _IPV4_RE matches; releases the GIL"},
@@ -1471,7 +1596,7 @@ static PyMethodDef methods[] = {
     {"configure_labels", fs_configure_labels, METH_VARARGS,
      "configure_labels(words, suffixes): the non-card field names (rules._NEG_WORDS, _NEG_SUFFIXES)"},
     {"pan_hits", fs_pan_hits, METH_VARARGS,
-     "pan_hits(buf) -> [Hit] of the PAN handler over every _PAN_RE match; releases the GIL"},
+     "pan_hits(buf) -> [Hit] of the PAN handler over every PAN_RE match; releases the GIL"},
     {"distinct", fs_distinct, METH_VARARGS,
      "distinct(rows, page, cap, full) -> {kind: [index, counts, confs, firsts, total]}: "
      "distinct.py's loop"},
@@ -1497,5 +1622,10 @@ PyMODINIT_FUNC PyInit__fastscan(void) {
     if (!S_EMPTY || !S_ONE || !S_PAN || !S_PAN_DET || !S_IP || !S_IP4_DET) return NULL;
     for (int i = 0; i < 4; i++)
         if ((F_CONF[i] = PyFloat_FromDouble(conf[i])) == NULL) return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && (PyModule_AddIntConstant(m, "MAX_GROUP", MAX_GROUP) < 0 ||
+                      PyModule_AddIntConstant(m, "MAX_CHAIN", MAX_CHAIN) < 0 ||
+                      PyModule_AddIntConstant(m, "MAX_LAYOUT_GROUPS", MAX_LAYOUT_GROUPS) < 0))
+        Py_CLEAR(m);
+    return m;
 }

@@ -1,9 +1,14 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
+MAX_GROUP: int
+MAX_CHAIN: int
+MAX_LAYOUT_GROUPS: int
+
 def configure(
     prefixes: Sequence[tuple[bytes, int]], layouts: Sequence[Sequence[int]],
     dotted_layouts: Sequence[Sequence[int]],
+    free: tuple[int, int, int, int, int, int] | None = None,
 ) -> None: ...
 def pan_matches(
     buf: bytes | bytearray | memoryview, validate: bool = True

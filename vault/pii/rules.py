@@ -14,7 +14,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .cards import DOTTED_LAYOUTS, LAYOUTS, luhn_ok, valid_pan
+from .cards import (
+    DOTTED_LAYOUTS,
+    FREE_GROUPS,
+    LAYOUTS,
+    MAX_GROUP,
+    free_layout,
+    luhn_ok,
+    valid_pan,
+)
 from .ids import hetu_ok, iban_mod97, iban_shape, my_number_ok, ssn_ok
 from .model import mask_email, mask_ip, mask_keep_last, mask_pan, mask_tail
 
@@ -104,86 +112,174 @@ def neg_label(before: bytes) -> bool:
     return _NEG_LABEL_REV.match(before[::-1]) is not None
 
 
+# A card number is written as one run of digits, or in groups separated by one separator
+# character used throughout: single spaces, single dashes or single dots.
+#   - a run: 12-19 digits (the brand's length), not glued to other digits or letters;
+#   - dashes: the whole chain of groups, in one of cards.LAYOUTS or a free grouping
+#     (cards.free_layout: 2-5 groups of 2-13 digits, the first of 2-11: 4-4-8, 6-10, 6-13 ...);
+#   - dots: the whole chain, in one of cards.DOTTED_LAYOUTS only (dots also write versions,
+#     decimals, OIDs and IPs, where free groupings cost precision);
+#   - spaces: a chain that stands alone (no other number one space before or after it) in
+#     one of LAYOUTS is one number (maybe with a short last group after it: a CVV, a month),
+#     in a free grouping too; else a number in one of LAYOUTS anywhere in the chain
+#     ("4111 1111 1111 1111 12 27"), or a run of card length amid it.
+# Every number is then in a brand's IIN range and length and passes Luhn. Not reported: one
+# right after "+" (a phone number), and a run or a freely grouped number that is the value of
+# a field with a non-card name (order id, reference, timestamp ...: neg_label).
+MAX_CHAIN = 64  # groups of a space-separated chain taken by one match
+_MAX_GROUPS = max(FREE_GROUPS[1], *(len(lay) for lay in LAYOUTS))  # of a dash/dot chain
+_GRP = b"[0-9]{1,%d}" % MAX_GROUP  # one group of a grouped number
 PAN_RE = _rx(
     rb"""
     (?<![0-9A-Za-z])(?<![0-9][.-])
     (?:
         (?P<c>[0-9]{12,19})(?![0-9A-Za-z])(?![.-][0-9])
-      | (?=[0-9]{4,6}[-.\x20][0-9])  # what every grouped form starts with: one test, not three
+      | (?=GRP[-.\x20][0-9])  # what every grouped form starts with: one test, not three
         (?:
-            (?P<d>[0-9]{4,6}(?:-[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
-          | (?P<s>[0-9]{4,6}(?:\x20[0-9]{1,7}){1,11})(?![0-9A-Za-z])(?![.-][0-9])
-          | (?P<dot>[0-9]{4,6}(?:\.[0-9]{1,7}){1,4})(?![0-9A-Za-z])(?![.-][0-9])
+            (?P<d>GRP(?:-GRP){1,DMAX})(?![0-9A-Za-z])(?![.-][0-9])
+          | (?P<s>GRP(?:\x20GRP){1,SMAX})(?![0-9A-Za-z])(?![./-][0-9])
+          | (?P<dot>GRP(?:\.GRP){1,DMAX})(?![0-9A-Za-z])(?![.-][0-9])
         )
     )
-    """
+    """.replace(b"GRP", _GRP)
+    .replace(b"DMAX", b"%d" % (_MAX_GROUPS - 1))
+    .replace(b"SMAX", b"%d" % (MAX_CHAIN - 1))
 )
-# The dotted alternative is the dashed one with `.` (one separator per number, as for dashes
-# and spaces): the whole chain of groups is the number, never a run of groups inside it, and
-# DOTTED_LAYOUTS decides. The lookarounds keep out a chain glued to more `.digit`/`-digit`
-# groups ("4111.1111.1111.1111.5", an OID), and no match starts inside one; IPv4 addresses,
-# versions and dates (first group under 4 digits, or no layout) never make one.
+# A dash- or dot-grouped match is the whole chain of groups, never a run of groups inside it:
+# the lookarounds keep out a chain glued to more `.digit`/`-digit` groups
+# ("4111.1111.1111.1111.5", an OID), no match starts inside one, and a chain of more groups than
+# any layout has does not match. A space-separated chain ends before a group glued to letters
+# or to `.digit`, `-digit`, `/digit` (a word, a decimal, an expiry date "12/27"). IPv4
+# addresses, versions and dates are dot chains in no layout.
+
+_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_DIGITS = frozenset(b"0123456789")
+_JOINERS = frozenset(b"./-")  # join digits into one token: dates, decimals, versions, ids
 
 
-def _pan_conf(ctx: Ctx, start: int, grouped: bool) -> float:
-    """Confidence, or 0.0 when the number is the value of a non-card field."""
-    before = ctx.b[max(0, start - 40) : start]
-    if not grouped and neg_label(before):
+def _pan_conf(ctx: Ctx, start: int, grouped: bool, veto: bool) -> float:
+    """Confidence, or 0.0 when the number follows "+" (a phone number) or, with ``veto`` (a
+    run or a freely grouped number), is the value of a field with a non-card name."""
+    b = ctx.b
+    if start and b[start - 1] == 43:  # "+"
+        return 0.0
+    before = b[max(0, start - 40) : start]
+    if veto and neg_label(before):
         return 0.0
     if card_words(before):
         return 0.99
     return 0.95 if grouped else 0.9
 
 
-def _pan_hit(ctx: Ctx, digits: str, start: int, end: int, grouped: bool) -> Hit | None:
+def _pan_hit(ctx: Ctx, digits: str, start: int, end: int, grouped: bool,
+             veto: bool) -> Hit | None:  # fmt: skip
     if valid_pan(digits) is None:
         return None
-    conf = _pan_conf(ctx, start, grouped)
+    conf = _pan_conf(ctx, start, grouped, veto)
     if not conf:
         return None
     return ("pan", "pan.luhn_iin", start, end, mask_pan(digits), digits, conf)
 
 
+def _number_before(b: bytes, p: int) -> bool:
+    """A space at ``p``, a plain number before it (digits not part of a word, a date, a version
+    or a dotted number)."""
+    if p < 1 or b[p] != 32 or b[p - 1] not in _DIGITS:
+        return False
+    q = p - 1
+    while q > 0 and b[q - 1] in _DIGITS:
+        q -= 1
+    return not q or not (b[q - 1] in _ALNUM or b[q - 1] in _JOINERS and q >= 2
+                         and b[q - 2] in _DIGITS)  # fmt: skip
+
+
+def _number_after(b: bytes, p: int) -> bool:
+    """A space at ``p``, a plain number after it."""
+    n = len(b)
+    if p + 1 >= n or b[p] != 32 or b[p + 1] not in _DIGITS:
+        return False
+    q = p + 1
+    while q < n and b[q] in _DIGITS:
+        q += 1
+    return q == n or not (b[q] in _ALNUM or b[q] in _JOINERS and q + 1 < n
+                          and b[q + 1] in _DIGITS)  # fmt: skip
+
+
+def _alone(b: bytes, start: int, end: int) -> bool:
+    """No other plain number one space before or after ``b[start:end]`` (an expiry date
+    "12/27", a word "3rd" or an amount "12.50" next to a card number are none)."""
+    return not (start >= 2 and _number_before(b, start - 1)) and not _number_after(b, end)
+
+
 def handle_pan(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
+    """The PANs of a PAN_RE match (see the rule above PAN_RE)."""
     c = m.group("c")
     if c is not None:
-        start = m.start()
-        if start > 0 and ctx.b[start - 1 : start] == b"+":  # +E.164 phone number
-            return None
-        h = _pan_hit(ctx, c.decode("ascii"), start, m.end(), False)
+        h = _pan_hit(ctx, c.decode("ascii"), m.start(), m.end(), False, True)
         return [h] if h else None
     d, sep, layouts = m.group("d"), b"-", LAYOUTS
     if d is None and (d := m.group("dot")) is not None:
         sep, layouts = b".", DOTTED_LAYOUTS
-    if d is not None:  # the whole chain is the number, in one of the layouts
+    if d is not None:  # the whole chain is the number
         groups = d.split(sep)
-        if tuple(len(g) for g in groups) not in layouts:
+        sizes = tuple(len(g) for g in groups)
+        free = sizes not in layouts
+        if free and (sep == b"." or not free_layout(sizes)):
             return None
-        h = _pan_hit(ctx, b"".join(groups).decode("ascii"), m.start(), m.end(), True)
+        h = _pan_hit(ctx, b"".join(groups).decode("ascii"), m.start(), m.end(), True, free)
         return [h] if h else None
     s = m.group("s")
     assert s is not None
     groups = s.split(b" ")
+    sizes = tuple(len(g) for g in groups)
     offs = []
     pos = m.start()
     for g in groups:
         offs.append(pos)
         pos += len(g) + 1
+    n = len(groups)
+    runs = True  # a run of card length amid the chain is a number of its own
+    if _alone(ctx.b, m.start(), m.end()):
+        if sizes in LAYOUTS:  # a number printed as a card is one number: no window inside it,
+            for k in (n, n - 1):  # but maybe a short last group (a CVV, a month) after it
+                if k < n and not (k >= 2 and sizes[-1] <= 3):
+                    break
+                if sizes[:k] in LAYOUTS:
+                    h = _pan_hit(ctx, b"".join(groups[:k]).decode("ascii"), m.start(),
+                                 offs[k - 1] + sizes[k - 1], True, False)  # fmt: skip
+                    if h:
+                        return [h]
+            return None
+        if free_layout(sizes):  # so is one in a free grouping (no run of its own inside it)
+            for k in (n, n - 1):
+                if k < n and not (sizes[-1] <= 3 and (sizes[:k] in LAYOUTS
+                                                      or free_layout(sizes[:k]))):  # fmt: skip
+                    break
+                digits = b"".join(groups[:k]).decode("ascii")
+                if valid_pan(digits) is not None:  # this number (even if not reported)
+                    h = _pan_hit(ctx, digits, m.start(), offs[k - 1] + sizes[k - 1], True,
+                                 sizes[:k] not in LAYOUTS)  # fmt: skip
+                    return [h] if h else None
+            runs = False
     out: list[Hit] = []
     i = 0
-    while i < len(groups):
+    while i < n:  # a number in a layout from each group on, the longest first
         found = 0
-        for size in range(min(5, len(groups) - i), 1, -1):
-            sub = groups[i : i + size]
-            if tuple(len(g) for g in sub) not in LAYOUTS:
+        for size in range(min(_MAX_GROUPS, n - i), 1, -1):
+            if sizes[i : i + size] not in LAYOUTS:
                 continue
             start = offs[i]
-            end = offs[i + size - 1] + len(sub[-1])
-            h = _pan_hit(ctx, b"".join(sub).decode("ascii"), start, end, True)
+            end = offs[i + size - 1] + sizes[i + size - 1]
+            h = _pan_hit(ctx, b"".join(groups[i : i + size]).decode("ascii"), start, end, True,
+                         False)  # fmt: skip
             if h:
                 out.append(h)
                 found = size
                 break
+        if not found and sizes[i] >= 12 and runs:
+            h = _pan_hit(ctx, groups[i].decode("ascii"), offs[i], offs[i] + sizes[i], False, True)
+            if h:
+                out.append(h)
         i += found or 1
     return out or None
 
@@ -197,11 +293,19 @@ PAN_DIRECT_HS = (
     rb"|3[47][0-9]{13}|35(?:2[89]|[3-8][0-9])[0-9]{12,15}|30[0-5][0-9]{11,16}"
     rb"|3[689][0-9]{12,17}|(?:50|5[6-8])[0-9]{10,17}|6[0-9]{11,18})(?:[^0-9A-Za-z]|$)"
 )
+# Grouped candidates (and the runs of card length inside space-separated chains, which the
+# contiguous pattern leaves to these windows): a brand's first digit at the start of a group,
+# then 12 digits or more with single separators between them, the first group of 1-13 digits.
+# The scanner widens each window to the whole chains of groups at its edges (_chain_windows),
+# so that the handler sees a space-separated chain as a whole, as it does without a prefilter.
+def _n(p: bytes, k: int) -> bytes:
+    return b"" if k == 0 else p if k == 1 else p + b"{%d}" % k
+
+
 _PAN_HS = (
-    (_B + rb"[2-6][0-9]{3}(?:-[0-9]{3,7}){2,3}", 0),
-    (_B + rb"[2-6][0-9]{5}[- ][0-9]{13}", 0),
-    (_B + rb"[0-9]{4} [0-9]{3,7} [0-9]{3,7}", 0),
-    (_B + rb"[2-6][0-9]{3}\.[0-9]{4,6}\.[0-9]{4,5}", 0),  # every DOTTED_LAYOUTS number
+    (_B + rb"[2-6](?:" + b"|".join(_n(b"[0-9]", j) + b"[-. ][0-9]" + _n(b"(?:[-. ]?[0-9])", 10 - j)
+                                  for j in range(11)) + rb"|[0-9]{11,12}[-. ][0-9])", 0),
+    (rb"[0-9] [2-6][0-9]{11}", 0),
 )
 
 
@@ -211,6 +315,8 @@ def pan_direct(b: bytes, start: int, end: int, ctx: Ctx) -> list[Hit] | None:
         start += 1
     if end > start and not 48 <= b[end - 1] <= 57:
         end -= 1
+    if end - start <= MAX_GROUP and start >= 2 and b[start - 1] == 32 and 48 <= b[start - 2] <= 57:
+        return None  # may be a group of a space-separated chain: the window pattern's
     if not luhn_ok(b[start:end]):
         return None
     m = PAN_RE.match(b, start)
@@ -415,11 +521,18 @@ _IBAN_RE = _rx(
 def _handle_iban(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
     raw = m.group().decode("ascii")
     v = raw.replace(" ", "")
+    end = m.end()
+    if not iban_shape(v) and " " in raw:
+        # a spaced IBAN and one group too many: the number or word after it ("... 3000 12/27",
+        # "... 3000 PAN=..."), whose digits must not leave the IBAN's unshielded
+        cut = raw.rfind(" ")
+        if iban_shape(w := raw[:cut].replace(" ", "")):
+            v, end = w, m.start() + cut
     if iban_shape(v):
-        ctx.suppress.append((m.start(), m.end()))
+        ctx.suppress.append((m.start(), end))
         if iban_mod97(v):
-            return [("iban", "iban.mod97", m.start(), m.end(), v[:4] + "*" * (len(v) - 6) + v[-2:],
-                     v, 0.95)]  # fmt: skip
+            return [("iban", "iban.mod97", m.start(), end, v[:4] + "*" * (len(v) - 6) + v[-2:], v,
+                     0.95)]  # fmt: skip
     return None
 
 

@@ -16,18 +16,29 @@ import operator
 import os
 import stat
 import threading
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, BinaryIO, Literal, TextIO
 
-from .cards import DOTTED_LAYOUTS, LAYOUTS, iin_length_table
+from .cards import (
+    DOTTED_LAYOUTS,
+    FREE_FIRST,
+    FREE_GROUPS,
+    FREE_REST,
+    LAYOUTS,
+    MAX_GROUP,
+    iin_length_table,
+)
 from .encoding import byte_view, detect_encoding
 from .model import KINDS, Finding
 from .rules import (
+    _MAX_GROUPS,
     _NEG_SUFFIXES,
     _NEG_WORDS,
+    MAX_CHAIN,
     PAN_DIRECT_HS,
     RULES,
     SUPPRESS,
@@ -50,8 +61,17 @@ try:  # optional accelerator, built from _fastscan.c by setup.py
     from . import _fastscan as _native
 except ImportError:  # pragma: no cover - depends on the build
     _native = None  # type: ignore[assignment]
-else:
-    _native.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS))
+# The regex's bounds are compiled into the core: one built from another rules.py is not used.
+if _native is not None and (
+    getattr(_native, "MAX_GROUP", None), getattr(_native, "MAX_CHAIN", None),
+    getattr(_native, "MAX_LAYOUT_GROUPS", None),
+) != (MAX_GROUP, MAX_CHAIN, _MAX_GROUPS):  # pragma: no cover - a stale build
+    warnings.warn("vault.pii._fastscan is stale (rebuild it: setup.py build_ext); not used",
+                  RuntimeWarning, stacklevel=1)  # fmt: skip
+    _native = None  # type: ignore[assignment]
+if _native is not None:
+    _native.configure(iin_length_table(), sorted(LAYOUTS), sorted(DOTTED_LAYOUTS),
+                      (*FREE_GROUPS, *FREE_FIRST, *FREE_REST))  # fmt: skip
     _native.configure_labels(_NEG_WORDS, _NEG_SUFFIXES)
 
 HAVE_NATIVE = _native is not None
@@ -239,6 +259,34 @@ def _windows(ends: list[int], back: int, fwd: int, n: int) -> list[tuple[int, in
     return out
 
 
+_DIGIT = frozenset(b"0123456789")
+_GROUP_SEP = frozenset(b" .-")
+
+
+def _chain_windows(b: bytes, wins: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """PAN windows widened to the whole chains of digit groups (digits, and single separators
+    between digits) at their edges, merged, the end 2 bytes past a chain for the lookaheads:
+    no match of PAN_RE crosses a chain's edge, so matches start where they do over the whole
+    buffer and the handler sees a space-separated chain whole (which layouts it holds, whether
+    it stands alone), as it does without a prefilter."""
+    n = len(b)
+    out: list[tuple[int, int]] = []
+    for lo, hi in wins:
+        while lo > 0 and (b[lo - 1] in _DIGIT or lo >= 2 and b[lo - 1] in _GROUP_SEP
+                          and b[lo - 2] in _DIGIT):  # fmt: skip
+            lo -= 1
+        if hi < n:
+            while hi < n and (b[hi] in _DIGIT or hi + 1 < n and b[hi] in _GROUP_SEP
+                              and b[hi + 1] in _DIGIT):  # fmt: skip
+                hi += 1
+            hi = min(n, hi + 2)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def _outside(hits: list[Hit], suppress: list[tuple[int, int]]) -> list[Hit]:
     """``hits`` without the PANs that overlap a span of ``suppress`` (track data, IBANs: their
     digits are not a card number of their own)."""
@@ -391,6 +439,8 @@ class Scanner:
                 if not ends:
                     continue
                 wins = _windows(ends, rule.back, rule.fwd, n)
+                if rule.name == "pan":
+                    wins = _chain_windows(b, wins)
             else:
                 wins = [(0, n)]
             finditer = rule.regex.finditer
