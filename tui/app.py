@@ -36,7 +36,7 @@ class VaultApp(App[None]):
     # screenshot command that writes the screen (evidence names, previews) to a file.
     COMMANDS = {VaultCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", tooltip="quit (outside text boxes)"),
         Binding("question_mark", "help", "Help"),
     ]
 

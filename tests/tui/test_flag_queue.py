@@ -121,7 +121,7 @@ def test_flags_show_on_engagements_ingest_results_and_item_detail(
         evidence.query_one("#state", Select).value = "quarantined"
         await settle(pilot)
         items = evidence.query_one("#items", DataTable)
-        assert items.row_count == 1 and str(items.get_row_at(0)[5]) == "quarantined"
+        assert items.row_count == 1 and str(items.get_row_at(0)[2]) == "quarantined"
         evidence.query_one("#state", Select).value = "active"
         await settle(pilot)
         assert items.row_count == 0

@@ -154,7 +154,7 @@ def test_ingest_a_file(vault: Vault, engagement: str, tmp_path: Path) -> None:
         table = evidence.query_one("#items", DataTable)
         assert table.row_count == 1
         assert str(table.get_row_at(0)[1]) == "fw rules.txt"
-        assert "1 items" in str(evidence.query_one("#count", Static).render())
+        assert "1 item ·" in str(evidence.query_one("#count", Static).render())
     drive(make_app(vault), script)
     [view] = vault.list_items(engagement)
     assert view.item.kind == "config_export" and view.requirements == ("1.2.1",)

@@ -17,8 +17,11 @@ LIMIT = 1000
 
 class AuditScreen(VaultScreen):
     PALETTE_NAME = "audit log"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "focus_filter", "Filter"),
+    BINDINGS = [Binding("escape", "back", "Back"),
+                Binding("slash", "focus_filter", "Filter",
+                        tooltip="filter by actor or action (Enter applies)"),
                 Binding("r", "refresh", "Reload")]
+    AUTO_FOCUS = "#audit"  # the log, not the actor box: keys are commands until `/`
 
     def __init__(self, engagement: str) -> None:
         super().__init__()
@@ -35,8 +38,9 @@ class AuditScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("#", "When", "Actor", "Action", "Object",
-                                              "Outcome", "Detail")
+        table = self.query_one(DataTable)
+        table.add_columns("#", "When", "Actor", "Action", "Object", "Outcome", "Detail")
+        table.focus()
         self.action_refresh()
 
     def action_refresh(self) -> None:

@@ -16,7 +16,9 @@ from tui.messages import Loaded
 class CoverageScreen(VaultScreen):
     PALETTE_NAME = "coverage"
     BINDINGS = [Binding("escape", "back", "Back"),
-                Binding("w", "toggle_missing", "Only without evidence")]
+                Binding("w", "toggle_missing", "Only without evidence",
+                        tooltip="only the requirements without evidence / all")]
+    AUTO_FOCUS = "#coverage"
 
     def __init__(self, engagement: str) -> None:
         super().__init__()

@@ -16,7 +16,8 @@ from vault.catalogue import STANDARDS
 
 
 class EngagementForm(ModalScreen[dict[str, Any] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Create")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("ctrl+s", "save", "Create", tooltip="save the form")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="engagement-form", classes="modal-box"):

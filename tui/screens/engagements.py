@@ -35,9 +35,10 @@ class EngagementsScreen(VaultScreen):
     PALETTE_NAME = "engagements"
     BINDINGS = [
         Binding("n", "create", "New engagement"),
-        Binding("d", "complete", "Complete"),
+        Binding("d", "complete", "Complete", tooltip="set the completion date"),
         Binding("r", "refresh", "Reload"),
     ]
+    AUTO_FOCUS = "#engagements"
 
     def __init__(self) -> None:
         super().__init__()

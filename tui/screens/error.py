@@ -11,7 +11,8 @@ from textual.widgets import Button, Label, Static
 
 
 class ErrorModal(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("enter", "dismiss", "Close")]
+    BINDINGS = [Binding("escape", "dismiss", "Close"),
+                Binding("enter", "dismiss", "Close", tooltip="close an error message")]
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__()

@@ -21,6 +21,7 @@ from tui.base import VaultScreen, human_size
 from tui.messages import Loaded
 from tui.widgets.paged_table import Cell, PagedTable
 from tui.widgets.requirements import RequirementSuggester
+from vault.errors import InvalidInput
 from vault.people import access
 from vault.service import DISCLOSURES, KINDS, ItemFilter
 from vault.service.browse import SEARCH_CAP
@@ -53,7 +54,8 @@ def count_line(page: Page) -> str:
         total, pages = f"{page.total:,}", str(max(1, -(-page.total // PAGE)))
     else:
         total, pages = f"{page.total - 1:,}+", f"{-(-(page.total - 1) // PAGE)}+"
-    return (f"{total} items · showing {first:,}–{page.offset + shown:,}"
+    noun = "item" if page.exact and page.total == 1 else "items"
+    return (f"{total} {noun} · showing {first:,}–{page.offset + shown:,}"
             f" · page {page.offset // PAGE + 1} of {pages}")
 
 
@@ -73,11 +75,16 @@ class EvidenceScreen(VaultScreen):
         Binding("r", "refresh", "Reload"),
     ]
 
-    COLUMNS = (("Id", 8), ("Name", 36), ("Kind", 14), ("Requirements", 14), ("Disclosure", 10),
-               ("State", 11), ("Size", 9), ("Ingested", 16), ("By", 12))
+    COLUMNS = (("Id", 8), ("Name", 36), ("State", 11), ("Kind", 14), ("Requirements", 14),
+               ("Disclosure", 10), ("Size", 9), ("Ingested", 16), ("By", 12))
     """Fixed widths (label, cells), in the order of the row cells `fetch` builds: the table
     never measures a page to size itself, and never lags behind rows added from a worker
-    (DataTable's auto-width was seen to, truncating every column)."""
+    (DataTable's auto-width was seen to, truncating every column). The state comes right after
+    the name, so that `quarantined` is seen on an 80-column terminal too."""
+
+    AUTO_FOCUS = "#items"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    """Below 110 columns the filters take two lines (vault.tcss), each wide enough to use."""
 
     def __init__(self, engagement: str, standard: str, roles: frozenset[str]) -> None:
         super().__init__()
@@ -89,6 +96,8 @@ class EvidenceScreen(VaultScreen):
         self.page_exact = True
         self.generation = 0
         self._cursor_at_end = False
+        self._keep: tuple[str, int] | None = None  # the row to put the cursor back on
+        self._shown: ItemFilter | None = None  # the filter of the page shown
         self._fetching = False
         self._queued: tuple[ItemFilter, int, int] | None = None
 
@@ -114,7 +123,12 @@ class EvidenceScreen(VaultScreen):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        self.load_page(self.page_offset)
+        """Back from an item (or anything else): the same page, the cursor on the same row; the
+        first page when the filters changed meanwhile (a requirement picked in the coverage)."""
+        if self._shown is not None and self._shown == self._filter_key():
+            self.load_page(self.page_offset, keep=True)
+        else:
+            self.load_page(0)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -129,12 +143,21 @@ class EvidenceScreen(VaultScreen):
             requirement=self.query_one("#requirement", Input).value.strip() or None,
             text=self.query_one("#search", Input).value.strip() or None)
 
+    def _filter_key(self) -> ItemFilter:
+        flt = self.current_filter()
+        flt.offset = 0
+        return flt
+
     def reload(self) -> None:
         self.load_page(0)
 
-    def load_page(self, offset: int, at_end: bool = False) -> None:
+    def load_page(self, offset: int, at_end: bool = False, keep: bool = False) -> None:
+        """Fetch the page at `offset`; the cursor then goes to its first row (its last with
+        `at_end`), or with `keep` back to the row it is on now (the same item, else the same
+        place when that item has left the page)."""
         self.generation += 1
         self._cursor_at_end = at_end
+        self._keep = self._cursor_key() if keep else None
         request = (self.current_filter(), max(0, offset), self.generation)
         if self._fetching:
             self._queued = request  # the newest wins; started when the running fetch ends
@@ -151,15 +174,15 @@ class EvidenceScreen(VaultScreen):
         for v in page.items:
             i = v.item
             rows.append((i.id, (
-                Cell(i.id[:8]), Cell(i.original_name), Cell(i.kind),
-                Cell(", ".join(v.requirements)), Cell(i.disclosure), Cell(i.state),
+                Cell(i.id[:8]), Cell(i.original_name), Cell(i.state), Cell(i.kind),
+                Cell(", ".join(v.requirements)), Cell(i.disclosure),
                 Cell(human_size(i.size), right=True),
                 Cell(i.ingested_at.strftime("%Y-%m-%d %H:%M")), Cell(v.ingested_by))))
         self.post_message(Loaded("page", Page(page.offset, page.total, page.exact, rows),
                                  generation))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # (VaultScreen's handler shows a failed fetch's error; this one runs as well.)
+        # (VaultScreen's handler shows a failed fetch's error; this one runs first.)
         if event.worker.group != "page" or event.state not in (
                 WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
@@ -168,18 +191,33 @@ class EvidenceScreen(VaultScreen):
             request, self._queued = self._queued, None
             self._fetching = True
             self.fetch(*request)
+        elif isinstance(event.worker.error, InvalidInput):
+            # A filter refused while it is being typed ('3.' on the way to '3.3.1'): said on
+            # the count line, no modal taking the keys that follow.
+            event.prevent_default()
+            self._shown = None
+            self.query_one(PagedTable).clear()
+            self.query_one("#count", Static).update(Text(event.worker.error.message),
+                                                    layout=False)
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "page" or message.generation != self.generation:
             return  # a stale page: the filters changed since
         page: Page = message.data
         self.page_offset, self.page_total, self.page_exact = page.offset, page.total, page.exact
+        self._shown = self._filter_key()
         table = self.query_one(PagedTable)
         table.clear()
         for key, row in page.rows:
             table.add_row(*row, key=key)
         if page.rows:
-            table.move_cursor(row=len(page.rows) - 1 if self._cursor_at_end else 0)
+            keys = [key for key, _ in page.rows]
+            if self._keep is not None:
+                key, row_index = self._keep
+                at = keys.index(key) if key in keys else min(row_index, len(keys) - 1)
+            else:
+                at = len(keys) - 1 if self._cursor_at_end else 0
+            table.move_cursor(row=at)
         # The line keeps its size: no layout pass of the whole screen (~5 ms) for new words.
         self.query_one("#count", Static).update(Text(count_line(page)), layout=False)
 
@@ -224,7 +262,15 @@ class EvidenceScreen(VaultScreen):
         self.action_page(event.delta)
 
     def action_refresh(self) -> None:
-        self.load_page(self.page_offset)
+        self.load_page(self.page_offset, keep=True)
+
+    def _cursor_key(self) -> tuple[str, int] | None:
+        """The highlighted row's item id and place in the page."""
+        table = self.query_one(PagedTable)
+        if table.row_count == 0:
+            return None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(row_key.value), table.cursor_row
 
     def on_data_table_row_selected(self, event: PagedTable.RowSelected) -> None:
         from tui.screens.item import ItemScreen

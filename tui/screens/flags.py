@@ -3,7 +3,9 @@ next/previous, open the item, and decide: false positive, redact or retain (with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import work
@@ -12,12 +14,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tui.base import VaultScreen, cell
-from tui.messages import Done, Loaded
+from tui.messages import Loaded
+from vault.errors import InvalidInput
 from vault.people import access
 
 if TYPE_CHECKING:
+    from tui.app import VaultApp
     from vault.service import FlagView
 
 DECISION_LABELS = {"false_positive": "false positive", "redact": "redact", "retain": "retain"}
@@ -30,13 +35,18 @@ def where(line: int | None, page: int | None) -> str:
 
 
 class ReasonForm(ModalScreen[str | None]):
-    """Ask the reason for a decision (required; the service refuses card data in it)."""
+    """Ask the reason for a decision (required) and take the decision with it: `resolve(reason)`
+    runs in a worker thread and returns what to tell the user, which the form is dismissed
+    with. A reason the service refuses (card data in it) leaves the form open on what was
+    typed, with the service's message under it, to be reworded."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, decision: str, summary: str) -> None:
+    def __init__(self, decision: str, summary: str, resolve: Callable[[str], str]) -> None:
         super().__init__()
         self.decision, self.summary = decision, summary
+        self.resolve = resolve
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reason-form", classes="modal-box"):
@@ -45,6 +55,7 @@ class ReasonForm(ModalScreen[str | None]):
             if self.decision == "redact":
                 yield Static("A masked version is stored and the original is crypto-shredded.")
             yield Input(placeholder="reason (required)", id="reason")
+            yield Static("", id="reason-error")
             with Horizontal(classes="buttons"):
                 yield Button("Resolve", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -63,23 +74,50 @@ class ReasonForm(ModalScreen[str | None]):
         if not reason:
             self.notify("a reason is required", severity="warning")
             return
-        self.dismiss(reason)
+        if self.busy:
+            return
+        self.busy = True
+        self.query_one("#save", Button).disabled = True
+        self.query_one("#reason-error", Static).update("")
+        self.run_worker(partial(self.resolve, reason), thread=True, exit_on_error=False,
+                        group="write")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.SUCCESS:
+            self.dismiss(cast("str", worker.result))
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.busy = False
+            self.query_one("#save", Button).disabled = False
+            error = worker.error
+            if isinstance(error, InvalidInput):  # the reason itself: say so here, keep it
+                self.query_one("#reason-error", Static).update(Text(
+                    error.message + (f" ({error.hint})" if error.hint else "")))
+                self.query_one("#reason", Input).focus()
+            elif error is not None:
+                cast("VaultApp", self.app).show_error(error)
 
     def action_cancel(self) -> None:
+        if self.busy:  # the decision is on its way: the form closes when it is taken
+            self.notify("the decision is being recorded", severity="warning")
+            return
         self.dismiss(None)
 
 
 class FlagsScreen(VaultScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("j", "move(1)", "Next"),
-        Binding("k", "move(-1)", "Previous"),
-        Binding("f", "decide('false_positive')", "False positive"),
-        Binding("x", "decide('redact')", "Redact"),
-        Binding("t", "decide('retain')", "Retain"),
-        Binding("o", "toggle_open", "Open/all"),
+        Binding("j", "move(1)", "Next", tooltip="next flag"),
+        Binding("k", "move(-1)", "Previous", tooltip="previous flag"),
+        Binding("f", "decide('false_positive')", "False positive",
+                tooltip="resolve as a false positive"),
+        Binding("x", "decide('redact')", "Redact",
+                tooltip="redact: a masked version replaces the item"),
+        Binding("t", "decide('retain')", "Retain", tooltip="retain the item as it is"),
+        Binding("o", "toggle_open", "Open/all", tooltip="open flags only / all flags"),
         Binding("r", "refresh", "Reload"),
     ]
+    AUTO_FOCUS = "#flags"
 
     def __init__(self, engagement: str, roles: frozenset[str]) -> None:
         super().__init__()
@@ -179,24 +217,20 @@ class FlagsScreen(VaultScreen):
             self.notify(f"flag {f.id[:12]} is already {f.state}", severity="warning")
             return
 
-        def chosen(reason: str | None) -> None:
-            if reason is not None:
-                self.resolve(ref, decision, reason)
+        def resolved(message: str | None) -> None:
+            if message is not None:
+                self.notify(message)
+                self.load()
         self.app.push_screen(ReasonForm(decision, f"{f.kind} {f.masked} in "
-                                                  f"{self.views[ref].item_name}"), chosen)
+                                                  f"{self.views[ref].item_name}",
+                                        partial(self.resolve, ref, decision)), resolved)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def resolve(self, ref: str, decision: str, reason: str) -> None:
+    def resolve(self, ref: str, decision: str, reason: str) -> str:
+        """Runs in the reason form's worker thread; what to tell the user."""
         r = self.vault.resolve_flag(ref, decision, reason)
         if r.redacted_version:
-            msg = f"redacted: new version {r.redacted_version[:12]}, original crypto-shredded"
-        else:
-            msg = f"flag {ref[:12]}: {DECISION_LABELS[decision]}; item is {r.item_state}"
-        self.post_message(Done(msg))
-
-    def on_done(self, message: Done) -> None:
-        self.notify(message.what)
-        self.load()
+            return f"redacted: new version {r.redacted_version[:12]}, original crypto-shredded"
+        return f"flag {ref[:12]}: {DECISION_LABELS[decision]}; item is {r.item_state}"
 
     def action_back(self) -> None:
         self.app.pop_screen()

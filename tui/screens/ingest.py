@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     DataTable,
@@ -37,7 +38,13 @@ from vault.service import DISCLOSURES, KINDS, IngestOptions, IngestResult
 class IngestScreen(VaultScreen):
     PALETTE_NAME = "ingest"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+s", "start", "Ingest"),
-                Binding("a", "add_highlighted", "Add highlighted path")]
+                Binding("a", "add_highlighted", "Add highlighted path",
+                        tooltip="add the highlighted file or folder"),
+                Binding("slash", "focus_paths", "Type paths",
+                        tooltip="type the paths instead (Enter ingests them)")]
+    AUTO_FOCUS = "#tree"
+    """The file picker is the list the screen opens on (keys are commands there: `q` quits);
+    `/` goes to the paths box, and once files are ingested the results take the focus."""
 
     class Started(Message):
         def __init__(self, total: int, files: int) -> None:
@@ -76,7 +83,7 @@ class IngestScreen(VaultScreen):
 
     def on_mount(self) -> None:
         self.query_one("#results", DataTable).add_columns("Name", "Result", "Id", "Size")
-        self.query_one("#paths", Input).focus()
+        self.query_one("#tree", DirectoryTree).focus()
 
     def _add_path(self, path: Path) -> None:
         field = self.query_one("#paths", Input)
@@ -84,6 +91,14 @@ class IngestScreen(VaultScreen):
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self._add_path(event.path)
+
+    def action_focus_paths(self) -> None:
+        self.query_one("#paths", Input).focus()
+
+    def _main_list(self) -> Widget:
+        """The results once there are some, else the file picker."""
+        results = self.query_one("#results", DataTable)
+        return results if results.row_count else self.query_one("#tree", DirectoryTree)
 
     def action_add_highlighted(self) -> None:
         node = self.query_one(DirectoryTree).cursor_node
@@ -158,7 +173,8 @@ class IngestScreen(VaultScreen):
         self.query_one("#progress", ProgressBar).update(total=max(event.total, 1), progress=0)
         self.query_one("#results", DataTable).clear()
         self.query_one("#throughput", Static).update(
-            f"{event.files} files, {human_size(event.total)}")
+            f"{event.files:,} file{'' if event.files == 1 else 's'}, "
+            f"{human_size(event.total)}")
 
     def _show_progress(self, done: int) -> None:
         self.query_one("#progress", ProgressBar).update(progress=done)
@@ -191,9 +207,10 @@ class IngestScreen(VaultScreen):
             bar.update(progress=bar.total)
         self.notify(f"{stored} stored, {dupes} duplicates, {errors} errors",
                     severity="warning" if errors else "information")
+        self._main_list().focus()  # Escape now goes back, `q` quits
 
     def action_back(self) -> None:
-        if isinstance(self.focused, Input | Select) and self.focused.id != "paths":
-            self.query_one("#paths", Input).focus()
+        if isinstance(self.focused, Input | Select):
+            self._main_list().focus()
         else:
             self.app.pop_screen()

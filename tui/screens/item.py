@@ -17,10 +17,11 @@ from vault.service import ItemView
 
 def metadata(v: ItemView) -> Text:
     i = v.item
-    lines = [
-        ("Id", i.id), ("Name", i.original_name), ("Engagement", v.engagement),
+    lines = [  # the state near the top: seen on an 80x24 terminal whatever wraps below
+        ("Id", i.id), ("Name", i.original_name), ("State", i.state),
+        ("Engagement", v.engagement),
         ("Kind", i.kind), ("Requirements", ", ".join(v.requirements) or "-"),
-        ("Disclosure", i.disclosure), ("State", i.state),
+        ("Disclosure", i.disclosure),
         ("Type", (i.detected_mime or "?") + ("  (declared " + (i.declared_mime or "?")
                                               + " — mismatch)" if v.type_mismatch else "")),
         ("Size", f"{human_size(i.size)} ({i.size:,} bytes)" if i.size is not None else "?"),
@@ -30,16 +31,29 @@ def metadata(v: ItemView) -> Text:
         ("Supersedes", i.supersedes_id or "-"),
     ]
     text = Text()
-    for label, value in lines:
-        text.append(f"{label:>13}  ", style="bold")
+    for label, value in lines:  # 12 + 2 + a SHA-256's 64 fit in 80 columns
+        text.append(f"{label:>12}  ", style="bold")
         text.append(str(value) + "\n")
     return text
 
 
+TABS = Binding.Group("Tabs")
+TAB_TITLES = {"tab-preview": "Preview", "tab-custody": "Chain of custody",
+              "tab-versions": "Versions", "tab-flags": "Flags"}
+
+
 class ItemScreen(VaultScreen):
     PALETTE_NAME = "item"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Reload")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        *(Binding(str(n), f"show_tab('{pane}')", title, group=TABS)
+          for n, (pane, title) in enumerate(TAB_TITLES.items(), 1)),
+        Binding("r", "refresh", "Reload"),
+    ]
     RETRY_GROUPS = frozenset({"item", "preview"})  # reads: run again after a re-unlock
+    AUTO_FOCUS = "#preview"
+    """The open tab's content has the focus (it scrolls with the arrows); 1-4 switch tabs
+    (as do the arrows on the tab bar)."""
 
     def __init__(self, item_id: str, roles: frozenset[str]) -> None:
         super().__init__()
@@ -50,13 +64,13 @@ class ItemScreen(VaultScreen):
         yield Header()
         yield Static("loading…", id="item-meta")
         with TabbedContent(id="item-tabs"):
-            with TabPane("Preview", id="tab-preview"):
+            with TabPane(TAB_TITLES["tab-preview"], id="tab-preview"):
                 yield TextArea("", read_only=True, id="preview", soft_wrap=True)
-            with TabPane("Chain of custody", id="tab-custody"):
+            with TabPane(TAB_TITLES["tab-custody"], id="tab-custody"):
                 yield DataTable(id="custody", cursor_type="row", zebra_stripes=True)
-            with TabPane("Versions", id="tab-versions"):
+            with TabPane(TAB_TITLES["tab-versions"], id="tab-versions"):
                 yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
-            with TabPane("Flags", id="tab-flags"):
+            with TabPane(TAB_TITLES["tab-flags"], id="tab-flags"):
                 yield DataTable(id="item-flags", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -119,6 +133,13 @@ class ItemScreen(VaultScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "versions" and event.row_key.value != self.item_id:
             self.app.push_screen(ItemScreen(str(event.row_key.value), self.roles))
+
+    def action_show_tab(self, pane: str) -> None:
+        """Show a tab and put the focus on its content."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = pane
+        content = tabs.get_pane(pane).query("DataTable, TextArea").first()
+        self.call_after_refresh(content.focus)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -12,7 +12,8 @@ from vault.people.access import ENGAGEMENT_ROLES
 
 
 class MemberForm(ModalScreen[tuple[str, str] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Add")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("ctrl+s", "save", "Add", tooltip="save the form")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="member-form", classes="modal-box"):

@@ -18,6 +18,7 @@ class MembersScreen(VaultScreen):
     PALETTE_NAME = "members"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("a", "add", "Add member"),
                 Binding("x", "remove", "Remove member"), Binding("r", "refresh", "Reload")]
+    AUTO_FOCUS = "#members"
 
     def __init__(self, engagement: str, roles: frozenset[str]) -> None:
         super().__init__()
