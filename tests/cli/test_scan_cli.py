@@ -107,7 +107,7 @@ def test_table_keeps_a_bounded_number_of_rows(run: Callable[..., Result], tmp_pa
     assert len(lines) == 1 + 3 + 3
     assert lines[-3] == "... 5 more findings not shown (--json lists every one)"
     assert lines[-2] == "by kind: ip_address 4, pan 4"
-    assert lines[-1] == "1 files scanned, 8 findings"
+    assert lines[-1] == "1 file scanned, 8 findings"
     assert len(run("scan", str(log), "--json").text.splitlines()) == 8
 
 
@@ -144,3 +144,101 @@ def test_big_file_json_rendered_by_the_workers_is_identical(tmp_path: Path) -> N
     assert r.returncode == 1 and r.stderr == b""
     assert r.stdout == b"".join(want)
     assert r.stdout.count(b"\n") > 50_000
+
+
+# -- containers -------------------------------------------------------------------------------
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_scan_names_the_member_in_json_and_table(run: Callable[..., Result],
+                                                 tmp_path: Path) -> None:
+    import gzip
+
+    inner = _zip({"settle.csv": f"id;pan\n1;{PAN}\n".encode()})
+    bundle = tmp_path / "archive.zip"
+    bundle.write_bytes(_zip({"logs/gw.log": f"ok\npan={PAN}\n".encode(), "nested.zip": inner}))
+    log_gz = tmp_path / "gw.log.gz"
+    log_gz.write_bytes(gzip.compress(f"a\nb\npan={PAN}\n".encode()))
+    r = run("scan", str(bundle), str(log_gz), "--json")
+    assert r.code == 1, r.err
+    rows = [json.loads(x) for x in r.text.splitlines()]
+    assert [(d["path"], d.get("member"), d["line"], d["masked"]) for d in rows] == [
+        (str(bundle), "logs/gw.log", 2, "411111******1111"),
+        (str(bundle), "nested.zip/settle.csv", 2, "411111******1111"),
+        (str(log_gz), None, 3, "411111******1111")]
+    assert list(rows[0]) == ["path", "member", "kind", "line", "page", "masked", "detector",
+                             "confidence"]
+    assert "member" not in rows[2]  # a finding outside any container: the line as before
+    t = run("scan", str(bundle))
+    assert t.code == 1
+    lines = t.text.splitlines()
+    import re
+
+    cells = [re.split(r"\s{2,}", line) for line in lines[1:3]]
+    assert [c[:3] for c in cells] == [[f"{bundle} \u203a logs/gw.log", "2", "pan"],
+                                      [f"{bundle} \u203a nested.zip/settle.csv", "2", "pan"]]
+    assert lines[-1] == "1 file scanned, 2 findings"
+
+
+def test_scan_says_what_it_could_not_read_and_exits_2(run: Callable[..., Result],
+                                                      tmp_path: Path) -> None:
+    import io
+    import struct
+    import zipfile
+
+    data = bytearray(_zip({"secret.txt": b"x" * 50, "ok.txt": f"card {PAN}\n".encode()}))
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    struct.pack_into("<H", data, zf.getinfo("secret.txt").header_offset + 6, 1)
+    struct.pack_into("<H", data, zf.start_dir + 8, 1)  # type: ignore[attr-defined]
+    bundle = tmp_path / "enc.zip"
+    bundle.write_bytes(bytes(data))
+    r = run("scan", str(bundle), "--json")
+    assert r.code == 2
+    assert [json.loads(x)["member"] for x in r.text.splitlines()] == ["ok.txt"]
+    assert r.err.splitlines() == [
+        "vault: error: cannot scan enc.zip: scanned only in part: member secret.txt: encrypted"]
+    t = run("scan", str(bundle))
+    assert t.code == 2
+    assert t.text.splitlines()[-1] == "1 file scanned, 1 finding, 1 could not be scanned (fully)"
+
+
+def test_big_member_json_rendered_by_the_workers_names_the_member(tmp_path: Path) -> None:
+    """A big text member (and a big compressed log) moves to the worker processes, which
+    render the JSON lines with the member: the same lines as the unrendered rows make."""
+    import gzip
+
+    from tests.bench.bench_scan import generate as gateway_log
+    from vault.evidence.sources import collect
+    from vault.pii import Scanner
+    from vault.pii.scan import scan_batches
+    from vault.pii.scanjson import JsonLines, json_lines
+
+    log = tmp_path / "gw.log"
+    gateway_log(log, 20_000_000, seed=9)
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(_zip({"logs/gw.log": log.read_bytes()}))
+    log_gz = tmp_path / "gw.log.gz"
+    log_gz.write_bytes(gzip.compress(log.read_bytes(), 1))
+    for path, member in ((bundle, "logs/gw.log"), (log_gz, None)):
+        want = []
+        with Scanner() as sc:
+            for batch in scan_batches(collect([str(path)])[0], sc, values="none"):
+                assert batch.rendered is None and batch.member == member
+                want.append(json_lines(batch.path, batch.page, batch.rows, batch.member)[1])
+            rendered = list(scan_batches(collect([str(path)])[0], sc, values="none",
+                                         render=JsonLines()))  # fmt: skip
+            assert sc._pool is not None  # the scan did move to worker processes
+        assert all(b.rows == [] and b.member == member for b in rendered)
+        assert b"".join(b.rendered[1] for b in rendered) == b"".join(want)
+        first = json.loads(b"".join(want).split(b"\n", 1)[0])
+        assert first.get("member") == member and first["path"] == str(path)

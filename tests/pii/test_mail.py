@@ -233,9 +233,11 @@ def test_msg_damaged_is_read_by_strings_then_refused() -> None:
 
 
 def test_msg_typed_as_plain_ole2_is_read_as_msg() -> None:
-    from vault.pii.office import extract_ole
+    from vault.pii.documents import extractor_for
 
     data = make_cfb({"__properties_version1.0": properties(32),
                      prop(0x0037, 0x001F): u16(f"Subject with {VISA}")})  # no CLSID
     # (libmagic names this one by its streams; a large .msg cut at the head it reads is not)
-    assert ("header Subject", f"Subject with {VISA}") in texts(list(extract_ole(data)))
+    read = extractor_for("application/x-ole-storage", data[:4096])
+    assert read is not None
+    assert ("header Subject", f"Subject with {VISA}") in texts(list(read(data)))

@@ -87,9 +87,20 @@ class Evidence(Command):
         return 0
 
     def show(self) -> int:
-        view = self.open().item(self.args.item)
-        d = view.as_dict()
-        self.out(d, lambda: table([(k, safe(_fmt(val))) for k, val in d.items()]))
+        v = self.open()
+        view = v.item(self.args.item)
+        members = v.item_members(view.item.id)
+        d = view.as_dict() | ({"members": members} if members else {})
+
+        def human() -> None:
+            table([(k, safe(_fmt(val))) for k, val in d.items() if k != "members"])
+            if members:  # a container: its table of contents, as the scan met it
+                print()
+                table([("MEMBER", "SIZE", "FLAGS", "NOTE")] + [
+                    (safe(m["path"]), "-" if m["size"] is None else str(m["size"]),
+                     f"{m['open_flags']} open of {m['flags']}" if m["flags"] else "-",
+                     safe(m["note"] or "")) for m in members], header=True)
+        self.out(d, human)
         return 0
 
     def get(self) -> int:

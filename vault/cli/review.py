@@ -15,7 +15,7 @@ class Review(Command):
         self.out([f.as_dict() for f in views], lambda: table(
             [("FLAG", "STATE", "KIND", "VALUE", "WHERE", "SEEN", "ITEM", "NAME")]
             + [(f.flag.id[:12], f.flag.state, f.flag.kind, safe(f.flag.masked),
-                _where(f.flag.line, f.flag.page), str(f.flag.occurrences),
+                safe(_where(f.flag.line, f.flag.page, f.flag.member)), str(f.flag.occurrences),
                 f.flag.item_id[:12], safe(f.item_name)) for f in views], header=True))
         return 0
 
@@ -36,7 +36,9 @@ class Review(Command):
         return 0
 
 
-def _where(line: int | None, page: int | None) -> str:
-    if page is not None:
-        return f"page {page}"
-    return f"line {line}" if line is not None else "-"
+def _where(line: int | None, page: int | None, member: str | None = None) -> str:
+    """Where a value was first seen: inside a container (its member), then line or page."""
+    at = f"page {page}" if page is not None else f"line {line}" if line is not None else ""
+    if member:
+        return f"{member} {at}".strip() if at else member
+    return at or "-"

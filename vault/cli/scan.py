@@ -1,13 +1,20 @@
-"""`vault scan`: findings in files, stored nowhere, as JSON lines or a table."""
+"""`vault scan`: findings in files, stored nowhere, as JSON lines or a table.
+
+A finding inside a container names its member: in the table after the file
+(``archive.zip › logs/gw.log``), in the JSON lines as ``"member"`` (only for such findings;
+``"path"`` stays the file given). What a file held that could not be scanned (an encrypted
+member, a limit passed...) is said on stderr, one line each (at most NOTES per file), and
+the file counts as not scanned fully (exit 2)."""
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from vault.cli.base import EXIT_ERROR, EXIT_FOUND, Command
 from vault.cli.errors import report_error
-from vault.cli.termout import safe, table
+from vault.cli.termout import plural, safe, table
 from vault.errors import VaultError
 from vault.evidence import sources
 
@@ -35,19 +42,43 @@ class Scan(Command):
         errors = 0
         with Scanner() as scanner:
             for src in srcs:
+                notes: list[str] = []
                 try:
-                    for batch in scan_batches(src, scanner, values="none", render=render):
+                    for batch in scan_batches(src, scanner, values="none", render=render,
+                                              on_note=partial(_add_note, notes)):
                         report.add(batch)
                 except Exception as exc:  # noqa: BLE001 - this file only, even for a bug: go on
                     errors += 1
                     report.flush()
                     report_error(_scan_error(exc), about=f"cannot scan {src.name}")
+                    continue
+                if notes:
+                    errors += 1
+                    report.flush()
+                    _report_notes(src.name, notes)
         report.flush()
         if isinstance(report, _ScanTable):
             report.print()
-            print(f"{len(srcs)} files scanned, {report.count} findings"
+            print(f"{plural(len(srcs), 'file')} scanned, {plural(report.count, 'finding')}"
                   + (f", {errors} could not be scanned (fully)" if errors else ""))
         return EXIT_ERROR if errors else (EXIT_FOUND if report.count else 0)
+
+
+def _add_note(notes: list[str], path: str, note: str) -> None:
+    notes.append(note)
+
+
+NOTES = 20
+"""The most notes printed for one file (then how many more)."""
+
+
+def _report_notes(name: str, notes: list[str]) -> None:
+    """What of a file was not scanned, one line per note."""
+    for note in notes[:NOTES]:
+        report_error(f"scanned only in part: {note}", about=f"cannot scan {name}")
+    if len(notes) > NOTES:
+        report_error(f"scanned only in part: {len(notes) - NOTES} more such notes",
+                     about=f"cannot scan {name}")
 
 
 def _scan_error(exc: Exception) -> VaultError | str:
@@ -73,7 +104,8 @@ class _ScanJson:
     def add(self, batch: ScanBatch) -> None:
         from vault.pii.scanjson import json_lines
 
-        n, data = batch.rendered or json_lines(batch.path, batch.page, batch.rows)
+        n, data = batch.rendered or json_lines(batch.path, batch.page, batch.rows,
+                                               batch.member)
         self.count += n
         if self.raw is not None:
             self.raw.write(data)
@@ -95,13 +127,18 @@ class _ScanTable:
         self.kinds: dict[str, int] = {}
 
     def add(self, batch: ScanBatch) -> None:
+        from vault.pii.containers import PART_JOIN
+
         kinds = self.kinds
+        path = safe(batch.path)
+        if batch.member is not None:  # the member of an archive, a part of a document
+            path += PART_JOIN + safe(batch.member)
         for kind, det, _, _, line, masked, _, _ in batch.rows:
             kinds[kind] = kinds.get(kind, 0) + 1
             if len(self.rows) < self.ROWS:
                 where = str(line) if line is not None else (
                     f"p.{batch.page}" if batch.page is not None else "-")
-                self.rows.append((safe(batch.path), where, kind, masked, det))
+                self.rows.append((path, where, kind, masked, det))
         self.count += len(batch.rows)
 
     def flush(self) -> None:
@@ -111,6 +148,6 @@ class _ScanTable:
         table([("PATH", "LINE/PAGE", "KIND", "VALUE", "DETECTOR"), *self.rows], header=True)
         more = self.count - len(self.rows)
         if more:
-            print(f"... {more} more findings not shown (--json lists every one)")
+            print(f"... {plural(more, 'more finding')} not shown (--json lists every one)")
             print("by kind: " + ", ".join(
                 f"{k} {n}" for k, n in sorted(self.kinds.items(), key=lambda kv: (-kv[1], kv[0]))))

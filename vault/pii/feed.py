@@ -14,12 +14,16 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, BinaryIO, NamedTuple, cast
 
 from vault.errors import VaultError
 from vault.pii.distinct import Distinct, Kept
 from vault.pii.model import KINDS
 from vault.pii.scanner import Scanner
+
+MAX_MEMBERS_KEPT = 10_000
+"""A container's table of contents is kept up to this many members (the rest counted)."""
 
 UNSCANNABLE = "unscannable"
 """Kind of the finding made when content could not be read for scanning (fail closed)."""
@@ -121,6 +125,9 @@ class FlagDraft:
     confidence: float
     value_hash: str
     occurrences: int = 1
+    member: str | None = None
+    """Where in a container it was first seen (an archive's member, a document's part: see
+    :mod:`vault.pii.scan`), None for a plain file."""
 
 
 @dataclass
@@ -128,6 +135,9 @@ class ScanOutcome:
     drafts: list[FlagDraft] = field(default_factory=list)
     dropped: int = 0  # occurrences of values beyond the kinds' caps
     error: str | None = None
+    members: list[tuple[str, int | None, str | None]] = field(default_factory=list)
+    """A container's members as met: (where, size, why not read), at most MAX_MEMBERS_KEPT."""
+    members_not_kept: int = 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -203,32 +213,50 @@ class ScanFeed:
                     except queue.Empty:
                         pass
 
+    def _member(self, where: str, size: int | None, problem: str | None) -> None:
+        out = self._outcome
+        if len(out.members) < MAX_MEMBERS_KEPT:
+            out.members.append((where, size, problem))
+        else:
+            out.members_not_kept += 1
+
     def _run(self) -> None:
         stream = _BlockStream(self._q)
         src = _Stream(self._name, self._size, lambda: cast(BinaryIO, stream))
         cap = max(self._caps.values())
         render = Distinct(cap)
         kept = Kept(cap, self._caps)
-        clear = False  # whether kept's keys are the values themselves (else their hashes)
+        # whether kept's keys are the values themselves (else their hashes): scan_batches'
+        # rows all carry the clear values (values="clear"); a test's scan, only its chunks
+        clear = self._scan is None
+        members: dict[tuple[str, str], str] = {}  # (kind, key) -> member, where not None
         out = self._outcome
         try:
             if self._scan is None:
                 from vault.pii.scan import scan_batches
                 # the scanner's worker processes reduce their rows to distinct values, keyed
                 # by the clear value: only the values kept are hashed, below
-                batches = scan_batches(src, self._scanner, render=render, values="clear")
+                batches = scan_batches(src, self._scanner, render=render, values="clear",
+                                       on_member=self._member)
             else:
                 batches = self._scan(src, self._scanner)
             for batch in batches:
                 if self._stopped.is_set():
                     return
                 rendered = getattr(batch, "rendered", None)
+                member = getattr(batch, "member", None)
+                before = ({kind: len(v) for kind, v in kept.values.items()}
+                          if member is not None else None)  # fmt: skip
                 if rendered is not None:  # a text file's chunk (and every chunk is one)
                     clear = True
                     kept.merge(rendered)
                     render.update(kept)  # the chunks sent from now on carry the full kinds
-                else:  # PDF pages, images, binary strings: rows carry the value hash
+                else:  # PDF pages, images, binary strings, names
                     kept.merge(render(batch.path, batch.page, batch.rows))
+                if before is not None:  # the values first kept from this member
+                    for kind, values in kept.values.items():
+                        for key in islice(values, before.get(kind, 0), None):
+                            members[(kind, key)] = cast(str, member)
         except Exception as exc:  # noqa: BLE001 - any extraction failure becomes a flag
             out.error = _error_text(exc)
         finally:
@@ -240,7 +268,8 @@ class ScanFeed:
                 pass
         out.dropped = kept.dropped
         value_hash = self._scanner.value_hash if clear else str
-        out.drafts = [FlagDraft(kind, e[0], e[1], e[2], e[3], e[4], value_hash(key), e[5])
+        out.drafts = [FlagDraft(kind, e[0], e[1], e[2], e[3], e[4], value_hash(key), e[5],
+                                members.get((kind, key)))
                       for kind, values in kept.values.items()
                       for key, e in values.items()]  # fmt: skip
         if out.error is not None:

@@ -1416,7 +1416,7 @@ def _ole10native(data: bytes, path: str) -> Embedded:
     return Embedded(path, body)
 
 
-def _ole(data: bytes, label: str) -> Iterator[Part]:
+def _ole(data: bytes, label: str, msg: Extractor | None = None) -> Iterator[Part]:
     try:
         cf = CompoundFile(data)
         streams = [(p, i) for p, i in cf.walk() if cf.entries[i].type == 2]
@@ -1425,10 +1425,8 @@ def _ole(data: bytes, label: str) -> Iterator[Part]:
         raise UnreadableFile(f"{label}: damaged OLE2 structure (read by its strings only)"
                              ) from None
     names = {p.lower(): i for p, i in streams}
-    if label == "office document" and any(n.startswith("__substg1.0_") for n in names):
-        from .mail import extract_msg  # an Outlook message libmagic did not name
-
-        yield from extract_msg(data)
+    if msg is not None and any(n.startswith("__substg1.0_") for n in names):
+        yield from msg(data)  # an Outlook message libmagic did not name
         return
     if "encryptedpackage" in names:
         raise UnreadableFile(f"{label}: encrypted (password-protected)")
@@ -1477,10 +1475,11 @@ def extract_ppt(data: bytes) -> Iterator[Part]:
     return _ole(data, "ppt")
 
 
-def extract_ole(data: bytes) -> Iterator[Part]:
+def extract_ole(data: bytes, *, msg: Extractor | None = None) -> Iterator[Part]:
     """:data:`~vault.pii.parts.Extractor` for other OLE2 compound files (and encrypted
-    Office files, which libmagic calls ``application/encrypted``)."""
-    return _ole(data, "office document")
+    Office files, which libmagic calls ``application/encrypted``); `msg` reads one that turns
+    out to be an Outlook message (:mod:`vault.pii.documents` passes the e-mail reader)."""
+    return _ole(data, "office document", msg)
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

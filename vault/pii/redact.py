@@ -206,5 +206,49 @@ def redact_bytes(data: bytes, mime: str, scanner: Scanner,
         seen = ocr_image(data)
         found = [f for f in scanner.scan_text(seen.text) if f.kind in want]
         return redact_image(data, boxes_for_findings(seen, found))
+    from .containers import GZIP_MIMES
+    if base in GZIP_MIMES:
+        return _redact_gzip(data, scanner, want)
+    from .containers import COMPRESSED_MIMES, TAR_MIMES, ZIP_MIMES
+    from .documents import extractor_for
+    if base in ZIP_MIMES | TAR_MIMES | COMPRESSED_MIMES or extractor_for(base, data[:4096]):
+        raise InvalidInput(f"cannot redact inside a container or document ({base}) in the "
+                           "vault: its members would have to be rewritten",
+                           hint="retain the flags with a reason, or redact a copy outside the "
+                                "vault, ingest it, and resolve these flags as retained with "
+                                "the new item's id in the reason")
     raise InvalidInput(f"cannot redact {base} files in the vault",
                        hint="redact a copy outside the vault and ingest it as a new version")
+
+
+MAX_GUNZIP_BYTES = 256 << 20
+"""A gzip'd text is redacted in memory: at most this much once decompressed."""
+
+
+def _redact_gzip(data: bytes, scanner: Scanner, want: frozenset[str]) -> bytes:
+    """A gzip'd text, redacted as text and compressed again (any other gzip'd content is a
+    container: refused)."""
+    import gzip
+    import zlib
+
+    from .extract import is_text_mime
+    from .filetype import MAGIC_BYTES, detect_mime
+    d = zlib.decompressobj(wbits=31)
+    try:
+        plain = d.decompress(data, MAX_GUNZIP_BYTES + 1)
+    except zlib.error:
+        raise InvalidInput("cannot redact this gzip file: it is damaged") from None
+    if len(plain) > MAX_GUNZIP_BYTES or d.unconsumed_tail:
+        raise InvalidInput(f"cannot redact this gzip file in the vault: it holds more than "
+                           f"{MAX_GUNZIP_BYTES >> 20} MiB",
+                           hint="redact a copy outside the vault and ingest it")
+    if d.unused_data:
+        raise InvalidInput("cannot redact a gzip file of several members in the vault",
+                           hint="redact a copy outside the vault and ingest it")
+    inner = detect_mime(plain[:MAGIC_BYTES]).split(";", 1)[0]
+    if not (is_text_mime(inner) or inner == "application/x-empty"):
+        raise InvalidInput(f"cannot redact inside a gzip'd {inner} in the vault",
+                           hint="retain the flags with a reason, or redact a copy outside "
+                                "the vault and ingest it")
+    found = [f for f in scanner.scan_stream(io.BytesIO(plain), workers=1) if f.kind in want]
+    return gzip.compress(redact_text(plain, found), mtime=0)

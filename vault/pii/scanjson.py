@@ -1,8 +1,10 @@
 """`vault scan --json`'s lines, one JSON object per finding.
 
 Each line is exactly ``json.dumps(hit.as_dict(), ensure_ascii=False)`` of the
-:class:`vault.scan.ScanHit`, UTF-8 encoded, built from a template straight from the scanner's
-rows (a scan may print millions): in C when the native scanner core is built, else in Python.
+:class:`vault.scan.ScanHit` (``"member"``, after ``"path"``, only for a finding inside a
+container: an archive's member, a document's part), UTF-8 encoded, built from a template
+straight from the scanner's rows (a scan may print millions): in C when the native scanner
+core is built, else in Python.
 A batch with a string UTF-8 cannot encode (a lone surrogate) is written with
 ``ensure_ascii=True`` instead: escaped, as JSON allows. A small module of its own: the scanner's
 worker processes import it to render their rows.
@@ -27,15 +29,19 @@ def _json_of(v: str | float) -> str:
     return _json_str(v) if isinstance(v, str) else repr(float(round(v, 2)))
 
 
-def _template(path: str, page: int | None, json_str: Any = _json_str) -> tuple[str, str]:
+def _template(path: str, page: int | None, json_str: Any = _json_str,
+              member: str | None = None) -> tuple[str, str]:  # fmt: skip
     """A line's start up to the kind, and the page's JSON."""
-    return f'{{"path": {json_str(path)}, "kind": ', "null" if page is None else str(int(page))
+    where = "" if member is None else f', "member": {json_str(member)}'
+    return (f'{{"path": {json_str(path)}{where}, "kind": ',
+            "null" if page is None else str(int(page)))
 
 
-def json_lines(path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes]:
+def json_lines(path: str, page: int | None, rows: list[Any],
+               member: str | None = None) -> tuple[int, bytes]:  # fmt: skip
     """(number of findings, their JSON lines in UTF-8) for rows of
-    :data:`vault.pii.scanner.Row`."""
-    head, page_s = _template(path, page)
+    :data:`vault.pii.scanner.Row` (`member`: where in the file, for a container)."""
+    head, page_s = _template(path, page, member=member)
     if _native is not None:
         try:
             return len(rows), _native.json_lines(rows, head, page_s, _CACHE, _json_of)
@@ -44,7 +50,7 @@ def json_lines(path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes
     try:
         return len(rows), "".join(_lines(rows, head, page_s, _json_str)).encode("utf-8")
     except UnicodeEncodeError:
-        head = _template(path, page, _json_ascii)[0]
+        head = _template(path, page, _json_ascii, member)[0]
         return len(rows), "".join(_lines(rows, head, page_s, _json_ascii)).encode("ascii")
 
 
@@ -53,21 +59,24 @@ class JsonLines:
     workers a picklable renderer for one file; with the native core they make the lines straight
     from their hits (no row tuples: a third less work per finding)."""
 
-    def __call__(self, path: str, page: int | None, rows: list[Any]) -> tuple[int, bytes]:
-        return json_lines(path, page, rows)
+    takes_member = True  # scan_batches passes a container's member
 
-    def bind(self, path: str, page: int | None) -> BoundJsonLines:
-        return BoundJsonLines(path, page)
+    def __call__(self, path: str, page: int | None, rows: list[Any],
+                 member: str | None = None) -> tuple[int, bytes]:  # fmt: skip
+        return json_lines(path, page, rows, member)
+
+    def bind(self, path: str, page: int | None, member: str | None = None) -> BoundJsonLines:
+        return BoundJsonLines(path, page, member)
 
 
 class BoundJsonLines:
-    """:class:`JsonLines` for one file (and page)."""
+    """:class:`JsonLines` for one file (and page, and member)."""
 
-    def __init__(self, path: str, page: int | None) -> None:
-        self.path, self.page = path, page
+    def __init__(self, path: str, page: int | None, member: str | None = None) -> None:
+        self.path, self.page, self.member = path, page, member
 
     def __call__(self, rows: list[Any]) -> tuple[int, bytes]:
-        return json_lines(self.path, self.page, rows)
+        return json_lines(self.path, self.page, rows, self.member)
 
     def of_hits(self, buf: bytes, hits: list[Any], base_line: int, lo: int, hi: int,
                 values: str = "none") -> tuple[int, bytes] | None:  # fmt: skip
@@ -75,7 +84,7 @@ class BoundJsonLines:
         core), or None where only :func:`json_lines` can say (e.g. a lone surrogate)."""
         if _native is None:
             return None
-        head, page_s = _template(self.path, self.page)
+        head, page_s = _template(self.path, self.page, member=self.member)
         try:
             return _native.json_hits(buf, hits, base_line, lo, hi, head, page_s, _CACHE,
                                      _json_of)  # fmt: skip

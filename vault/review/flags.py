@@ -39,7 +39,8 @@ event."""
 
 _HASH_INFO = b"evidence-vault flag value hash v1 "
 _FLAG_COLUMNS = ("id", "item_id", "engagement_id", "kind", "detector", "line", "page",
-                 "occurrences", "masked", "confidence", "value_hash", "state", "created_at")
+                 "member", "occurrences", "masked", "confidence", "value_hash", "state",
+                 "created_at")
 _SQLITE_BULK_CACHE_KIB = 65536
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # SQLite, PostgreSQL
 
@@ -70,8 +71,9 @@ def add_flags(s: Session, item: EvidenceItem, drafts: list[FlagDraft], ids: list
     sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
            f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")
     item_id, eng_id = item.id, item.engagement_id
-    rows = [(fid, item_id, eng_id, d.kind, d.detector, d.line, d.page, d.occurrences,
-             d.masked, d.confidence, d.value_hash, "open", at)
+    rows = [(fid, item_id, eng_id, d.kind, d.detector, d.line, d.page,
+             d.member[:1000] if d.member else None, d.occurrences, d.masked, d.confidence,
+             d.value_hash, "open", at)
             for fid, d in zip(ids, drafts, strict=True)]
     before = None
     if conn.dialect.name == "sqlite" and len(rows) > 1000:

@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from sqlmodel import col, func, select
 
@@ -19,7 +19,8 @@ from vault.evidence.lifecycle import VISIBLE, ItemState
 from vault.evidence.preview import Head, decode_preview, interview_markdown, mask_cards, ocr_preview
 from vault.evidence.search import conditions, search_table
 from vault.evidence.sources import Source
-from vault.metadata.models import AuditEvent, EvidenceItem, ItemRequirement
+from vault.metadata.models import AuditEvent, EvidenceItem, Flag, ItemMember, ItemRequirement
+from vault.pii.containers import PART_JOIN as MEMBER_WHERE
 from vault.pii.fields import refuse_card_data
 from vault.service.context import Context
 from vault.service.evidence import check_filter, ingest
@@ -150,6 +151,25 @@ def versions(cx: Context, item_ref: str) -> list[ItemView]:
             chain.append(newer)
             seen.add(newer.id)
         return [item_view(s, i, eng) for i in chain]
+
+
+def item_members(cx: Context, item_ref: str) -> list[dict[str, Any]]:
+    """A container item's members as the scan met them at ingest (path, size, why one was not
+    read), each with its flags: how many and how many still open."""
+    with cx.session() as s:
+        it, eng = cx.find_item(s, item_ref)
+    with cx.act("item.list", it, eng) as a:
+        rows = a.s.exec(select(ItemMember).where(ItemMember.item_id == it.id)
+                        .order_by(col(ItemMember.seq))).all()
+        flags: dict[str, list[str]] = {}
+        for member, state in a.s.exec(select(Flag.member, Flag.state).where(
+                Flag.item_id == it.id, col(Flag.member).is_not(None))).all():
+            top = (member or "").split(MEMBER_WHERE, 1)[0]
+            flags.setdefault(top, []).append(state)
+    return [{"path": m.path, "size": m.size, "note": m.note,
+             "flags": len(flags.get(m.path, [])),
+             "open_flags": sum(1 for st in flags.get(m.path, []) if st == "open")}
+            for m in rows]
 
 
 def preview(cx: Context, item_ref: str, max_bytes: int = PREVIEW_BYTES) -> str:

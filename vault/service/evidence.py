@@ -26,7 +26,13 @@ from vault.evidence.lifecycle import VISIBLE, ItemState, move, quarantines, refu
 from vault.evidence.search import filtered
 from vault.evidence.sources import Source
 from vault.evidence.vocabulary import DISCLOSURES, KINDS
-from vault.metadata.models import AuditEvent, Engagement, EvidenceItem, ItemRequirement
+from vault.metadata.models import (
+    AuditEvent,
+    Engagement,
+    EvidenceItem,
+    ItemMember,
+    ItemRequirement,
+)
 from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
 from vault.pii.fields import card_findings, masked, refuse_card_data
 from vault.retention.protect import protect
@@ -226,12 +232,17 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
             # random ids handed out in ascending order (see flagging.add_flags)
             ids = sorted(cx.new_id() for _ in outcome.drafts)
             flagging.add_flags(s, item, outcome.drafts, ids, cx.clock())
+            s.add_all(ItemMember(item_id=item.id, seq=i, path=where[:4096], size=size,
+                                 note=why[:300] if why else None)
+                      for i, (where, size, why) in enumerate(outcome.members))
             detail: dict[str, Any] = {"sha256": sealed.sha256, "size": sealed.size}
             if outcome.drafts:
                 detail["flags"] = counts
                 detail["state"] = item.state
             if outcome.dropped:
                 detail["flags_not_kept"] = outcome.dropped
+            if outcome.members:
+                detail["members"] = len(outcome.members) + outcome.members_not_kept
             if item.supersedes_id:
                 detail["supersedes"] = item.supersedes_id
             a.obj, a.detail = item.id, detail

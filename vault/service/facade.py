@@ -117,6 +117,9 @@ class Vault(Context):
     def versions(self, item_ref: str) -> list[ItemView]:
         return browse.versions(self, item_ref)
 
+    def item_members(self, item_ref: str) -> list[dict[str, Any]]:
+        return browse.item_members(self, item_ref)
+
     def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.preview(self, item_ref, max_bytes)
 

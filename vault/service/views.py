@@ -104,7 +104,8 @@ class FlagView:
         f = self.flag
         return {"id": f.id, "item": f.item_id, "item_name": self.item_name,
                 "item_state": self.item_state, "kind": f.kind, "detector": f.detector,
-                "line": f.line, "page": f.page, "occurrences": f.occurrences,
+                "line": f.line, "page": f.page, "member": f.member,
+                "occurrences": f.occurrences,
                 "masked": f.masked, "confidence": round(f.confidence, 2), "state": f.state,
                 "reason": f.reason, "resolved_by": self.resolved_by,
                 "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
