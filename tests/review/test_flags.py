@@ -523,3 +523,12 @@ def test_redact_with_nothing_left_to_mask_changes_nothing(vault: Vault, engageme
     assert vault.flags(engagement)[0].flag.state == "open"
     assert len(vault.list_items(engagement)) == 1  # no new version was stored
     assert vault.item(r.view.item.id).item.state == "quarantined"
+
+
+def test_two_addresses_of_one_subnet_are_told_apart_without_revealing_them(
+        vault: Vault, engagement: str) -> None:
+    ingest_one(vault, engagement, "fw.log", _log("allow 10.20.1.5 ok", "allow 10.20.7.9 ok"))
+    shown = sorted(f.shown for f in vault.flags(engagement) if f.flag.kind == "ip_address")
+    assert len(set(shown)) == 2 and all(s.startswith("10.20.*.* #") for s in shown), shown
+    assert not any("1.5" in s or "7.9" in s for s in shown)
+    assert {f.as_dict()["shown"] for f in vault.flags(engagement)} == set(shown)

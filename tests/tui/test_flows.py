@@ -516,3 +516,26 @@ def test_after_a_re_unlock_a_failed_write_is_not_repeated_unasked(
         assert table_keys(members.query_one(DataTable)) == ["alice"]
     drive(make_app(settings=settings, agent_sock=str(server.path)), script)
     assert [m["user"] for m in direct.members("acme-2026")] == ["alice"]
+
+
+def test_an_archive_item_lists_its_members_with_their_flags(vault: Vault,
+                                                            engagement: str) -> None:
+    from tests.pii.test_containers import zip_of
+    data = zip_of({"logs/gw.log": f"card={PAN}\n".encode(), "notes.txt": b"fine\n"})
+    vault.ingest(engagement, [mem("export.zip", data)], IngestOptions())
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ItemScreen)
+        await pilot.press("5")
+        await settle(pilot)
+        table = screen.query_one("#members", DataTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[2])
+                for i in range(table.row_count)}
+        assert rows == {"logs/gw.log": "1 open of 1", "notes.txt": "-"}
+        flags = screen.query_one("#item-flags", DataTable)
+        assert str(flags.get_row_at(0)[4]) == "logs/gw.log line 1"
+    drive(make_app(vault), script)

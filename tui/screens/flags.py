@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 DECISION_LABELS = {"false_positive": "false positive", "redact": "redact", "retain": "retain"}
 
 
-def where(line: int | None, page: int | None) -> str:
-    if page is not None:
-        return f"page {page}"
-    return f"line {line}" if line is not None else "-"
+def where(line: int | None, page: int | None, member: str | None = None) -> str:
+    """Where a value was first seen: inside a container (its member), then line or page."""
+    at = f"page {page}" if page is not None else f"line {line}" if line is not None else ""
+    if member:
+        return f"{member} {at}".strip() if at else member
+    return at or "-"
 
 
 class ReasonForm(ModalScreen[str | None]):
@@ -155,8 +157,8 @@ class FlagsScreen(VaultScreen):
         self.views = {v.flag.id: v for v in message.data}
         for v in message.data:
             f = v.flag
-            table.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(f.masked),
-                          cell(where(f.line, f.page)), cell(f.occurrences),
+            table.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(v.shown),
+                          cell(where(f.line, f.page, f.member)), cell(f.occurrences),
                           cell(v.item_name), cell(v.item_state), key=f.id)
         shown = "open flags" if self.open_only else "all flags"
         self.query_one("#flags-title", Static).update(
@@ -180,8 +182,8 @@ class FlagsScreen(VaultScreen):
             return
         v = self.views[ref]
         f = v.flag
-        lines = [f"{f.kind}  {f.masked}  ({f.detector}, confidence {f.confidence:.2f})",
-                 f"in {v.item_name} [{f.item_id[:12]}], {where(f.line, f.page)}, "
+        lines = [f"{f.kind}  {v.shown}  ({f.detector}, confidence {f.confidence:.2f})",
+                 f"in {v.item_name} [{f.item_id[:12]}], {where(f.line, f.page, f.member)}, "
                  f"seen {f.occurrences} time(s); item is {v.item_state}"]
         if f.state != "open":
             lines.append(f"{f.state} by {v.resolved_by}: {f.reason}")
@@ -221,7 +223,7 @@ class FlagsScreen(VaultScreen):
             if message is not None:
                 self.notify(message)
                 self.load()
-        self.app.push_screen(ReasonForm(decision, f"{f.kind} {f.masked} in "
+        self.app.push_screen(ReasonForm(decision, f"{f.kind} {self.views[ref].shown} in "
                                                   f"{self.views[ref].item_name}",
                                         partial(self.resolve, ref, decision)), resolved)
 

@@ -39,7 +39,7 @@ def metadata(v: ItemView) -> Text:
 
 TABS = Binding.Group("Tabs")
 TAB_TITLES = {"tab-preview": "Preview", "tab-custody": "Chain of custody",
-              "tab-versions": "Versions", "tab-flags": "Flags"}
+              "tab-versions": "Versions", "tab-flags": "Flags", "tab-members": "Members"}
 
 
 class ItemScreen(VaultScreen):
@@ -52,7 +52,7 @@ class ItemScreen(VaultScreen):
     ]
     RETRY_GROUPS = frozenset({"item", "preview"})  # reads: run again after a re-unlock
     AUTO_FOCUS = "#preview"
-    """The open tab's content has the focus (it scrolls with the arrows); 1-4 switch tabs
+    """The open tab's content has the focus (it scrolls with the arrows); 1-5 switch tabs
     (as do the arrows on the tab bar)."""
 
     def __init__(self, item_id: str, roles: frozenset[str]) -> None:
@@ -72,6 +72,8 @@ class ItemScreen(VaultScreen):
                 yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
             with TabPane(TAB_TITLES["tab-flags"], id="tab-flags"):
                 yield DataTable(id="item-flags", cursor_type="row", zebra_stripes=True)
+            with TabPane(TAB_TITLES["tab-members"], id="tab-members"):  # a container's
+                yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -81,6 +83,7 @@ class ItemScreen(VaultScreen):
             "Id", "Name", "State", "Ingested", "By", "SHA-256")
         self.query_one("#item-flags", DataTable).add_columns(
             "Flag", "State", "Kind", "Value", "Where", "Seen", "Decided by", "Reason")
+        self.query_one("#members", DataTable).add_columns("Member", "Size", "Flags", "Note")
         self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -96,7 +99,8 @@ class ItemScreen(VaultScreen):
         view = self.vault.item(self.item_id)
         flags = self.vault.flags(view.engagement, item=self.item_id)
         self.post_message(Loaded("item", (view, self.vault.versions(self.item_id),
-                                          self.vault.custody(self.item_id), flags)))
+                                          self.vault.custody(self.item_id), flags,
+                                          self.vault.item_members(self.item_id))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def load_preview(self) -> None:
@@ -107,15 +111,21 @@ class ItemScreen(VaultScreen):
             self.query_one("#preview", TextArea).text = message.data
             self.load()  # the preview was a read: show it in the chain of custody
             return
-        view, versions, custody, flags = message.data
+        view, versions, custody, flags, members = message.data
         ft = self.query_one("#item-flags", DataTable)
         ft.clear()
         for fv in flags:
             f = fv.flag
-            ft.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(f.masked),
-                       cell(where(f.line, f.page)), cell(f.occurrences),
+            ft.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(fv.shown),
+                       cell(where(f.line, f.page, f.member)), cell(f.occurrences),
                        cell(fv.resolved_by or ""), cell(f.reason or ""), key=f.id)
         self.query_one("#item-meta", Static).update(metadata(view))
+        mt = self.query_one("#members", DataTable)
+        mt.clear()
+        for m in members:
+            mt.add_row(cell(m["path"]), cell("-" if m["size"] is None else human_size(m["size"])),
+                       cell(f"{m['open_flags']} open of {m['flags']}" if m["flags"] else "-"),
+                       cell(m["note"] or ""))
         table = self.query_one("#custody", DataTable)
         table.clear()
         for e in custody:

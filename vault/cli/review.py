@@ -14,7 +14,7 @@ class Review(Command):
         views = self.open().flags(a.engagement, open_only=a.open, item=a.item, kind=a.kind)
         self.out([f.as_dict() for f in views], lambda: table(
             [("FLAG", "STATE", "KIND", "VALUE", "WHERE", "SEEN", "ITEM", "NAME")]
-            + [(f.flag.id[:12], f.flag.state, f.flag.kind, safe(f.flag.masked),
+            + [(f.flag.id[:12], f.flag.state, f.flag.kind, safe(f.shown),
                 safe(_where(f.flag.line, f.flag.page, f.flag.member)), str(f.flag.occurrences),
                 f.flag.item_id[:12], safe(f.item_name)) for f in views], header=True))
         return 0

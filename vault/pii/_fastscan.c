@@ -672,6 +672,23 @@ static PyObject *fs_pan_hits(PyObject *self, PyObject *args) {
     return res;
 }
 
+/* `rules.is_netmask`: a dotted quad whose bits are ones then zeros, first octet 255
+ * (255.255.255.0, 255.255.0.0...): a subnet mask, not an address. */
+static int is_netmask(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
+    uint32_t v = 0, octet = 0;
+    for (Py_ssize_t i = s; i < e; i++) {
+        if (b[i] == '.') {
+            v = (v << 8) | octet;
+            octet = 0;
+        } else {
+            octet = octet * 10 + (uint32_t)(b[i] - '0');
+        }
+    }
+    v = (v << 8) | octet;
+    uint32_t inv = ~v;
+    return (v >> 24) == 255 && (inv & (inv + 1)) == 0;
+}
+
 static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
@@ -680,6 +697,14 @@ static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {
     vec_t out = {NULL, 0, 0, 0};
     Py_BEGIN_ALLOW_THREADS
     scan_ipv4(b, view.len, &out);
+    size_t kept = 0; /* the handler's netmask rule: drop the masks' pairs */
+    for (size_t i = 0; i + 1 < out.len; i += 2) {
+        if (is_netmask(b, out.v[i], out.v[i + 1])) continue;
+        out.v[kept] = out.v[i];
+        out.v[kept + 1] = out.v[i + 1];
+        kept += 2;
+    }
+    if (!out.failed) out.len = kept;
     Py_END_ALLOW_THREADS
     PyObject *res = pairs_to_list(b, &out, ip_hit_tuple);
     PyBuffer_Release(&view);

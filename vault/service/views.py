@@ -18,6 +18,7 @@ from vault.metadata.models import (
     ItemRequirement,
     User,
 )
+from vault.pii import CARD_KINDS
 
 __all__ = ["EngagementView", "FlagView", "IngestOptions", "IngestResult", "ItemFilter",
            "ItemPage", "ItemView", "Resolution", "VerifyResult", "engagement_dict",
@@ -100,9 +101,19 @@ class FlagView:
     item_state: str
     resolved_by: str | None
 
+    @property
+    def shown(self) -> str:
+        """The masked value, and for a value whose mask can look like another's (two IPs of
+        one /16 both show as ``10.20.*.*``) a short tag of its keyed hash that tells them apart
+        without revealing them (card numbers show their first 6 and last 4 already)."""
+        f = self.flag
+        if f.kind in CARD_KINDS or not f.value_hash:
+            return f.masked
+        return f"{f.masked} #{f.value_hash[:4]}"
+
     def as_dict(self) -> dict[str, Any]:
         f = self.flag
-        return {"id": f.id, "item": f.item_id, "item_name": self.item_name,
+        return {"id": f.id, "item": f.item_id, "item_name": self.item_name, "shown": self.shown,
                 "item_state": self.item_state, "kind": f.kind, "detector": f.detector,
                 "line": f.line, "page": f.page, "member": f.member,
                 "occurrences": f.occurrences,
