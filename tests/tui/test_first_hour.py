@@ -260,7 +260,8 @@ def test_the_help_lists_every_binding_of_every_screen() -> None:
     for key in "jkfxto":
         assert f"`{key}`" in rows["Flags"]
     assert "`w` only the requirements without evidence" in rows["Coverage"]
-    assert "`1` `2` `3` `4` `5` tabs: preview, chain of custody, versions, flags, members" in rows["Item"]
+    assert ("`1` `2` `3` `4` `5` tabs: preview, chain of custody, versions, flags, members"
+            in rows["Item"])
     assert "`Esc`" in rows["Everywhere"] and "`Ctrl+P`" in rows["Everywhere"]
 
 
