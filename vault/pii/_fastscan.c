@@ -673,7 +673,8 @@ static PyObject *fs_pan_hits(PyObject *self, PyObject *args) {
 }
 
 /* `rules.is_netmask`: a dotted quad whose bits are ones then zeros, first octet 255
- * (255.255.255.0, 255.255.0.0...): a subnet mask, not an address. */
+ * (255.255.255.0, 255.255.0.0...): a subnet mask, not an address; 255.255.255.255 stays
+ * an address (the broadcast). */
 static int is_netmask(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
     uint32_t v = 0, octet = 0;
     for (Py_ssize_t i = s; i < e; i++) {
@@ -686,7 +687,7 @@ static int is_netmask(const uint8_t *b, Py_ssize_t s, Py_ssize_t e) {
     }
     v = (v << 8) | octet;
     uint32_t inv = ~v;
-    return (v >> 24) == 255 && (inv & (inv + 1)) == 0;
+    return (v >> 24) == 255 && inv != 0 && (inv & (inv + 1)) == 0;
 }
 
 static PyObject *fs_ipv4_hits(PyObject *self, PyObject *args) {

@@ -548,12 +548,13 @@ _IPV6_RE = _rx(
 
 def is_netmask(v: str) -> bool:
     """A dotted quad whose bits are ones then zeros, first octet 255 (255.255.255.0,
-    255.255.0.0...): a subnet mask in a configuration, not an address."""
+    255.255.0.0...): a subnet mask in a configuration, not an address (255.255.255.255, the
+    broadcast address, stays one)."""
     n = 0
     for octet in v.split("."):
         n = (n << 8) | int(octet)
     inv = ~n & 0xFFFFFFFF
-    return n >> 24 == 255 and inv & (inv + 1) == 0
+    return n >> 24 == 255 and inv != 0 and inv & (inv + 1) == 0
 
 
 def _handle_ipv4(m: re.Match[bytes], ctx: Ctx) -> list[Hit] | None:
