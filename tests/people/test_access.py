@@ -47,6 +47,8 @@ EXPECTED: dict[str, set[str]] = {
     "signing.rotate": {"admin"},
     "store.check": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
     "store.doctor": {"admin"},
+    "catalogue.view": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
+    "catalogue.load": {"admin"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
 # Luhn-valid 16-digit Visa test numbers with distinct first 6 / last 4 digits
@@ -114,6 +116,15 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
     return as_
 
 
+def _catalogue_file(tmp: Path) -> Path:
+    """A firm's catalogue file extending PCI 3DS Core with one sub-requirement."""
+    path = tmp / "firm-3ds.json"
+    path.write_text('{"standard": "pci-3ds-1.0", "title": "PCI 3DS Core Security Standard '
+                    'v1.0", "requirements": [{"id": "P2-1.1", "title": "Firm: 3DS scope '
+                    'documented"}]}', encoding="utf-8")
+    return path
+
+
 def _commands(user: str, item: str, tmp: Path, recipient: str,
               flag: str, held: str) -> dict[str, list[str]]:
     return {
@@ -145,6 +156,8 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "signing.rotate": ["signing-key", "rotate"],
         "store.check": ["store", "check"],
         "store.doctor": ["doctor"],
+        "catalogue.view": ["catalogue", "show", "pci-3ds-1.0"],
+        "catalogue.load": ["catalogue", "load", str(_catalogue_file(tmp))],
     }
 
 

@@ -539,3 +539,24 @@ def test_an_archive_item_lists_its_members_with_their_flags(vault: Vault,
         flags = screen.query_one("#item-flags", DataTable)
         assert str(flags.get_row_at(0)[4]) == "logs/gw.log line 1"
     drive(make_app(vault), script)
+
+
+def test_coverage_counts_testable_requirements_and_keeps_the_count_in_sight(
+        vault: Vault, engagement: str) -> None:
+    from tui.screens.coverage import CoverageScreen
+    vault.ingest(engagement, [mem("fw.txt", b"rules\n")], IngestOptions(requirements=("1.2.1",)))
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await open_engagement(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, CoverageScreen)
+        summary = str(screen.query_one("#coverage-summary", Static).render())
+        testable = sum(1 for _, title, _ in screen.rows if not title.startswith("§"))
+        assert summary.startswith(f"{engagement}: 1 of {testable} requirements have evidence")
+        table = screen.query_one(DataTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1])
+                for i in range(table.row_count)}
+        assert rows["1.2.1"] == "1" and rows["1"] == "-" and rows["1.1.1"] == "none"
+    drive(make_app(vault), script)

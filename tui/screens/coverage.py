@@ -33,7 +33,8 @@ class CoverageScreen(VaultScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Requirement", "Title", "Items")
+        # the count before the title: a long title never pushes it out of sight
+        self.query_one(DataTable).add_columns("Requirement", "Items", "Title")
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -45,19 +46,22 @@ class CoverageScreen(VaultScreen):
         self.show()
 
     def show(self) -> None:
-        covered = sum(1 for _, _, n in self.rows if n)
+        testable = [(rid, n) for rid, title, n in self.rows if not title.startswith("§")]
+        covered = sum(1 for _, n in testable if n)
         self.query_one("#coverage-summary", Static).update(Text(
-            f"{self.engagement}: {covered} of {len(self.rows)} requirements have evidence, "
-            f"{len(self.rows) - covered} have none" + (" (showing those)"
-                                                       if self.only_missing else "")))
+            f"{self.engagement}: {covered} of {len(testable)} requirements have evidence, "
+            f"{len(testable) - covered} have none" + (" (showing those)"
+                                                      if self.only_missing else "")))
         table = self.query_one(DataTable)
         table.clear()
         for rid, title, n in self.rows:
-            if self.only_missing and n:
+            if self.only_missing and (n or title.startswith("§")):
                 continue
-            table.add_row(cell(rid), cell(title),
-                          Text(f"{n:,}" if n else "none", justify="right",
-                               style="" if n else "bold red"), key=rid)
+            heading = title.startswith("§")  # a roll-up row: its own count is not the point
+            table.add_row(cell(rid),
+                          Text(f"{n:,}" if n else "-" if heading else "none", justify="right",
+                               style="" if n or heading else "bold red"),
+                          cell(title), key=rid)
         table.focus()
 
     def action_toggle_missing(self) -> None:

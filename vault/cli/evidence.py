@@ -5,6 +5,10 @@ file met inside it is not read, and is reported on stderr (``vault: warning: ski
 REASON``) and, with --json, as a record ``{"name", "path", "skipped": REASON}``; skipped entries
 alone do not make the exit code non-zero. A file that fails (replaced since it was listed,
 unreadable, ...) is an error for that file; the others go on, and the exit code is 2.
+
+A warning about the requirement mapping (an old requirement number mapped to its new one,
+evidence mapped only to headings such as "8.3") is printed once on stderr as
+``vault: warning: …`` and, with --json, listed in each new item's record (``"warnings"``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Evidence(Command):
         failed = 0
         records: list[dict[str, Any]] = []
         chosen: list[str] = []
+        warned: set[str] = set()
         for s in listed:
             if s.skipped is not None:  # not read: said so, never skipped in silence
                 where = sources.display(str(s.path)) if s.path is not None else s.name
@@ -55,8 +60,13 @@ class Evidence(Command):
                     records.append({"name": mask_cards_fallback(src.name), "error": r.message})
                     report_error(r, out=lambda line: bar.println(line, err=True))
                     return
-                d = r.view.as_dict() | {"duplicate": r.duplicate, "flags": r.flags}
+                d = r.view.as_dict() | {"duplicate": r.duplicate, "flags": r.flags,
+                                        "warnings": list(r.warnings)}
                 records.append(d)
+                for w in r.warnings:  # the same for every file of the command: said once
+                    if w not in warned:
+                        warned.add(w)
+                        bar.println(f"vault: warning: {safe(w)}", err=True)
                 if not self.json and not chosen:  # which engagement the name or id chose
                     chosen.append(r.view.item.engagement_id)
                     bar.println(f"into engagement {safe(r.view.engagement)} "
@@ -78,7 +88,15 @@ class Evidence(Command):
         a = self.args
         flt = ItemFilter(kind=a.kind, requirement=a.req, disclosure=a.disclosure,
                          state=a.state, text=a.search, limit=a.limit)
-        items = self.open().list_items(a.engagement, flt)
+        v = self.open()
+        items = v.list_items(a.engagement, flt)
+        if a.req is not None:  # an old number, or a heading: say what was listed
+            req = v.requirement(a.engagement, a.req)
+            if req.note:
+                print(f"vault: warning: {safe(req.note)}", file=sys.stderr)
+            if req.heading:
+                print(f"vault: warning: {req.id} is a heading: listed is the evidence mapped "
+                      "to it, not to the requirements under it", file=sys.stderr)
         self.out([i.as_dict() for i in items], lambda: table(
             [("ID", "KIND", "SIZE", "DISCLOSURE", "STATE", "REQS", "NAME")]
             + [(i.item.id[:12], i.item.kind, _size(i.item.size), i.item.disclosure,

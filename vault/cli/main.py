@@ -2,7 +2,7 @@
 
 This module builds the parser and runs one verb: the verbs live in one module per group
 (:mod:`vault.cli.people`, ``engagements``, ``evidence``, ``scan``, ``review``, ``audit``,
-``store``, ``agent``), each a :class:`~vault.cli.base.Command`.
+``store``, ``agent``, ``catalogue``), each a :class:`~vault.cli.base.Command`.
 
 Errors: every VaultError becomes `vault: error: ...` (and `vault: hint: ...`) on stderr, exit 2
 (:func:`vault.cli.errors.report_error`). `vault verify` exits 1 when it found a damaged item.
@@ -22,6 +22,7 @@ from vault import catalogue
 from vault.cli.agent import Session
 from vault.cli.audit import Audit
 from vault.cli.base import EXIT_ERROR, Command
+from vault.cli.catalogue import Catalogues
 from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
@@ -35,7 +36,7 @@ from vault.evidence.vocabulary import DISCLOSURES, KINDS
 from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
-                                     Session)
+                                     Session, Catalogues)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
 
@@ -146,6 +147,15 @@ def _parser() -> argparse.ArgumentParser:
     c = cmd("complete", "set the completion date (starts the retention clock)", esub)
     c.add_argument("engagement")
     c.add_argument("--date", type=_date, required=True)
+
+    cat = cmd("catalogue", "the requirement catalogues: list, show, load a firm's own")
+    csub = cat.add_subparsers(dest="ccmd", required=True, metavar="ACTION")
+    cmd("list", "each standard's catalogue, built-in or extended by the firm's file", csub)
+    c = cmd("show", "a catalogue's requirement ids and titles (--json: the file format)", csub)
+    c.add_argument("standard", metavar="STANDARD")
+    c = cmd("load", "check a catalogue file (JSON, the format of `show --json`) and keep it "
+                    "as the firm's extension of its standard (administrators)", csub)
+    c.add_argument("file", type=Path, metavar="FILE")
 
     c = cmd("ingest", "encrypt files, directories or stdin (-) into an engagement")
     c.add_argument("engagement")

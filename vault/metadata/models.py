@@ -243,3 +243,19 @@ class SigningGrant(SQLModel, table=True):
     key_id: str = Field(foreign_key="signing_key.id", primary_key=True, max_length=64)
     user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
     wrapped: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class FirmCatalogue(SQLModel, table=True):
+    """A requirement catalogue an administrator loaded (`vault catalogue load`): the file as
+    loaded and checked, which extends the built-in catalogue of its standard for every user of
+    this vault. One per standard; loading again replaces it."""
+
+    __tablename__ = "firm_catalogue"
+    standard: str = Field(primary_key=True, max_length=40)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=sa.Text)
+    """The file's JSON, as loaded."""
+    sha256: str = Field(max_length=64)
+    requirements: int
+    loaded_at: datetime = _ts()
+    loaded_by: str = Field(foreign_key="user_account.id", max_length=32)

@@ -41,13 +41,15 @@ MATRIX: dict[str, frozenset[str]] = {
     "signing.rotate": frozenset({"admin"}),
     "store.check": frozenset({"person", "admin", "destruction-job"}),
     "store.doctor": frozenset({"admin"}),
+    "catalogue.view": frozenset({"person"}),
+    "catalogue.load": frozenset({"admin"}),
 }
 
 AUDITED: frozenset[str] = frozenset({
     "engagement.create", "engagement.complete", "item.ingest", "item.read",
     "item.read-quarantined", "item.verify",
     "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
-    "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor",
+    "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor", "catalogue.load",
 })
 """Actions that leave an audit event whatever their outcome (done, failed or refused): every
 read of evidence content and every change. The others only look at metadata: they leave an
@@ -80,6 +82,8 @@ _WHAT: dict[str, str] = {
     "signing.rotate": "rotate the firm's signing key",
     "store.check": "check the object store",
     "store.doctor": "run the store doctor",
+    "catalogue.view": "see the requirement catalogues",
+    "catalogue.load": "load requirement catalogues",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +38,7 @@ from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
 from vault.pii.fields import card_findings, masked, refuse_card_data
 from vault.retention.protect import protect
 from vault.review import flags as flagging
+from vault.service import catalogue as catalogues
 from vault.service.context import Act, Context, target
 from vault.service.views import (
     IngestOptions,
@@ -62,18 +64,20 @@ def typed_text(value: str | None, what: str, limit: int) -> str | None:
     return value
 
 
-def _check_options(eng: Engagement, opts: IngestOptions) -> None:
+def _check_options(cx: Context, eng: Engagement, opts: IngestOptions
+                   ) -> tuple[IngestOptions, tuple[str, ...]]:
+    """The options with the requirement ids to store (an old number replaced by its new one),
+    and the warnings about that mapping; InvalidInput for options that are not acceptable."""
     if opts.kind is not None and opts.kind not in KINDS:
         raise InvalidInput(f"unknown kind {opts.kind!r}", hint="one of: " + ", ".join(KINDS))
     if opts.disclosure not in DISCLOSURES:
         raise InvalidInput(f"unknown disclosure level {opts.disclosure!r}",
                            hint="one of: " + ", ".join(DISCLOSURES))
-    cat = catalogue.load(eng.standard)
-    for req in opts.requirements:
-        if req not in cat:
-            raise InvalidInput(f"requirement {req!r} is not in the {cat.title} catalogue")
+    reqs, warnings = catalogues.map_requirements(catalogues.current(cx, eng.standard),
+                                                 opts.requirements)
     typed_text(opts.system, "system", 500)
     typed_text(opts.description, "description", 4000)
+    return replace(opts, requirements=reqs), warnings
 
 
 def _check_store(cx: Context, opts: IngestOptions) -> None:
@@ -98,16 +102,20 @@ def ingest(cx: Context, ref: str, sources: Iterable[Source], opts: IngestOptions
 
     A source that fails yields its VaultError in the result list (the others go on, and the
     failure is audited); the same bytes ingested twice into one engagement return the existing
-    item (duplicate)."""
+    item (duplicate). A new item's result carries the warnings about its mapping (an old
+    requirement number mapped to its new one, evidence mapped only to headings)."""
     with cx.session() as s:
         eng = cx.find_engagement(s, ref)
         cx.permit(s, "item.ingest", target(eng))
-    _check_options(eng, opts)
+    opts, warnings = _check_options(cx, eng, opts)
     _check_store(cx, opts)
     results: list[IngestResult | VaultError] = []
     for src in sources:
+        r: IngestResult | VaultError
         try:
-            r: IngestResult | VaultError = ingest_one(cx, eng, src, opts, progress)
+            done = ingest_one(cx, eng, src, opts, progress)
+            # a duplicate keeps its first mapping: nothing to warn about
+            r = replace(done, warnings=warnings) if warnings and not done.duplicate else done
         except VaultError as exc:
             r = exc
         results.append(r)
@@ -254,12 +262,15 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
 
 
 def check_filter(eng: Engagement, flt: ItemFilter) -> None:
-    """InvalidInput for a filter naming what does not exist (rather than an empty list)."""
+    """InvalidInput for a filter naming what does not exist (rather than an empty list); an
+    old (renumbered) requirement id in `flt` is replaced by its new one."""
     if flt.requirement is not None:
         cat = catalogue.load(eng.standard)
-        if flt.requirement not in cat:
+        found = cat.resolve(flt.requirement)
+        if found is None:
             raise InvalidInput(f"requirement {flt.requirement!r} is not in the {cat.title} "
                                "catalogue")
+        flt.requirement = found[0].id
 
 
 def list_items(cx: Context, ref: str, flt: ItemFilter | None = None) -> list[ItemView]:

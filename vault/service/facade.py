@@ -1,24 +1,31 @@
 """The service facade: the one entry point of the CLI and the TUI.
 
 Each public verb is a short delegation to the module of its concept (``engagements``,
-``evidence``, ``browse``, ``review``, ``people``, ``audit``, ``store``), where it goes through
-``Context.act()``: permission check, work, audit event.
+``evidence``, ``browse``, ``review``, ``people``, ``audit``, ``store``, ``catalogue``), where it
+goes through ``Context.act()``: permission check, work, audit event.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy.engine import Engine
+
+from storage_backends import ObjectStore
 from vault.audit.verify import VerifyReport
+from vault.catalogue import Catalogue
+from vault.crypto.keys import PersonalKey
 from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
 from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
-from vault.service import audit, browse, engagements, evidence, people, review, store
-from vault.service.context import Context
+from vault.service import audit, browse, catalogue, engagements, evidence, people, review, store
+from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
+from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
 from vault.service.views import (
     EngagementView,
@@ -35,6 +42,11 @@ from vault.service.views import (
 
 class Vault(Context):
     """The vault as one acting person sees it."""
+
+    def __init__(self, engine: Engine, store: ObjectStore, identity: PersonalKey, *,
+                 tmp_dir: Path, clock: Clock = utcnow, rng: Rng = os.urandom) -> None:
+        super().__init__(engine, store, identity, tmp_dir=tmp_dir, clock=clock, rng=rng)
+        catalogue.refresh(self)  # the firm's loaded catalogues, for every reader of them
 
     # -- the vault -----------------------------------------------------------------------------
 
@@ -109,7 +121,7 @@ class Vault(Context):
         return browse.item_page(self, ref, flt, size=size, cap=cap)
 
     def coverage(self, ref: str) -> list[tuple[str, str, int]]:
-        return browse.coverage(self, ref)
+        return catalogue.mark_headings(self, ref, browse.coverage(self, ref))
 
     def custody(self, item_ref: str) -> list[AuditEvent]:
         return browse.custody(self, item_ref)
@@ -122,6 +134,20 @@ class Vault(Context):
 
     def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.preview(self, item_ref, max_bytes)
+
+    # -- requirement catalogues ----------------------------------------------------------------
+
+    def catalogues(self) -> list[CatalogueInfo]:
+        return catalogue.catalogues(self)
+
+    def catalogue(self, standard: str) -> Catalogue:
+        return catalogue.show(self, standard)
+
+    def load_catalogue(self, data: bytes) -> Loaded:
+        return catalogue.load_catalogue(self, data)
+
+    def requirement(self, ref: str, req_id: str) -> RequirementLookup:
+        return catalogue.requirement(self, ref, req_id)
 
     # -- review --------------------------------------------------------------------------------
 

@@ -69,6 +69,9 @@ class IngestResult:
     duplicate: bool
     flags: dict[str, int] = field(default_factory=dict)
     """Distinct values found per kind (empty for a duplicate: the first ingest's flags hold)."""
+    warnings: tuple[str, ...] = ()
+    """About the requirement mapping: an old requirement number mapped to its new one,
+    evidence mapped only to headings (empty for a duplicate)."""
 
     @property
     def quarantined(self) -> bool:
