@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+from .encoding import read_full
 from .extract import UnreadableFile
 from .parts import Extractor
 
@@ -194,22 +195,6 @@ def reason_of(exc: BaseException) -> str:
 
 
 # -------------------------------------------------------------------------------- streams
-
-
-def read_full(f: Any, n: int) -> bytes:
-    """`n` bytes, fewer only at the end (a raw stream may return less per read)."""
-    data = f.read(n)
-    if not data or len(data) >= n:
-        return data or b""
-    parts = [data]
-    got = len(data)
-    while got < n:
-        more = f.read(n - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
 
 
 class Guarded(io.RawIOBase):

@@ -1,8 +1,10 @@
-"""Encoding detection and the one-byte-per-character view the detectors run on."""
+"""Encoding detection, the one-byte-per-character view the detectors run on, and reading a
+stream whole."""
 
 from __future__ import annotations
 
 import codecs
+from typing import Any
 
 _FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
 _FULLWIDTH.update({0xFF21 + i: 0x41 + i for i in range(26)})
@@ -64,3 +66,20 @@ def byte_view(text: str) -> tuple[bytes, str | None]:
         pass
     folded = text.translate(_FULLWIDTH)
     return folded.encode("latin-1", "replace"), folded
+
+
+def read_full(f: Any, n: int) -> bytes:
+    """`n` bytes, fewer only at the end: a raw stream (the ingest pipeline's blocks, a member
+    being decompressed) may return less per read."""
+    data = f.read(n)
+    if not data or len(data) >= n:
+        return data or b""
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = f.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)

@@ -32,7 +32,7 @@ from .cards import (
     MAX_GROUP,
     iin_length_table,
 )
-from .encoding import byte_view, detect_encoding
+from .encoding import byte_view, detect_encoding, read_full
 from .model import KINDS, Finding
 from .rules import (
     _MAX_GROUPS,
@@ -742,19 +742,19 @@ def _pieces(
                 return
             yield byte_view(s)
     bf: Any = f
-    raw = _read_full(bf, max(size.n, 1 << 16))  # enough to detect the encoding
+    raw = read_full(bf, max(size.n, 1 << 16))  # enough to detect the encoding
     if not raw:
         return
     enc = codecs.lookup(encoding or detect_encoding(raw)).name
     if enc == "latin-1" or enc == "iso8859-1":
         while raw:
             yield raw, None
-            raw = _read_full(bf, size.n)
+            raw = read_full(bf, size.n)
         return
     dec = codecs.getincrementaldecoder(enc)(errors="replace")
     ascii_compatible = enc in ("utf-8", "ascii")
     while True:
-        nxt = _read_full(bf, size.n)
+        nxt = read_full(bf, size.n)
         final = not nxt
         if ascii_compatible and raw.isascii() and not dec.getstate()[0]:
             if raw:
@@ -766,23 +766,6 @@ def _pieces(
         if final:
             return
         raw = nxt
-
-
-def _read_full(bf: Any, n: int) -> bytes:
-    """``n`` bytes, fewer only at the end: a raw stream (the ingest pipeline's blocks) returns
-    what one read has, which would make chunks of a block's size (slow: a job per block)."""
-    data = bf.read(n)
-    if not data or len(data) >= n:
-        return data or b""
-    parts = [data]
-    got = len(data)
-    while got < n:
-        more = bf.read(n - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
 
 
 _WORKER: Scanner | None = None
