@@ -28,14 +28,6 @@ if TYPE_CHECKING:
 DECISION_LABELS = {"false_positive": "false positive", "redact": "redact", "retain": "retain"}
 
 
-def where(line: int | None, page: int | None, member: str | None = None) -> str:
-    """Where a value was first seen: inside a container (its member), then line or page."""
-    at = f"page {page}" if page is not None else f"line {line}" if line is not None else ""
-    if member:
-        return f"{member} {at}".strip() if at else member
-    return at or "-"
-
-
 class ReasonForm(ModalScreen[str | None]):
     """Ask the reason for a decision (required) and take the decision with it: `resolve(reason)`
     runs in a worker thread and returns what to tell the user, which the form is dismissed
@@ -158,7 +150,7 @@ class FlagsScreen(VaultScreen):
         for v in message.data:
             f = v.flag
             table.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(v.shown),
-                          cell(where(f.line, f.page, f.member)), cell(f.occurrences),
+                          cell(v.where), cell(f.occurrences),
                           cell(v.item_name), cell(v.item_state), key=f.id)
         shown = "open flags" if self.open_only else "all flags"
         self.query_one("#flags-title", Static).update(
@@ -183,7 +175,7 @@ class FlagsScreen(VaultScreen):
         v = self.views[ref]
         f = v.flag
         lines = [f"{f.kind}  {v.shown}  ({f.detector}, confidence {f.confidence:.2f})",
-                 f"in {v.item_name} [{f.item_id[:12]}], {where(f.line, f.page, f.member)}, "
+                 f"in {v.item_name} [{f.item_id[:12]}], {v.where}, "
                  f"seen {f.occurrences} time(s); item is {v.item_state}"]
         if f.state != "open":
             lines.append(f"{f.state} by {v.resolved_by}: {f.reason}")

@@ -10,7 +10,6 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from tui.base import VaultScreen, cell, human_size
 from tui.messages import Loaded
-from tui.screens.flags import where
 from vault.people import access
 from vault.service import ItemView
 
@@ -117,7 +116,7 @@ class ItemScreen(VaultScreen):
         for fv in flags:
             f = fv.flag
             ft.add_row(cell(f.id[:12]), cell(f.state), cell(f.kind), cell(fv.shown),
-                       cell(where(f.line, f.page, f.member)), cell(f.occurrences),
+                       cell(fv.where), cell(f.occurrences),
                        cell(fv.resolved_by or ""), cell(f.reason or ""), key=f.id)
         self.query_one("#item-meta", Static).update(metadata(view))
         mt = self.query_one("#members", DataTable)

@@ -15,7 +15,7 @@ class Review(Command):
         self.out([f.as_dict() for f in views], lambda: table(
             [("FLAG", "STATE", "KIND", "VALUE", "WHERE", "SEEN", "ITEM", "NAME")]
             + [(f.flag.id[:12], f.flag.state, f.flag.kind, safe(f.shown),
-                safe(_where(f.flag.line, f.flag.page, f.flag.member)), str(f.flag.occurrences),
+                safe(f.where), str(f.flag.occurrences),
                 f.flag.item_id[:12], safe(f.item_name)) for f in views], header=True))
         return 0
 
@@ -34,11 +34,3 @@ class Review(Command):
                 print(f"item is {r.item_state}")
         self.out(data, human)
         return 0
-
-
-def _where(line: int | None, page: int | None, member: str | None = None) -> str:
-    """Where a value was first seen: inside a container (its member), then line or page."""
-    at = f"page {page}" if page is not None else f"line {line}" if line is not None else ""
-    if member:
-        return f"{member} {at}".strip() if at else member
-    return at or "-"

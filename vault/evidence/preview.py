@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 PREVIEW_BYTES = 256 * 1024
 
@@ -41,27 +42,22 @@ def mask_cards_fallback(text: str) -> str:
     return _PAN_RUN.sub(repl, text)
 
 
+_scanner: Any = None
+
+
 def _pii_masker() -> Callable[[str], str] | None:
+    """The PII scanner's masking of card numbers and track data (one scanner, made once), or
+    None when the library cannot be loaded."""
+    global _scanner
     try:
         from vault.pii import Scanner
-        scanner = Scanner(kinds=("pan", "track_data"))
+        from vault.pii.fields import card_findings, masked
+        if _scanner is None:
+            _scanner = Scanner(kinds=("pan", "track_data"))
     except Exception:  # noqa: BLE001 - the PII library is optional here; fall back
         return None
-
-    def mask(text: str) -> str:
-        findings = sorted((f for f in scanner.scan_text(text)
-                           if f.kind in ("pan", "track_data")), key=lambda f: f.start)
-        out: list[str] = []
-        pos = 0
-        for f in findings:
-            if f.start < pos:
-                continue
-            out.append(text[pos:f.start])
-            out.append(f.masked)
-            pos = f.end
-        out.append(text[pos:])
-        return "".join(out)
-    return mask
+    scanner = _scanner
+    return lambda text: masked(text, card_findings(text, scanner))
 
 
 def mask_cards(text: str) -> str:

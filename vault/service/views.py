@@ -105,6 +105,16 @@ class FlagView:
     resolved_by: str | None
 
     @property
+    def where(self) -> str:
+        """Where the value was first seen: inside a container (its member), then line or page."""
+        f = self.flag
+        at = (f"page {f.page}" if f.page is not None
+              else f"line {f.line}" if f.line is not None else "")
+        if f.member:
+            return f"{f.member} {at}".strip()
+        return at or "-"
+
+    @property
     def shown(self) -> str:
         """The masked value, and for a value whose mask can look like another's (two IPs of
         one /16 both show as ``10.20.*.*``) a short tag of its keyed hash that tells them apart
