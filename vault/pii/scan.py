@@ -399,3 +399,80 @@ class _Walk:
                 yield from self._member(partial(cont.Guarded, stream.read, budget), where,
                                         depth + 1, len(part.data))  # fmt: skip
         self._noted_stop(member)
+
+
+# -------------------------------------------------------------------------------- one member
+
+
+class MemberRead(NamedTuple):
+    """The head of one member of a container, read for display (never written anywhere)."""
+
+    data: bytes
+    """Its first bytes (at most the limit asked for)."""
+    more: bool
+    """It holds more than that."""
+    mime: str
+    """Its type, as libmagic sees its head."""
+    failure: str | None
+    """Why it could not be read to its end (or to the limit), in words without content."""
+
+
+class _Find(_Walk):
+    """The walk of :class:`_Walk` (same readers, same limits, member names computed the same
+    way) that opens only the containers on the way to one member, and reads that member's head
+    instead of scanning it."""
+
+    def __init__(self, scanner: Scanner, path: str, target: str, nth: int,
+                 limit: int) -> None:  # fmt: skip
+        super().__init__(scanner, path, ocr=False, values="none", render=None)
+        self.target = target
+        self.nth = nth
+        self.limit = limit
+        self.found: MemberRead | None = None
+
+    def _text(self, f: Any, member: str | None, size: int | None) -> Iterator[ScanBatch]:
+        return iter(())  # the text parts of a document on the way: not needed
+
+    def _member(self, opener: Callable[[], cont.Guarded], where: str, depth: int,
+                size: int | None) -> Iterator[ScanBatch]:  # fmt: skip
+        if self.found is not None:
+            return
+        if where == self.target:
+            if self.nth:
+                self.nth -= 1
+                return
+            self.found = self._read(opener)
+            self.budget.stop("found")  # every stream of the walk ends: nothing more is read
+            return
+        if self.target.startswith(where + cont.MEMBER_JOIN):  # a container on the way
+            yield from super()._member(opener, where, depth, size)
+
+    def _read(self, opener: Callable[[], cont.Guarded]) -> MemberRead:
+        try:
+            reader = opener()
+        except Exception as exc:  # noqa: BLE001 - said, never raised
+            return MemberRead(b"", False, "", cont.reason_of(exc))
+        try:
+            data = reader.read(self.limit + 1)
+        finally:
+            reader.close()
+        return MemberRead(data[: self.limit], len(data) > self.limit,
+                          _mime(data[:MAGIC_BYTES]) if data else "application/x-empty",
+                          reader.failure)
+
+
+def read_member(f: Any, name: str, scanner: Scanner, where: str, limit: int, *,
+                nth: int = 0) -> MemberRead | None:
+    """The first `limit` bytes of the member of container `f` shown as `where` (as the scan
+    names it: see the module's documentation; `nth`: of several members of that name, the
+    one after `nth` others), read through the same walk and limits as a scan, in memory only;
+    None when the walk does not meet it. `scanner` masks card numbers in member names as the
+    scan did (one for card data is enough)."""
+    walk = _Find(scanner, name, where, nth, limit)
+    head = f.read(MAGIC_BYTES)
+    if not head:
+        return None
+    f.seek(0)
+    for _ in walk.content(f, head, None, 0, None, seekable=None):
+        pass
+    return walk.found
