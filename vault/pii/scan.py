@@ -16,8 +16,10 @@ and shown with card numbers masked and control characters escaped.
 
 A file that cannot be read as its type raises :class:`UnreadableFile` for that file only; a
 file read only in part (a PDF page without text that could not be OCRed; a member that is
-encrypted, damaged, over a limit, a link; a name leading outside its archive) is reported
-through ``on_note`` or, without one, as an :class:`IncompleteScan` after its findings.
+encrypted, damaged, over a limit; a name leading outside its archive) is reported through
+``on_note`` or, without one, as an :class:`IncompleteScan` after its findings. A link or a
+device entry in an archive holds no data: it is reported (``on_member``, ``on_info``), never
+followed, and leaves nothing unscanned.
 """
 
 from __future__ import annotations
@@ -113,13 +115,15 @@ the container's table of contents (names shown as in findings: card data masked)
 def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
                  ocr: bool = True, values: Values = "hash",
                  render: Render | None = None, on_member: OnMember | None = None,
-                 ) -> Iterator[ScanBatch]:  # fmt: skip
+                 on_info: Note | None = None) -> Iterator[ScanBatch]:  # fmt: skip
     """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
     of rows: for callers that handle millions of findings and need no objects per finding.
     ``values``: what the last field of the rows holds (:data:`~vault.pii.scanner.Values`; PDF
     pages' rows carry the value hash where ``values`` is "none").
     ``render`` (picklable): text batches come rendered where they were scanned, in the
-    scanner's worker processes for big files and streams (see ``ScanBatch.rendered``)."""
+    scanner's worker processes for big files and streams (see ``ScanBatch.rendered``).
+    ``on_info``: called with (path, what) for what is worth saying but left nothing unscanned
+    (a link or a special entry in an archive: reported, never followed; it holds no data)."""
     path = str(src.path) if src.path is not None else src.name
     walk = _Walk(scanner, path, ocr=ocr, values=values, render=render, on_member=on_member)
     with src.open() as f:
@@ -127,6 +131,9 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         f.seek(0)
         yield from walk.content(f, head, None, 0, src.size, seekable=None)
     walk.finish()
+    if on_info is not None:
+        for info in walk.infos:
+            on_info(path, info)
     notes = walk.notes
     if notes:
         if on_note is None:
@@ -170,6 +177,7 @@ class _Walk:
         self.values = values
         self.render = render
         self.notes: list[str] = []
+        self.infos: list[str] = []  # what is worth saying but left nothing unscanned
         self.budget = cont.Budget()
         self._stop_noted = False
 
@@ -260,14 +268,29 @@ class _Walk:
             if self._deeper(member, depth):
                 yield from self._archive(cont.tar_members(f, self.budget), "tar", member, depth)
         elif mime in cont.ZIP_MIMES or head.startswith(cont.ZIP_MAGIC):
-            if self._deeper(member, depth):
-                if seekable is None:
-                    seekable = _seekable(f)
-                members = cont.zip_members(f, self.budget, seekable=seekable)
-                yield from self._archive(members, "zip", member, depth)
+            yield from self._zip(f, head, member, depth, seekable)
         else:
             for piece in iter_text(f, mime):
                 yield ScanBatch(self.path, None, self._unlined(piece), None, member)
+
+    def _zip(self, f: Any, head: bytes, member: str | None, depth: int,
+             seekable: bool | None) -> Iterator[ScanBatch]:  # fmt: skip
+        """A zip, or an Office or OpenDocument file libmagic saw as one (told by its members:
+        read through its extractor)."""
+        if seekable is None:
+            seekable = _seekable(f)
+        buffered = not seekable
+        if buffered:  # read into memory up to a limit (what the zip walk would do)
+            f, seekable = cont.buffer_zip(f)
+        if seekable:
+            package = cont.package_mime(f)
+            extractor = extractor_for(package, head) if package is not None else None
+            if extractor is not None:
+                yield from self._document(f, extractor, member, depth)
+                return
+        if self._deeper(member, depth):
+            members = cont.zip_members(f, self.budget, seekable=seekable, buffered=buffered)
+            yield from self._archive(members, "zip", member, depth)
 
     def _deeper(self, member: str | None, depth: int) -> bool:
         """Whether a container at `depth` may be opened (else noted)."""
@@ -340,8 +363,8 @@ class _Walk:
                 if self.on_member is not None:
                     self.on_member(where, m.size, cont.kind_note(m) if m.kind != "file"
                                    else m.problem)
-                if m.kind != "file":
-                    self.note(where, cont.kind_note(m))
+                if m.kind != "file":  # a link or special entry holds no data: nothing
+                    self.infos.append(f"{_about(where)}{cont.kind_note(m)}")  # unscanned
                 elif m.problem is not None:
                     self.note(where, m.problem)
                 elif m.open is not None:
