@@ -13,9 +13,9 @@ Layouts are what systems print, including irregular ones: one run; the schemes' 
 (4-4-4-4, Amex 4-6-5, Diners 4-6-4, 13-digit 4-4-4-1, 19-digit 6-13, 4-4-4-4-3 and 4-4-4-7);
 and any 2 to 5 groups of 2 to 8 digits separated consistently by single spaces or dashes.
 Dots only in the schemes' groupings of three groups or more (a 19-digit number
-printed 6.13 is a decimal to any reader). The detector leaves dotted 13- and 14-digit
-groupings (4.4.4.1, 4.4.4.2) out on purpose (``cards.DOTTED_LAYOUTS``); they are written here
-anyway, and what they cost in recall is what the benchmark prints.
+printed 6.13 is a decimal to any reader), the 13- and 14-digit ones (4.4.4.1, 4.4.4.2)
+included: the detector missed those until they joined its dotted layouts (recall 0.9947 on
+3,000 numbers before).
 
 Every document also holds look-alikes that must not be flagged: masked and truncated numbers
 (``411111******1111``, ``4111 11** **** 1111``, ``XXXX-XXXX-XXXX-1111``), the same numbers
