@@ -138,3 +138,23 @@ def test_a_tampered_payload_shows_nothing(vault: Vault, engagement: str) -> None
         vault.member_preview(item, seq_of(vault, item, "a.txt"))
     e = last_event(vault)
     assert (e.action, e.outcome) == ("item.read-quarantined", "integrity-failure")
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_big_zip_read_member_by_member(vault: Vault, engagement: str, method: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip over the in-memory limit is read from its local headers, at ingest and for the
+    preview alike (here the limit is 0); written as a stream, its sizes follow each member."""
+    from tests.pii.test_containers import _Pipe
+    from vault.pii import containers as cont
+    monkeypatch.setattr(cont, "MAX_ZIP_IN_MEMORY", 0)
+    out = _Pipe()
+    with zipfile.ZipFile(out, "w", method) as zf:
+        for name, text in (("a.log", "first\n" * 20_000), ("b.log", f"card {PAN}\n")):
+            with zf.open(name, "w") as w:
+                w.write(text.encode())
+    r = ingest_one(vault, engagement, "stream.zip", bytes(out.data))
+    item = r.view.item.id
+    assert [(m["path"], m["note"]) for m in vault.item_members(item)] == [
+        ("a.log", None), ("b.log", None)]
+    assert vault.member_preview(item, seq_of(vault, item, "b.log")) == f"card {MASKED}\n"
