@@ -59,6 +59,8 @@ class Engagement(SQLModel, table=True):
     completed_on: date | None = None
     created_at: datetime = _ts()
     created_by: str = Field(foreign_key="user_account.id", max_length=32)
+    retention_years: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    """How long after max(completion, ingest) its items are kept (3; longer only)."""
 
 
 class EngagementKey(SQLModel, table=True):
@@ -259,3 +261,23 @@ class FirmCatalogue(SQLModel, table=True):
     requirements: int
     loaded_at: datetime = _ts()
     loaded_by: str = Field(foreign_key="user_account.id", max_length=32)
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold: while unreleased, nothing it covers is destroyed, and the store's
+    legal-hold flag is set on every version of every covered payload. Covers one item, or a
+    whole engagement when ``item_id`` is None. Released holds stay, as the record of who
+    released them and why."""
+
+    __tablename__ = "legal_hold"
+    id: str = Field(primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    item_id: str | None = Field(default=None, index=True, max_length=32)
+    """No foreign key: a released hold's record outlives the item once it is destroyed."""
+    reason: str = Field(max_length=2000)
+    placed_by: str = Field(foreign_key="user_account.id", max_length=32)
+    placed_at: datetime = _ts()
+    released_by: str | None = Field(default=None, foreign_key="user_account.id",
+                                    max_length=32)
+    released_at: datetime | None = _ts(default=None, nullable=True)
+    release_reason: str | None = Field(default=None, max_length=2000)
