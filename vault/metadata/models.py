@@ -61,6 +61,9 @@ class Engagement(SQLModel, table=True):
     created_by: str = Field(foreign_key="user_account.id", max_length=32)
     retention_years: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     """How long after max(completion, ingest) its items are kept (3; longer only)."""
+    destroyed_at: datetime | None = _ts(default=None, nullable=True)
+    """Set when its every item was destroyed: its key grants are erased and the row is a
+    tombstone (name = id, client cleared)."""
 
 
 class EngagementKey(SQLModel, table=True):
@@ -281,3 +284,42 @@ class LegalHold(SQLModel, table=True):
                                     max_length=32)
     released_at: datetime | None = _ts(default=None, nullable=True)
     release_reason: str | None = Field(default=None, max_length=2000)
+
+
+class DestructionRun(SQLModel, table=True):
+    """One run of ``vault destroy --due``: who ran it, when, what it did, its certificate."""
+
+    __tablename__ = "destruction_run"
+    id: str = Field(primary_key=True, max_length=32)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(default=None, nullable=True)
+    job_user_id: str = Field(foreign_key="user_account.id", max_length=32)
+    destroyed: int = Field(default=0)
+    pending: int = Field(default=0)
+    engagements: int = Field(default=0)
+    certificate_id: str | None = Field(default=None, max_length=64)
+
+
+class Destruction(SQLModel, table=True):
+    """One item's destruction, step by step (claimed, shredded, purged, verified, tombstoned,
+    done), so that a run killed at any point is continued by the next. One row per item: a
+    purge the store refuses (Object Lock) leaves it at ``shredded`` with ``locked`` set, and a
+    later run retries it."""
+
+    __tablename__ = "destruction"
+    item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    run_id: str = Field(foreign_key="destruction_run.id", index=True, max_length=32)
+    """The run that holds (or last held) the claim; the one that finished it, once done."""
+    step: str = Field(max_length=20, index=True)
+    claimed_by: str = Field(max_length=32)
+    """The claiming run's id: a live run's claims are skipped by other workers."""
+    claimed_at: datetime = _ts()
+    object_key: str = Field(max_length=200)
+    version_ids: str = Field(default="[]", sa_type=sa.Text)
+    """JSON list of the store's version ids (and delete markers) purged."""
+    locked: bool = Field(default=False)
+    """The store refused the purge (Object Lock): shredded now, purge retried later."""
+    locked_until: datetime | None = _ts(default=None, nullable=True)
+    verified: bool = Field(default=False)
+    done_at: datetime | None = _ts(default=None, nullable=True)
