@@ -186,7 +186,7 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
     # Held until its destruction date only now that the record is committed: a payload
     # locked before a failed commit could be neither read (no header) nor deleted.
     try:
-        protect(cx.store, result.view.item, eng.completed_on)
+        protect(cx.store, result.view.item, eng.completed_on, eng.retention_years)
     except StorageError as exc:
         raise StorageError(f"{result.view.item.original_name!r} is stored as item "
                            f"{result.view.item.id[:12]}, but {exc.message}",

@@ -116,12 +116,13 @@ def _unprotected(cx: Context, repair: bool, report: dict[str, Any]) -> None:
             held = cx.store.head(item.object_key).retain_until
         except OSError:
             continue  # missing payloads are reported above
-        if held is not None and held >= destruction_date(completed_on, item.ingested_at):
+        if held is not None and held >= destruction_date(completed_on, item.ingested_at,
+                                                         eng.retention_years):
             continue
         report["unprotected_items"].append(item.id)
         if repair:
             try:
-                protect(cx.store, item, completed_on)
+                protect(cx.store, item, completed_on, eng.retention_years)
                 report["repaired"].append(f"retention of item {item.id}")
             except StorageError as exc:
                 report["kept"].append(f"item {item.id} ({exc.message})")
