@@ -364,6 +364,10 @@ class LocalStore:
             self._prune(path.parent)
         return 1
 
+    def versions(self, key: str) -> builtins.list[str]:
+        """``["null"]`` while the object exists (no versioning here), else ``[]``."""
+        return ["null"] if self._is_object(self._path(key)) is not None else []
+
     def _prune(self, directory: Path) -> None:
         """Remove now-empty directories from ``directory`` up to (excluding) root."""
         while directory != self.root:

@@ -563,6 +563,12 @@ class S3Store:
                         found.append(_Version(str(item["VersionId"]), True))
         return found, now or self.clock()
 
+    def versions(self, key: str) -> builtins.list[str]:
+        """Version ids of every version and delete marker of exactly ``key``, as listed by
+        ListObjectVersions (``"null"`` for one written while versioning was off)."""
+        found, _ = self._versions(self._full(key))
+        return [v.version_id for v in found]
+
     def delete(self, key: str) -> int:
         """Remove every version and delete marker of ``key``; return the number of versions.
 

@@ -6,13 +6,18 @@ leave the firm, and the one crypto-shredding.
     pending ──> active <──> quarantined        (ingest; a reviewer's decisions)
        │          │            │
        │          └────────────┴──> shredded    (redaction now; destruction later)
+       │                                │
+       │                                └──> destroyed  (its payload purged, its row a
+       │                                                  tombstone: `vault destroy --due`)
        └──> (row deleted)                       (a failed ingest leaves nothing visible)
 
 An item is *quarantined* while it holds card data (``pan``, ``track_data``, ``cvv``,
 ``pin_block``) or content that could not be scanned (``unscannable``, fail closed) that no
 reviewer has resolved. A quarantined item is never exported. *Shredding* erases the item's age
 header, the only copy of its file key: the payload, even if a store still holds it under WORM
-retention, can no longer be decrypted by anyone.
+retention, can no longer be decrypted by anyone. *Destruction* (at the end of retention)
+shreds first, then deletes every stored version of the payload and keeps only a tombstone of
+the row (id, engagement, SHA-256, size, dates; no name, description, system or flags).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class ItemState(StrEnum):
     """Holds unresolved card data or unscannable content: never exported."""
     SHREDDED = "shredded"
     """Its header (file key) was erased: the content is gone for good."""
+    DESTROYED = "destroyed"
+    """Retention ended: shredded, every stored version purged, the row a tombstone."""
 
 
 VISIBLE: tuple[str, ...] = (ItemState.ACTIVE, ItemState.QUARANTINED, ItemState.SHREDDED)
@@ -47,9 +54,11 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     ItemState.PENDING: frozenset({ItemState.ACTIVE, ItemState.QUARANTINED}),
     ItemState.ACTIVE: frozenset({ItemState.QUARANTINED, ItemState.SHREDDED}),
     ItemState.QUARANTINED: frozenset({ItemState.ACTIVE, ItemState.SHREDDED}),
-    ItemState.SHREDDED: frozenset(),
+    ItemState.SHREDDED: frozenset({ItemState.DESTROYED}),
+    ItemState.DESTROYED: frozenset(),
 }
-"""The allowed moves; anything else is a bug (:func:`move` refuses it)."""
+"""The allowed moves; anything else is a bug (:func:`move` refuses it). An active or
+quarantined item reaches ``destroyed`` only through ``shredded`` (the one :func:`shred`)."""
 
 QUARANTINE_KINDS: frozenset[str] = frozenset(CARD_KINDS) | {UNSCANNABLE}
 """Flag kinds that keep an item quarantined while any of them is open."""
@@ -77,7 +86,12 @@ def exportable(item: EvidenceItem) -> bool:
 
 def refuse_shredded(item: EvidenceItem, newer: str | None) -> None:
     """InvalidInput when the item's content was crypto-shredded (`newer`: its redacted
-    version's id, if any, named in the hint)."""
+    version's id, if any, named in the hint) or destroyed."""
+    if item.state == ItemState.DESTROYED:
+        raise InvalidInput(f"item {item.id[:12]} was destroyed at the end of its retention: "
+                           "its content and stored payload are gone",
+                           hint="its destruction certificate (`vault certificates`) records "
+                                "it")
     if item.state != ItemState.SHREDDED:
         return
     raise InvalidInput(f"item {item.id[:12]} was redacted: its original content was destroyed "
