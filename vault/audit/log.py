@@ -107,8 +107,8 @@ def checkpoint(session: Session, key: signing.Ed25519PrivateKey, at: datetime
 def _events(conn: Connection) -> Iterator[sa.Row[Any]]:
     q = sa.select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,  # type: ignore[call-overload]
                   AuditEvent.object, AuditEvent.outcome, AuditEvent.engagement_id,
-                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash
-                  ).order_by(AuditEvent.seq)
+                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash,
+                  AuditEvent.pruned).order_by(AuditEvent.seq)
     yield from conn.execution_options(yield_per=20000).execute(q)
 
 
@@ -119,11 +119,24 @@ def event_index(session: Session, seq: int) -> int:
 
 
 def export_lines(engine: Engine) -> Iterator[str]:
-    """JSON Lines: every signing key, every event (its exact canonical JSON), every tree head."""
-    with engine.connect() as conn:
+    """JSON Lines: every signing key, every event (its exact canonical JSON; a pruned event
+    only its hashes: ``prev``, ``hash`` and its Merkle ``leaf``), every tree head."""
+    with engine.connect() as conn, engine.connect() as tree:
         for kid, pem in conn.execute(sa.select(SigningKey.id, SigningKey.public_pem)):  # type: ignore[call-overload]
             yield json.dumps({"type": "signing_key", "key_id": kid, "pem": pem})
+        leaves: dict[int, bytes] = {}
         for i, row in enumerate(_events(conn)):
+            if row.pruned:
+                if i not in leaves:  # the pruned are mostly one run of old events: by pages
+                    leaves = dict(tree.execute(sa.select(AuditNode.idx, AuditNode.hash).where(  # type: ignore[call-overload]
+                        AuditNode.level == 0, col(AuditNode.idx) >= i,
+                        col(AuditNode.idx) < i + 10000)).all())
+                leaf = leaves.get(i)
+                if leaf is None:
+                    raise damaged(f"its tree node 0/{i} is missing")
+                yield json.dumps({"type": "event", "index": i, "seq": row.seq, "pruned": True,
+                                  "prev": row.prev_hash, "hash": row.hash, "leaf": leaf.hex()})
+                continue
             at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
             doc = canonical(row.prev_hash, at, row.actor, row.action, row.object, row.outcome,
                             row.engagement_id, row.detail)

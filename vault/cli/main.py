@@ -23,6 +23,7 @@ from vault.cli.agent import Session
 from vault.cli.audit import Audit
 from vault.cli.base import EXIT_ERROR, Command
 from vault.cli.catalogue import Catalogues
+from vault.cli.certificates import Certificates
 from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
@@ -36,7 +37,7 @@ from vault.evidence.vocabulary import DISCLOSURES, KINDS
 from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
-                                     Session, Catalogues)
+                                     Session, Catalogues, Certificates)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
 
@@ -105,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("event", type=int, metavar="SEQ")
     c = cmd("export", "the whole log as JSON Lines with tree heads and public keys", asub)
     c.add_argument("-o", "--output", type=Path, required=True)
+    cmd("prune", "clear events older than the audit retention (3 years) down to their hashes "
+                 "(the destruction job, administrators)", asub)
+    c = cmd("certificates", "destruction certificates (--engagement: those covering it)")
+    c.add_argument("--engagement")
+    cert = cmd("certificate", "one destruction certificate: show, export")
+    certsub = cert.add_subparsers(dest="certcmd", required=True, metavar="ACTION")
+    c = cmd("show", "its signed record and whether the signature verifies", certsub)
+    c.add_argument("id", metavar="ID")
+    c.add_argument("--engagement", help="as a lead or QA of it: only its items")
+    c = cmd("export", "write CERT-ID.json, CERT-ID.json.sig and firm.pem for openssl", certsub)
+    c.add_argument("id", metavar="ID")
+    c.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     st = cmd("store", "the object store")
     stsub = st.add_subparsers(dest="stcmd", required=True, metavar="ACTION")
     cmd("check", "whether the store has versioning and Object Lock (WORM)", stsub)

@@ -197,6 +197,10 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=2000)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Older than the audit retention: its content (actor, action, object, outcome,
+    engagement, detail) was cleared; its time, chain hashes and Merkle leaf stay (migration
+    0012's trigger permits that one change and no other)."""
 
 
 class AuditHead(SQLModel, table=True):
@@ -323,3 +327,29 @@ class Destruction(SQLModel, table=True):
     locked_until: datetime | None = _ts(default=None, nullable=True)
     verified: bool = Field(default=False)
     done_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class DestructionCertificate(SQLModel, table=True):
+    """A signed record of one destruction run (NIST SP 800-88 sanitization record fields).
+    `body` is the exact canonical JSON that `signature` (raw Ed25519, base64) signs. Never
+    deleted or changed (a trigger refuses it): a certificate outlives what it describes."""
+
+    __tablename__ = "destruction_certificate"
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = _ts()
+    run_id: str = Field(max_length=64, index=True)
+    body: str = Field(sa_type=sa.Text)
+    key_id: str = Field(foreign_key="signing_key.id", max_length=64)
+    signature: str = Field(max_length=200)
+    items: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class CertificateEngagement(SQLModel, table=True):
+    """Which engagements a certificate's items belonged to (leads and QA of an engagement see
+    its certificates' metadata)."""
+
+    __tablename__ = "certificate_engagement"
+    certificate_id: str = Field(foreign_key="destruction_certificate.id", primary_key=True,
+                                max_length=32)
+    engagement_id: str = Field(primary_key=True, index=True, max_length=32)
+    items: int = Field(default=0, sa_type=sa.BigInteger)

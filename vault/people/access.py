@@ -37,6 +37,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "audit.proof": frozenset({"admin"}),
     "audit.export": frozenset({"admin"}),
     "audit.checkpoint": frozenset({"admin", "destruction-job"}),
+    "audit.prune": frozenset({"admin", "destruction-job"}),
+    "certificate.list": frozenset({"lead", "qa", "admin", "destruction-job"}),
+    "certificate.show": frozenset({"lead", "qa", "admin", "destruction-job"}),
+    "certificate.export": frozenset({"admin", "destruction-job"}),
     "signing.export": frozenset({"person", "admin", "destruction-job"}),
     "signing.rotate": frozenset({"admin"}),
     "store.check": frozenset({"person", "admin", "destruction-job"}),
@@ -49,7 +53,8 @@ AUDITED: frozenset[str] = frozenset({
     "engagement.create", "engagement.complete", "item.ingest", "item.read",
     "item.read-quarantined", "item.verify",
     "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
-    "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor", "catalogue.load",
+    "audit.export", "audit.checkpoint", "audit.prune", "certificate.export", "signing.rotate",
+    "store.doctor", "catalogue.load",
 })
 """Actions that leave an audit event whatever their outcome (done, failed or refused): every
 read of evidence content and every change. The others only look at metadata: they leave an
@@ -78,6 +83,10 @@ _WHAT: dict[str, str] = {
     "audit.proof": "make audit inclusion proofs",
     "audit.export": "export the audit log",
     "audit.checkpoint": "sign the audit log's tree head",
+    "audit.prune": "prune the audit log",
+    "certificate.list": "list destruction certificates",
+    "certificate.show": "see destruction certificates",
+    "certificate.export": "export destruction certificates",
     "signing.export": "export the firm's public signing key",
     "signing.rotate": "rotate the firm's signing key",
     "store.check": "check the object store",

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.engine import Engine
 
 from storage_backends import ObjectStore
+from vault.audit.prune import Pruned
 from vault.audit.verify import VerifyReport
 from vault.catalogue import Catalogue
 from vault.crypto.keys import PersonalKey
@@ -24,6 +25,7 @@ from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
 from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
 from vault.service import audit, browse, catalogue, engagements, evidence, people, review, store
+from vault.service import certificates as certs
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
@@ -202,3 +204,17 @@ class Vault(Context):
 
     def audit_export(self, dest: Path) -> int:
         return audit.audit_export(self, dest)
+
+    def audit_prune(self) -> Pruned:
+        return audit.audit_prune(self)
+
+    # -- destruction certificates --------------------------------------------------------------
+
+    def certificates(self, engagement: str | None = None) -> list[certs.CertificateInfo]:
+        return certs.certificates(self, engagement)
+
+    def certificate(self, ref: str, engagement: str | None = None) -> dict[str, Any]:
+        return certs.certificate(self, ref, engagement)
+
+    def export_certificate(self, ref: str, dest: Path) -> dict[str, Any]:
+        return certs.export_certificate(self, ref, dest)
