@@ -49,6 +49,7 @@ EXPECTED: dict[str, set[str]] = {
     "store.doctor": {"admin"},
     "catalogue.view": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
     "catalogue.load": {"admin"},
+    "retention.destroy": {"job"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
 # Luhn-valid 16-digit Visa test numbers with distinct first 6 / last 4 digits
@@ -158,6 +159,7 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "store.doctor": ["doctor"],
         "catalogue.view": ["catalogue", "show", "pci-3ds-1.0"],
         "catalogue.load": ["catalogue", "load", str(_catalogue_file(tmp))],
+        "retention.destroy": ["destroy", "--due"],
     }
 
 

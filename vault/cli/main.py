@@ -24,6 +24,7 @@ from vault.cli.audit import Audit
 from vault.cli.base import EXIT_ERROR, Command
 from vault.cli.catalogue import Catalogues
 from vault.cli.certificates import Certificates
+from vault.cli.destroy import Destroy
 from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
@@ -38,6 +39,7 @@ from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
                                      Session, Catalogues, Certificates)
+GROUPS += (Destroy,)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
 
@@ -118,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     c = cmd("export", "write CERT-ID.json, CERT-ID.json.sig and firm.pem for openssl", certsub)
     c.add_argument("id", metavar="ID")
     c.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    c = cmd("destroy", "destroy the evidence whose retention ended and no legal hold keeps "
+                       "(the destruction job; time from the system clock)")
+    c.add_argument("--due", action="store_true", required=True,
+                   help="every item due now (required: nothing else is ever destroyed)")
+    c.add_argument("--dry-run", action="store_true", help="only list what is due")
+    c.add_argument("--limit", type=int, metavar="N", help="destroy at most N items this run")
     st = cmd("store", "the object store")
     stsub = st.add_subparsers(dest="stcmd", required=True, metavar="ACTION")
     cmd("check", "whether the store has versioning and Object Lock (WORM)", stsub)

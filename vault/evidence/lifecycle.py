@@ -22,12 +22,15 @@ the row (id, engagement, SHA-256, size, dates; no name, description, system or f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
 from vault.errors import InvalidInput
-from vault.metadata.models import EvidenceItem
+from vault.metadata.models import EvidenceItem, Flag, ItemMember, ItemRequirement
 from vault.pii import CARD_KINDS
 from vault.pii.feed import UNSCANNABLE
 
@@ -112,3 +115,29 @@ def shred(item: EvidenceItem, record: Record, *, why: dict[str, Any]) -> None:
     move(item, ItemState.SHREDDED)
     item.age_header = None
     record("item.shred", item.id, why)
+
+
+TOMBSTONE: dict[str, Any] = {
+    "state": ItemState.DESTROYED.value, "age_header": None, "original_name": "",
+    "declared_mime": None, "detected_mime": None, "system": None, "description": None,
+}
+"""What a destroyed item's row keeps no more: its header, name, types, system and
+description. Its id, engagement, kind, disclosure, SHA-256, size, dates, object key and the
+link to a redacted version stay (none of them is content)."""
+
+
+def tombstone(s: Session, ids: Sequence[str]) -> int:
+    """Turn shredded items whose payload is purged into tombstones (:data:`TOMBSTONE`), and
+    delete what described their content: flags, a container's member list, requirement links
+    (coverage must not count evidence that is gone). The database's triggers clear the search
+    copy. One statement per table for the whole batch; the caller commits. Returns how many
+    rows became tombstones (already destroyed ones are left as they are)."""
+    if not ids:
+        return 0
+    for table in (Flag, ItemMember, ItemRequirement):
+        s.execute(sa.delete(table).where(col(table.item_id).in_(ids)))
+    done = s.execute(sa.update(EvidenceItem)
+                     .where(col(EvidenceItem.id).in_(ids),
+                            col(EvidenceItem.state) == ItemState.SHREDDED.value)
+                     .values(**TOMBSTONE))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]

@@ -47,11 +47,13 @@ MATRIX: dict[str, frozenset[str]] = {
     "store.doctor": frozenset({"admin"}),
     "catalogue.view": frozenset({"person"}),
     "catalogue.load": frozenset({"admin"}),
+    "retention.destroy": frozenset({"destruction-job"}),
 }
 
 AUDITED: frozenset[str] = frozenset({
     "engagement.create", "engagement.complete", "item.ingest", "item.read",
     "item.read-quarantined", "item.verify",
+    "retention.destroy",
     "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
     "audit.export", "audit.checkpoint", "audit.prune", "certificate.export", "signing.rotate",
     "store.doctor", "catalogue.load",
@@ -93,6 +95,7 @@ _WHAT: dict[str, str] = {
     "store.doctor": "run the store doctor",
     "catalogue.view": "see the requirement catalogues",
     "catalogue.load": "load requirement catalogues",
+    "retention.destroy": "destroy evidence at the end of its retention",
 }
 
 

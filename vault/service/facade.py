@@ -24,7 +24,18 @@ from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
 from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
-from vault.service import audit, browse, catalogue, engagements, evidence, people, review, store
+from vault.retention.report import RunReport
+from vault.service import (
+    audit,
+    browse,
+    catalogue,
+    destruction,
+    engagements,
+    evidence,
+    people,
+    review,
+    store,
+)
 from vault.service import certificates as certs
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
@@ -136,6 +147,11 @@ class Vault(Context):
 
     def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.preview(self, item_ref, max_bytes)
+
+    # -- destruction at the end of retention ---------------------------------------------------
+
+    def destroy_due(self, *, dry_run: bool = False, limit: int | None = None) -> RunReport:
+        return destruction.destroy_due(self, dry_run=dry_run, limit=limit)
 
     # -- requirement catalogues ----------------------------------------------------------------
 
