@@ -43,6 +43,10 @@ EXPECTED: dict[str, set[str]] = {
     "audit.proof": {"admin"},
     "audit.export": {"admin"},
     "audit.checkpoint": {"admin", "job"},
+    "audit.prune": {"admin", "job"},
+    "certificate.list": {"lead", "qa", "admin", "job"},
+    "certificate.show": {"lead", "qa", "admin", "job"},
+    "certificate.export": {"admin", "job"},
     "signing.export": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
     "signing.rotate": {"admin"},
     "store.check": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
@@ -153,6 +157,10 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "audit.proof": ["audit", "proof", "1"],
         "audit.export": ["audit", "export", "-o", str(tmp / f"audit-{user}.jsonl")],
         "audit.checkpoint": ["audit", "checkpoint"],
+        "audit.prune": ["audit", "prune"],
+        "certificate.list": ["certificates", "--engagement", "E"],
+        "certificate.show": ["certificate", "show", "CERT", "--engagement", "E"],
+        "certificate.export": ["certificate", "export", "CERT", "-o", str(tmp)],
         "signing.export": ["signing-key", "export", "-o", str(tmp / f"pub-{user}.pem")],
         "signing.rotate": ["signing-key", "rotate"],
         "store.check": ["store", "check"],
@@ -163,15 +171,20 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
     }
 
 
-def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env,  # type: ignore[no-untyped-def]
+                                             identity_files) -> None:
     """Every (role, action) cell, in one firm: actions run in the matrix's order, so member.add
     (by the lead) precedes member.remove."""
     from vault.metadata.db import open_database
     engine = open_database(cli_env.db_url)
+    from tests.retention.test_certificate import issue_for_cli
+    eng = firm("lead", "engagement", "show", "E", "--json").json()["id"]
+    cert = issue_for_cli(cli_env.db_url, identity_files["admin"], [(firm.item, eng)])
     for action, user in [(a, u) for a in EXPECTED for u in USERS]:
         recipient = str(X25519Identity.generate().recipient)
         args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user],
                          firm.held)[action]
+        args = [cert if x == "CERT" else x for x in args]
         r = firm(user, *args, stdin=f"content by {user}".encode())
         if user in EXPECTED[action]:
             assert r.code == 0, (action, user, r.err)

@@ -124,9 +124,9 @@ def export_certificate(cx: Context, ref: str, dest: Path) -> dict[str, Any]:
     """Write ``CERT-<id>.json`` (exactly the signed bytes), ``CERT-<id>.json.sig`` (the raw
     64-byte Ed25519 signature) and ``firm.pem`` (the public key that made it) into `dest`,
     each atomically; refuses to overwrite a different file."""
-    if not dest.is_dir():
-        raise InvalidInput(f"not a directory: {dest}", hint="create it first")
     with cx.act("certificate.export", f"certificate/{ref}") as a:
+        if not dest.is_dir():
+            raise InvalidInput(f"not a directory: {dest}", hint="create it first")
         cert = _find(a, ref, None)
         a.obj = f"certificate/{cert.id}"
         key = _key(a.s, cert)
