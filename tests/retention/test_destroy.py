@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,8 +18,6 @@ from vault.errors import InvalidInput, PermissionDenied
 from vault.evidence.lifecycle import ItemState
 from vault.metadata.models import (
     AuditEvent,
-    Destruction,
-    DestructionRun,
     Engagement,
     EvidenceItem,
     Flag,
@@ -30,7 +27,6 @@ from vault.metadata.models import (
 )
 from vault.retention.report import METHOD_PENDING, METHOD_PURGED
 from vault.service import Vault
-from vault.service import destruction as destroying
 
 CARD = b"card 4111111111111111 on file\n"
 
@@ -110,8 +106,8 @@ def test_destroys_what_is_due_and_keeps_a_tombstone(vault: Vault, engagement: st
     with Session(vault.engine) as s:
         assert s.exec(select(Flag).where(Flag.item_id == card.id)).all() == []
         assert s.exec(select(ItemRequirement).where(ItemRequirement.item_id == old.id)).all() == []
-        body = s.execute(sa.text("SELECT body FROM item_search WHERE item_id = :i"),
-                         {"i": old.id}).scalar()
+        body = str(s.execute(sa.text("SELECT body FROM item_search WHERE item_id = :i"),
+                             {"i": old.id}).scalar())
         assert "secret" not in body and "fw01" not in body
     assert _item(vault, late.id).state == ItemState.ACTIVE   # not due yet
     assert vault.store.exists(late.object_key)

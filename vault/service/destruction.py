@@ -260,7 +260,7 @@ def _claim(cx: Context, run_id: str, fresh: list[Due], size: int, now: datetime,
             q = q.with_for_update(skip_locked=True)
         resumed = list(s.exec(q.order_by(col(Destruction.claimed_at)).limit(size)).all())
         for d in resumed:
-            if d.locked:
+            if d.locked and d.claimed_by not in gone:  # a finished run's certificate has it
                 retries.add(d.item_id)
             d.claimed_by, d.run_id, d.claimed_at = run_id, run_id, now
             s.add(d)
@@ -463,6 +463,8 @@ def _finish(cx: Context, run_id: str, report: RunReport, retries: set[str]) -> N
             s.execute(sa.update(Destruction).where(col(Destruction.run_id).in_(gone),
                                                    col(Destruction.step) == "done")
                       .values(run_id=run_id))
+            s.execute(sa.update(Destruction).where(col(Destruction.claimed_by).in_(gone))
+                      .values(claimed_by=run_id, run_id=run_id))  # this report has them
             s.execute(sa.update(DestructionRun).where(col(DestructionRun.id).in_(gone))
                       .values(finished_at=cx.clock()))
         done = list(s.exec(select(Destruction).where(Destruction.run_id == run_id,
