@@ -25,6 +25,11 @@ EXPECTED: dict[str, set[str]] = {
     "engagement.create": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
     "engagement.view": {"lead", "assessor", "qa", "viewer", "admin"},
     "engagement.complete": {"lead"},
+    "engagement.retention": {"lead"},
+    "retention.view": {"lead", "assessor", "qa", "viewer", "admin", "job"},
+    "retention.overview": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
+    "hold.place": {"lead", "qa", "admin"},
+    "hold.release": {"admin"},
     "item.ingest": {"lead", "assessor"},
     "item.list": {"lead", "assessor", "qa", "viewer"},
     "item.read": {"lead", "assessor", "qa", "viewer"},
@@ -117,6 +122,8 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
     by_value = {f["masked"]: f["id"] for f in flags}  # type: ignore[union-attr,index]
     as_.flags = {u: by_value[p[:6] + "******" + p[-4:]]  # type: ignore[attr-defined]
                  for u, p in zip(USERS, _PANS, strict=True)}
+    r = as_("lead", "hold", "add", as_.item, "--reason", "matter", "--json")  # type: ignore[attr-defined]
+    as_.hold = r.json()["id"]  # type: ignore[attr-defined,index]
     assert as_("admin", "audit", "checkpoint").code == 0
     return as_
 
@@ -131,13 +138,18 @@ def _catalogue_file(tmp: Path) -> Path:
 
 
 def _commands(user: str, item: str, tmp: Path, recipient: str,
-              flag: str, held: str) -> dict[str, list[str]]:
+              flag: str, held: str, hold: str = "") -> dict[str, list[str]]:
     return {
         "vault.status": ["status"],
         "engagement.create": ["engagement", "create", f"new-{user}", "--client", "c",
                               "--standard", "pci-3ds-1.0"],
         "engagement.view": ["engagement", "show", "E"],
         "engagement.complete": ["engagement", "complete", "E", "--date", "2026-06-30"],
+        "engagement.retention": ["engagement", "retention", "E", "--years", "4"],
+        "retention.view": ["retention", "status", "E"],
+        "retention.overview": ["retention", "status", "--upcoming", "5000"],
+        "hold.place": ["hold", "add", item, "--reason", f"matter of {user}"],
+        "hold.release": ["hold", "release", hold, "--reason", "settled"],
         "item.ingest": ["ingest", "E", "-", "--name", f"by-{user}.txt"],
         "item.list": ["ls", "E"],
         "item.read": ["get", item, "-o", str(tmp / f"get-{user}")],
@@ -183,7 +195,7 @@ def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env,  # t
     for action, user in [(a, u) for a in EXPECTED for u in USERS]:
         recipient = str(X25519Identity.generate().recipient)
         args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user],
-                         firm.held)[action]
+                         firm.held, firm.hold)[action]
         args = [cert if x == "CERT" else x for x in args]
         r = firm(user, *args, stdin=f"content by {user}".encode())
         if user in EXPECTED[action]:

@@ -29,6 +29,7 @@ from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
 from vault.cli.people import People
+from vault.cli.retention import Retention
 from vault.cli.review import Review
 from vault.cli.scan import Scan
 from vault.cli.store import Store
@@ -38,7 +39,7 @@ from vault.evidence.vocabulary import DISCLOSURES, KINDS
 from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
-                                     Session, Catalogues, Certificates)
+                                     Session, Catalogues, Retention, Certificates)
 GROUPS += (Destroy,)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
@@ -168,6 +169,29 @@ def _parser() -> argparse.ArgumentParser:
     c = cmd("complete", "set the completion date (starts the retention clock)", esub)
     c.add_argument("engagement")
     c.add_argument("--date", type=_date, required=True)
+    c = cmd("retention", "keep its evidence longer (never shorter) after completion; "
+                         "extends the store's retention of every payload (leads)", esub)
+    c.add_argument("engagement")
+    c.add_argument("--years", type=int, required=True, metavar="N")
+
+    ret = cmd("retention", "when evidence is due for destruction")
+    rsub = ret.add_subparsers(dest="rcmd", required=True, metavar="ACTION")
+    c = cmd("status", "each item's destruction date, days left and legal holds", rsub)
+    c.add_argument("engagement", nargs="?", help="one engagement (default: all you may see)")
+    c.add_argument("--upcoming", type=int, metavar="DAYS",
+                   help="only items due within DAYS days (or overdue)")
+    hold = cmd("hold", "legal holds: nothing they cover is destroyed")
+    hsub = hold.add_subparsers(dest="hcmd", required=True, metavar="ACTION")
+    c = cmd("add", "hold an item, or every item of an engagement (leads, QA, administrators)",
+            hsub)
+    c.add_argument("target", metavar="ITEM|ENGAGEMENT")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+    c = cmd("release", "release a hold (administrators)", hsub)
+    c.add_argument("hold", metavar="HOLD")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+    c = cmd("holds", "legal holds (unreleased ones unless --all)")
+    c.add_argument("--engagement")
+    c.add_argument("--all", action="store_true", help="also released holds")
 
     cat = cmd("catalogue", "the requirement catalogues: list, show, load a firm's own")
     csub = cat.add_subparsers(dest="ccmd", required=True, metavar="ACTION")

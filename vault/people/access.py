@@ -19,6 +19,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "engagement.create": frozenset({"person"}),
     "engagement.view": _TEAM | {"admin"},
     "engagement.complete": frozenset({"lead"}),
+    "engagement.retention": frozenset({"lead"}),
+    "retention.view": _TEAM | {"admin", "destruction-job"},
+    "retention.overview": frozenset({"person", "admin", "destruction-job"}),
+    "hold.place": frozenset({"lead", "qa", "admin"}),
+    "hold.release": frozenset({"admin"}),
     "item.ingest": frozenset({"lead", "assessor"}),
     "item.list": _TEAM,
     "item.read": _TEAM,
@@ -51,7 +56,8 @@ MATRIX: dict[str, frozenset[str]] = {
 }
 
 AUDITED: frozenset[str] = frozenset({
-    "engagement.create", "engagement.complete", "item.ingest", "item.read",
+    "engagement.create", "engagement.complete", "engagement.retention", "hold.place",
+    "hold.release", "item.ingest", "item.read",
     "item.read-quarantined", "item.verify",
     "retention.destroy",
     "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
@@ -67,6 +73,11 @@ _WHAT: dict[str, str] = {
     "engagement.create": "create engagements",
     "engagement.view": "see {eng}",
     "engagement.complete": "set the completion date of {eng}",
+    "engagement.retention": "set the retention of {eng}",
+    "retention.view": "see the retention of {eng}",
+    "retention.overview": "see retention across engagements",
+    "hold.place": "place legal holds on {eng}",
+    "hold.release": "release legal holds",
     "item.ingest": "add evidence to {eng}",
     "item.list": "list the evidence of {eng}",
     "item.read": "read the evidence of {eng}",

@@ -37,6 +37,7 @@ from vault.service import (
     store,
 )
 from vault.service import certificates as certs
+from vault.service import retention as retention_
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
@@ -147,6 +148,25 @@ class Vault(Context):
 
     def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.preview(self, item_ref, max_bytes)
+
+    # -- retention and legal holds -------------------------------------------------------------
+
+    def set_retention(self, ref: str, years: int) -> Engagement:
+        return retention_.set_retention(self, ref, years)
+
+    def retention_status(self, ref: str | None = None, *, upcoming: int | None = None
+                         ) -> list[retention_.RetentionRow]:
+        return retention_.retention_status(self, ref, upcoming=upcoming)
+
+    def place_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        return retention_.place_hold(self, ref, reason)
+
+    def release_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        return retention_.release_hold(self, ref, reason)
+
+    def holds(self, ref: str | None = None, *, include_released: bool = False
+              ) -> list[retention_.HoldView]:
+        return retention_.list_holds(self, ref, include_released=include_released)
 
     # -- destruction at the end of retention ---------------------------------------------------
 
