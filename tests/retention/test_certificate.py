@@ -280,3 +280,26 @@ def test_readme_shows_the_openssl_command() -> None:
     assert re.search(r"openssl pkeyutl -verify -pubin -inkey firm\.pem -rawin -in "
                      r"CERT-\S+\.json -sigfile CERT-\S+\.json\.sig", text)
     assert "vault certificate export" in text
+
+
+def test_postgresql_keeps_certificates_for_good(pg_url: str, tmp_path: Path) -> None:
+    from storage_backends import LocalStore
+    from vault.service import bootstrap
+    engine = open_database(pg_url)
+    clock = StepClock()
+    ident = X25519Identity.generate()
+    bootstrap._register_first(engine, ident, "alice", clock, os.urandom)
+    v = Vault(engine, LocalStore(tmp_path / "objects", clock=clock), ident,
+              tmp_dir=tmp_path / "tmp", clock=clock)
+    v.create_engagement("A", client="c", standard="pci-dss-4.0.1")
+    item = ingest_one(v, "A", "a.txt", b"a").view.item.id
+    cert = issue(engine, ident, report([(item, v.engagement("A")[0].id)]))
+    for stmt in (f"UPDATE destruction_certificate SET body = '{{}}' WHERE id = '{cert.id}'",
+                 f"DELETE FROM destruction_certificate WHERE id = '{cert.id}'",
+                 "TRUNCATE certificate_engagement CASCADE"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as c:
+            c.execute(sa.text(stmt))
+    out = tmp_path / "out"
+    out.mkdir()
+    v.export_certificate(cert.id, out)
+    assert _openssl_verify(out, cert.id).returncode == 0

@@ -82,19 +82,20 @@ def prune_events(s: Session, now: datetime, held_item_ids: Collection[str], *,
          .order_by(col(AuditEvent.seq)))
     if boundary is not None:
         q = q.where(col(AuditEvent.seq) < boundary)
-    # leaf index = number of events before it; the rows skipped above (live items) count too
-    seqs = sa.select(AuditEvent.seq).order_by(col(AuditEvent.seq))  # type: ignore[call-overload]
-    if boundary is not None:
-        seqs = seqs.where(col(AuditEvent.seq) < boundary)
-    index_of: dict[int, int] = {}
-    due: list[tuple[int, int, bytes, str]] = []  # (seq, index, canonical doc, stored hash)
     rows = [r for r in s.execute(q) if r.object not in held and r.item_id not in held]
-    wanted = {r.seq for r in rows}
-    if not wanted:
+    if not rows:
         return Pruned(0, None, before)
-    for i, seq in enumerate(s.execute(seqs).scalars()):
-        if seq in wanted:
-            index_of[seq] = i
+    # leaf index = number of events before it (the rows skipped above count too)
+    first = rows[0].seq
+    base = s.execute(sa.select(sa.func.count()).select_from(AuditEvent).where(  # type: ignore[call-overload]
+        col(AuditEvent.seq) < first)).scalar() or 0
+    seqs = sa.select(AuditEvent.seq).where(col(AuditEvent.seq) >= first,  # type: ignore[call-overload]
+                                           col(AuditEvent.seq) <= rows[-1].seq
+                                           ).order_by(col(AuditEvent.seq))
+    wanted = {r.seq for r in rows}
+    index_of = {seq: base + i for i, seq in enumerate(s.execute(seqs).scalars())
+                if seq in wanted}
+    due: list[tuple[int, int, bytes, str]] = []  # (seq, index, canonical doc, stored hash)
     for r in rows:
         at = r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)
         doc = canonical(r.prev_hash, at, r.actor, r.action, r.object, r.outcome,

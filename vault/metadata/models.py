@@ -188,7 +188,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     seq: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()
+    at: datetime = _ts(index=True)  # the audit retention's cut-off (migration 0012)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=60)
     object: str = Field(max_length=200)

@@ -32,6 +32,7 @@ CERT_TABLES = ("destruction_certificate", "certificate_engagement")
 def upgrade() -> None:
     op.add_column("audit_event", sa.Column("pruned", sa.Boolean(), server_default=sa.false(),
                                            nullable=False))
+    op.create_index(op.f("ix_audit_event_at"), "audit_event", ["at"], unique=False)
     op.create_table(
         "destruction_certificate",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -115,5 +116,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_destruction_certificate_run_id"),
                   table_name="destruction_certificate")
     op.drop_table("destruction_certificate")
+    op.drop_index(op.f("ix_audit_event_at"), table_name="audit_event")
     with op.batch_alter_table("audit_event") as batch:
         batch.drop_column("pruned")
