@@ -301,7 +301,8 @@ def release_hold(cx: Context, ref: str, reason: str) -> HoldView:
     if failed:
         raise StorageError(f"hold {h.id[:12]} is released, but the store kept its legal-hold "
                            f"flag on {len(failed)} payload(s): {failed[0]}",
-                           hint="`vault doctor --repair` clears it once the store answers")
+                           hint="nothing is destroyed early by it; the destruction job or "
+                                "`vault doctor --repair` clears it once the store answers")
     return view
 
 
