@@ -308,3 +308,36 @@ def test_cli_audit_prune(initialised: Callable[..., Result]) -> None:
     assert r.json()["pruned"] == 0  # type: ignore[index]
     r = initialised("audit", "verify", "--json")
     assert r.code == 0 and r.json()["pruned"] == 0  # type: ignore[index]
+
+
+def test_the_least_privilege_role_prunes_through_the_function_only(pg_server, pg_url: str,  # type: ignore[no-untyped-def]
+                                                                    tmp_path: Path) -> None:
+    """vault_app (infra/postgres/roles.sql) may not UPDATE the log, yet the job running as it
+    prunes: through vault_audit_prune(), which can do nothing but the prune."""
+    aged = Aged(pg_url, tmp_path)
+    roles = Path(__file__).resolve().parents[2] / "infra" / "postgres" / "roles.sql"
+    with aged.engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute(roles.read_text())  # type: ignore[union-attr]
+        raw.execute("ALTER ROLE vault_app PASSWORD 'app-pass'")  # type: ignore[union-attr]
+    app = sa.create_engine(sa.engine.make_url(pg_url).set(username="vault_app",
+                                                          password="app-pass"))
+    try:
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), \
+                app.begin() as c:
+            c.execute(sa.text("UPDATE audit_event SET actor = '' WHERE seq = 2"))
+        with Session(app) as s:
+            n = prune(s, aged.clock(), set())
+            s.commit()
+        assert n > 0 and sum(e.pruned for e in aged.events()) == n
+        first = next(e.seq for e in aged.events() if e.pruned)
+        with app.begin() as c:  # an event pruned already is left as it is
+            assert c.execute(sa.text(f"SELECT vault_audit_prune(ARRAY[{first}]::bigint[])")
+                             ).scalar() == 0
+        [problem] = aged.v.audit_verify().problems  # prune() alone leaves no event
+        assert problem.endswith("was pruned, but no audit.prune event covers it (its content "
+                                "was cleared outside the retention rule)")
+    finally:
+        app.dispose()
+        with aged.engine.begin() as conn:
+            conn.exec_driver_sql("DROP OWNED BY vault_app; DROP ROLE vault_app")

@@ -77,6 +77,18 @@ def upgrade() -> None:
             END $$""")
         op.execute("CREATE TRIGGER audit_event_prune_only BEFORE UPDATE ON audit_event "
                    "FOR EACH ROW EXECUTE FUNCTION vault_audit_prune_only()")
+        # The application role holds no UPDATE on audit_event (infra/postgres/roles.sql): it
+        # prunes through this function, which runs as the owner and can only prune (the
+        # trigger above still checks every row).
+        op.execute("""
+            CREATE FUNCTION vault_audit_prune(seqs bigint[]) RETURNS bigint
+            LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+                WITH done AS (
+                    UPDATE audit_event SET actor = '', action = '', object = '', outcome = '',
+                        engagement_id = NULL, detail = NULL, pruned = true
+                    WHERE seq = ANY(seqs) AND NOT pruned RETURNING 1)
+                SELECT count(*) FROM done
+            $$""")
         for t in CERT_TABLES:
             op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
                        f"ON {t} FOR EACH STATEMENT EXECUTE FUNCTION vault_audit_append_only()")
@@ -97,6 +109,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for t in CERT_TABLES:
             op.execute(f"DROP TRIGGER {t}_append_only ON {t}")
+        op.execute("DROP FUNCTION vault_audit_prune(bigint[])")
         op.execute("DROP TRIGGER audit_event_prune_only ON audit_event")
         op.execute("DROP FUNCTION vault_audit_prune_only()")
         op.execute("DROP TRIGGER audit_event_append_only ON audit_event")
