@@ -341,3 +341,17 @@ def test_the_least_privilege_role_prunes_through_the_function_only(pg_server, pg
         app.dispose()
         with aged.engine.begin() as conn:
             conn.exec_driver_sql("DROP OWNED BY vault_app; DROP ROLE vault_app")
+
+
+def test_a_tampered_event_late_in_the_due_range_stops_the_whole_prune(
+        aged: Aged, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.audit import prune as pruning
+    old = [e for e in aged.events() if e.at < cutoff(aged.clock()) and e.object != aged.kept]
+    _raw(aged.engine, f"UPDATE audit_event SET actor = 'mallory' WHERE seq = {old[-1].seq}")
+    monkeypatch.setattr(pruning, "_BATCH", 2)  # the first batches are fine, the last is not
+    with Session(aged.engine) as s:
+        with pytest.raises(IntegrityError):
+            prune(s, aged.clock(), set())
+        # not even in the failed transaction: every event is checked before any is cleared
+        assert s.execute(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.pruned == sa.true())).scalar() == 0  # type: ignore[arg-type]

@@ -112,7 +112,8 @@ def prune_events(s: Session, now: datetime, held_item_ids: Collection[str], *,
             if leaves.get(index) != hashlib.sha256(b"\x00" + doc).digest():
                 raise damaged(f"the tree leaf of event seq {seq} does not match it; nothing "
                               "was pruned")
-        _clear(s, [b[0] for b in batch])
+    for start in range(0, len(due), _BATCH):  # all checked first: nothing is half-pruned
+        _clear(s, [b[0] for b in due[start:start + _BATCH]])
     return Pruned(len(due), max(b[0] for b in due), before)
 
 
