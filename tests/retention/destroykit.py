@@ -85,9 +85,9 @@ def fake_header() -> bytes:
 
 
 def bulk_items(v: Vault, eng_name: str, ingested: list[datetime], *,
-               payload: bytes = b"ciphertext " * 4) -> list[str]:
-    """Items inserted directly (rows in one statement, small payloads in the store): fast
-    enough for thousands; each with its own random header."""
+               payload: bytes = b"ciphertext " * 4, store: bool = True) -> list[str]:
+    """Items inserted directly (rows in one statement, small payloads in the store unless not
+    `store`): fast enough for thousands; each with its own random header."""
     with Session(v.engine) as s:
         eng = v.find_engagement(s, eng_name)
         key = v.current_key(s, eng)
@@ -103,7 +103,7 @@ def bulk_items(v: Vault, eng_name: str, ingested: list[datetime], *,
         for i in range(0, len(rows), 500):
             s.execute(sa.insert(EvidenceItem), rows[i:i + 500])
         s.commit()
-    for r in rows:
+    for r in rows if store else ():
         v.store.put(r["object_key"], [payload])
     return [r["id"] for r in rows]
 
