@@ -355,3 +355,24 @@ def test_a_tampered_event_late_in_the_due_range_stops_the_whole_prune(
         # not even in the failed transaction: every event is checked before any is cleared
         assert s.execute(sa.select(sa.func.count()).select_from(AuditEvent).where(
             AuditEvent.pruned == sa.true())).scalar() == 0  # type: ignore[arg-type]
+
+
+def test_migration_0012_goes_down_and_up_keeping_the_log_append_only(db_url: str) -> None:
+    from alembic import command
+
+    from vault.metadata import db
+    engine = open_database(db_url)
+    cfg = db._alembic_config()
+    for step, target in ((command.downgrade, "0011"), (command.upgrade, "head")):
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+        for stmt in ("UPDATE audit_event SET actor = 'x' WHERE seq = 1",
+                     "DELETE FROM audit_event WHERE seq = 1"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"), \
+                    engine.begin() as c:
+                c.execute(sa.text("INSERT INTO audit_event (seq, at, actor, action, object, "
+                                  "outcome, prev_hash, hash) VALUES (1, '2026-01-01', 'a', "
+                                  "'b', 'c', 'ok', 'p', 'h')"))
+                c.execute(sa.text(stmt))
+    assert db.current_revision(engine) == db.SCHEMA_HEAD

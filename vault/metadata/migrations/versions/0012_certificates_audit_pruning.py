@@ -89,9 +89,16 @@ def upgrade() -> None:
                     WHERE seq = ANY(seqs) AND NOT pruned RETURNING 1)
                 SELECT count(*) FROM done
             $$""")
+        op.execute("""
+            CREATE FUNCTION vault_certificate_kept() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'destruction certificates are never changed or deleted '
+                    '(% on %)', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+            END $$""")
         for t in CERT_TABLES:
             op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
-                       f"ON {t} FOR EACH STATEMENT EXECUTE FUNCTION vault_audit_append_only()")
+                       f"ON {t} FOR EACH STATEMENT EXECUTE FUNCTION vault_certificate_kept()")
             op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM PUBLIC")
     else:
         op.execute("DROP TRIGGER audit_event_no_update")
@@ -106,9 +113,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    pg = op.get_bind().dialect.name == "postgresql"
+    if pg:
         for t in CERT_TABLES:
             op.execute(f"DROP TRIGGER {t}_append_only ON {t}")
+        op.execute("DROP FUNCTION vault_certificate_kept()")
         op.execute("DROP FUNCTION vault_audit_prune(bigint[])")
         op.execute("DROP TRIGGER audit_event_prune_only ON audit_event")
         op.execute("DROP FUNCTION vault_audit_prune_only()")
@@ -121,8 +130,6 @@ def downgrade() -> None:
             for verb in ("update", "delete"):
                 op.execute(f"DROP TRIGGER {t}_no_{verb}")
         op.execute("DROP TRIGGER audit_event_no_update")
-        op.execute("CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-                   "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
     op.drop_index(op.f("ix_certificate_engagement_engagement_id"),
                   table_name="certificate_engagement")
     op.drop_table("certificate_engagement")
@@ -132,3 +139,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_audit_event_at"), table_name="audit_event")
     with op.batch_alter_table("audit_event") as batch:
         batch.drop_column("pruned")
+    if not pg:  # SQLite's batch copy of the table dropped its triggers: migration 0003's again
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"DROP TRIGGER IF EXISTS audit_event_no_{verb.lower()}")
+            op.execute(f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON "
+                       "audit_event BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); "
+                       "END")
