@@ -16,9 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("engagement") as batch:
-        batch.add_column(sa.Column("retention_years", sa.Integer(), server_default="3",
-                                   nullable=False))
+    # a plain ADD COLUMN (a batch copy of `engagement` would trip SQLite's foreign keys)
+    op.add_column("engagement", sa.Column("retention_years", sa.Integer(), server_default="3",
+                                          nullable=False))
     op.create_table(
         "legal_hold",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -47,5 +47,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_legal_hold_item_id"), table_name="legal_hold")
     op.drop_index(op.f("ix_legal_hold_engagement_id"), table_name="legal_hold")
     op.drop_table("legal_hold")
-    with op.batch_alter_table("engagement") as batch:
-        batch.drop_column("retention_years")
+    op.drop_column("engagement", "retention_years")  # SQLite >= 3.35 drops it in place
