@@ -215,3 +215,20 @@ def test_store_failure_keeps_the_hold_and_doctor_repairs(vault: Vault, engagemen
     assert not vault.store.head(a.object_key).legal_hold
     with Session(vault.engine) as s:
         assert s.get(EvidenceItem, a.id) is not None
+
+
+def test_nothing_destroyed_can_be_held(vault: Vault, engagement: str) -> None:
+    a = ingest_one(vault, engagement, "a.txt", b"a").view.item
+    with Session(vault.engine) as s:    # as the destruction job leaves them
+        row = s.get(EvidenceItem, a.id)
+        eng = vault.engagement(engagement)[0]
+        assert row is not None
+        row.state = "destroyed"
+        eng.destroyed_at = eng.created_at
+        s.add_all([row, eng])
+        s.commit()
+    with pytest.raises(InvalidInput, match="was destroyed: there is nothing to hold"):
+        vault.place_hold(a.id, "matter")
+    with pytest.raises(InvalidInput, match="engagement 'acme-2026' was destroyed"):
+        vault.place_hold(engagement, "matter")
+    assert vault.retention_status(engagement) == []        # a tombstone has no date

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from vault.errors import InvalidInput, NotFound, StorageError
-from vault.evidence.lifecycle import VISIBLE
+from vault.evidence.lifecycle import VISIBLE, ItemState
 from vault.metadata.lookup import by_id_prefix
 from vault.metadata.models import Engagement, EvidenceItem, LegalHold, Member, User
 from vault.retention.dates import (
@@ -220,8 +220,13 @@ def _hold_target(cx: Context, s: Session, ref: str) -> tuple[Engagement, Evidenc
         raise InvalidInput(f"{ref!r} names both an engagement and an item",
                            hint="give more characters of the id you mean")
     if item is not None:
+        if item.state == ItemState.DESTROYED:
+            raise InvalidInput(f"item {item.id[:12]} was destroyed: there is nothing to hold")
         return item_eng, item
     if eng is not None:
+        if eng.destroyed_at is not None:
+            raise InvalidInput(f"engagement {eng.name!r} was destroyed: there is nothing to "
+                               "hold")
         return eng, None
     raise NotFound(f"no engagement or item {ref!r}",
                    hint="an engagement's name or id, or an item's id (`vault ls ENGAGEMENT`)")
