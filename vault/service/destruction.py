@@ -140,20 +140,25 @@ def _alive(engine: Engine, run_id: str) -> Iterator[None]:
 
 
 def _gone_runs(s: Session, me: str) -> list[str]:
-    """Unfinished runs other than `me` whose worker is gone. Their rows stay locked until the
-    caller's transaction ends (``FOR UPDATE SKIP LOCKED``), so two workers never both take one
-    over. On SQLite runs are serialised (:func:`_sqlite_serialised`): every other unfinished
-    run is gone."""
+    """Unfinished runs other than `me` whose worker is gone (PostgreSQL: nobody holds its
+    advisory lock, :func:`_alive`). Their rows stay locked until the caller's transaction ends
+    (``FOR NO KEY UPDATE SKIP LOCKED``), so two workers never both take one over. On SQLite
+    runs are serialised (:func:`_sqlite_serialised`): every other unfinished run is gone."""
     q = select(DestructionRun.id).where(col(DestructionRun.finished_at).is_(None),
                                         DestructionRun.id != me)
     if s.get_bind().dialect.name != "postgresql":
         return list(s.exec(q).all())
     gone = []
-    for rid in s.exec(q.with_for_update(skip_locked=True)).all():
+    for rid in s.exec(q).all():  # first without row locks: a live run's row is its own
         key = {"c": _LOCK_CLASS, "o": _lock_key(rid)}
         if s.execute(sa.text("SELECT pg_try_advisory_lock(:c, :o)"), key).scalar():
             s.execute(sa.text("SELECT pg_advisory_unlock(:c, :o)"), key)
             gone.append(rid)
+    if gone:
+        # NO KEY UPDATE: exclusive among takers, yet no obstacle to the KEY SHARE lock that
+        # inserting a row referencing a run takes (FOR UPDATE would deadlock with it).
+        gone = list(s.exec(q.where(col(DestructionRun.id).in_(gone))
+                           .with_for_update(skip_locked=True, key_share=True)).all())
     return gone
 
 
@@ -211,11 +216,11 @@ def _items(s: Session, ids: Sequence[str]) -> list[EvidenceItem]:
 def _run(cx: Context, limit: int | None, hook: Fault, batch: int) -> RunReport:
     now = cx.clock()
     run_id = cx.new_id()
-    with cx.act(ACTION, f"destruction-run/{run_id}") as a:
-        a.s.add(DestructionRun(id=run_id, started_at=now, job_user_id=cx.user.id))
-        a.detail = {"phase": "start"}
     report = _report(cx, run_id, now, False)
-    with _alive(cx.engine, run_id):
+    with _alive(cx.engine, run_id):  # before the run's row exists: never seen as gone
+        with cx.act(ACTION, f"destruction-run/{run_id}") as a:
+            a.s.add(DestructionRun(id=run_id, started_at=now, job_user_id=cx.user.id))
+            a.detail = {"phase": "start"}
         with cx.session() as s:
             due, report.held = due_items(s, now)
         report.due = len(due)
@@ -270,12 +275,19 @@ def _claim(cx: Context, run_id: str, fresh: list[Due], size: int, now: datetime,
             del fresh[:len(take)]
             ids = [d.item_id for d in take]
             held = held_item_ids(s)
+            recorded = select(Destruction.item_id).where(
+                col(Destruction.item_id) == col(EvidenceItem.id))
             lock = select(EvidenceItem.id, EvidenceItem.object_key, EvidenceItem.engagement_id
                           ).where(col(EvidenceItem.id).in_(ids),
-                                  col(EvidenceItem.state).in_(DESTROYABLE))
+                                  col(EvidenceItem.state).in_(DESTROYABLE), ~recorded.exists())
             if s.get_bind().dialect.name == "postgresql":
-                lock = lock.with_for_update(skip_locked=True)
+                # Rows another worker is claiming right now are skipped, not waited for.
+                lock = lock.with_for_update(skip_locked=True, key_share=True, of=EvidenceItem)
             rows = [r for r in s.exec(lock).all() if r[0] not in held]
+            if rows:  # claimed by another worker since this statement's snapshot: leave them
+                taken = set(s.exec(select(Destruction.item_id).where(
+                    col(Destruction.item_id).in_([r[0] for r in rows]))).all())
+                rows = sorted(r for r in rows if r[0] not in taken)
             if not rows:
                 continue
             table = Destruction.__table__  # type: ignore[attr-defined]
