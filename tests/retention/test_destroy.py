@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.conftest import StepClock, ingest_one
+from tests.conftest import PASSPHRASE, StepClock, ingest_one
 from vault.age import X25519Identity
 from vault.audit.verify import verify
+from vault.crypto import keys
 from vault.errors import InvalidInput, PermissionDenied
 from vault.evidence.lifecycle import ItemState
 from vault.metadata.models import (
@@ -208,3 +211,29 @@ def test_limit(vault: Vault, engagement: str, job: Vault, clock: StepClock) -> N
     assert len(job.destroy_due().items) == 1
     with pytest.raises(InvalidInput):
         job.destroy_due(limit=0)
+
+
+def test_cli(initialised: Callable[..., Any], cli_env: Any, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> None:
+    run = initialised
+    r = run("destroy", "--due")
+    assert r.code == 2 and "alice may not destroy evidence" in r.err and "Traceback" not in r.err
+    with pytest.raises(SystemExit):
+        run("destroy")                                     # --due is required
+    job_file = tmp_path / "job.age"
+    keys.create_identity(job_file, PASSPHRASE)
+    monkeypatch.setenv("VAULT_IDENTITY", str(job_file))
+    rec = run("init", "--join", "--json").json()["recipient"]  # type: ignore[index]
+    monkeypatch.setenv("VAULT_IDENTITY", str(cli_env.identity_path))
+    assert run("user", "add", "job", "--recipient", rec, "--role", "destruction-job").code == 0
+    monkeypatch.setenv("VAULT_IDENTITY", str(job_file))
+    dry = run("destroy", "--due", "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    assert dry.json()["dry_run"] is True and dry.json()["due"] == 0  # type: ignore[index]
+    done = run("destroy", "--due", "--json")
+    assert done.code == 0 and done.json()["items"] == []  # type: ignore[index]
+    assert done.json()["job"]["name"] == "job"  # type: ignore[index]
+    human = run("destroy", "--due")
+    assert human.code == 0 and "destroyed 0 items" in human.text
+    bad = run("destroy", "--due", "--limit", "0")
+    assert bad.code == 2 and bad.err.count("\n") <= 2 and "--limit" in bad.err
