@@ -91,7 +91,7 @@ def bulk_items(v: Vault, eng_name: str, ingested: list[datetime], *,
     with Session(v.engine) as s:
         eng = v.find_engagement(s, eng_name)
         key = v.current_key(s, eng)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for at in ingested:
             iid = v.new_id()
             rows.append({"id": iid, "engagement_id": eng.id, "key_id": key.id, "kind": "other",

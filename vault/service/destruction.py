@@ -357,12 +357,13 @@ def _shred(cx: Context, run_id: str, ids: list[str]) -> None:
             a.record = False
             s = a.s
             held = held_item_ids(s, eng_id)  # a hold placed since the claim still wins
-            for d in _mine(s, run_id, [g.item_id for g in group], "claimed"):
+            mine = _mine(s, run_id, [g.item_id for g in group], "claimed")
+            items = {it.id: it for it in _items(s, [d.item_id for d in mine])}
+            for d in mine:
                 if d.item_id in held:
                     s.delete(d)
                     continue
-                it = s.get(EvidenceItem, d.item_id)
-                assert it is not None
+                it = items[d.item_id]
                 if it.state != ItemState.SHREDDED:
                     shred(it, a.event, why={"destruction_run": run_id})
                     s.add(it)
@@ -382,14 +383,22 @@ def _purge(cx: Context, run_id: str, ids: list[str], hook: Fault) -> None:
             a.s.add(d)
     hook("versions")
     refused: dict[str, datetime | None] = {}
-    for d in rows:
-        try:
-            cx.store.delete(d.object_key)
-        except PermissionError:
-            until = None
-            with suppress(OSError):
-                until = cx.store.head(d.object_key).retain_until
-            refused[d.item_id] = until
+    many = getattr(cx.store, "delete_many", None)  # the local store: one fsync per directory
+    if many is not None:
+        outcome = many([d.object_key for d in rows])
+        failed = [d for d in rows if isinstance(outcome[d.object_key], PermissionError)]
+    else:
+        failed = []
+        for d in rows:
+            try:
+                cx.store.delete(d.object_key)
+            except PermissionError:
+                failed.append(d)
+    for d in failed:
+        until = None
+        with suppress(OSError):
+            until = cx.store.head(d.object_key).retain_until
+        refused[d.item_id] = until
     hook("deleted")
     with cx.act(ACTION, f"destruction-run/{run_id}") as a:
         a.record = False
