@@ -237,3 +237,17 @@ def test_cli(initialised: Callable[..., Any], cli_env: Any, tmp_path: Path,
     assert human.code == 0 and "destroyed 0 items" in human.text
     bad = run("destroy", "--due", "--limit", "0")
     assert bad.code == 2 and bad.err.count("\n") <= 2 and "--limit" in bad.err
+
+
+def test_a_destroyed_item_is_verified_and_previewed_as_gone(vault: Vault, engagement: str,
+                                                            job: Vault, clock: StepClock) -> None:
+    ingest_one(vault, engagement, "a.txt", b"a\n")
+    ingest_one(vault, engagement, "b.txt", b"b\n")
+    vault.complete_engagement(engagement, date(2026, 3, 1))
+    clock.advance(timedelta(days=4 * 366))
+    [destroyed] = job.destroy_due(limit=1).items
+    gone = destroyed.id
+    [res] = vault.verify(gone)
+    assert res.ok and "destroyed" in (res.problem or "")
+    assert "destroyed at the end of its retention" in vault.preview(gone)
+    assert gone not in {i.item.id for i in vault.list_items(engagement)}

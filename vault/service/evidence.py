@@ -368,6 +368,10 @@ def verify(cx: Context, ref: str | None = None, *, engagement: str | None = None
         if it.engagement_id in refused:
             continue
         with cx.act("item.verify", it, engs[it.engagement_id]) as a:
+            if it.state == ItemState.DESTROYED:
+                results.append(VerifyResult(it.id, it.original_name, True,
+                                            "destroyed at the end of its retention"))
+                continue
             if it.state == ItemState.SHREDDED:
                 results.append(VerifyResult(it.id, it.original_name, True,
                                             "redacted: the original was crypto-shredded"))
