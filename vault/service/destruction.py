@@ -189,10 +189,10 @@ def _dry_run(cx: Context, limit: int | None) -> RunReport:
     with cx.act(ACTION, "destruction/dry-run") as a:
         a.record = False  # it changes nothing
         due, held = due_items(a.s, now)
-        if limit is not None:
-            due = due[:limit]
         report = _report(cx, "", now, True)
         report.due, report.held = len(due), held
+        if limit is not None:
+            due = due[:limit]
         items = _items(a.s, [d.item_id for d in due])
         when = {d.item_id: d.destruction_date for d in due}
         report.items = [DestroyedItem(
