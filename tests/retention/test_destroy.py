@@ -21,6 +21,7 @@ from vault.errors import InvalidInput, PermissionDenied
 from vault.evidence.lifecycle import ItemState
 from vault.metadata.models import (
     AuditEvent,
+    Destruction,
     Engagement,
     EvidenceItem,
     Flag,
@@ -30,6 +31,7 @@ from vault.metadata.models import (
 )
 from vault.retention.report import METHOD_PENDING, METHOD_PURGED
 from vault.service import Vault
+from vault.service import destruction as destroying
 
 CARD = b"card 4111111111111111 on file\n"
 
@@ -251,3 +253,23 @@ def test_a_destroyed_item_is_verified_and_previewed_as_gone(vault: Vault, engage
     assert res.ok and "destroyed" in (res.problem or "")
     assert "destroyed at the end of its retention" in vault.preview(gone)
     assert gone not in {i.item.id for i in vault.list_items(engagement)}
+
+
+def test_a_hold_placed_after_the_claim_still_wins(vault: Vault, engagement: str, job: Vault,
+                                                   clock: StepClock) -> None:
+    it = ingest_one(vault, engagement, "a.txt", b"a\n").view.item
+    vault.complete_engagement(engagement, date(2026, 3, 1))
+    clock.advance(timedelta(days=4 * 366))
+
+    placed: list[str] = []
+
+    def hold_now(at: str) -> None:  # between the claim's commit and the shred
+        if at == "claimed" and not placed:
+            placed.append(hold(vault, it.engagement_id, None))   # the whole engagement
+    report = destroying.destroy_due(job, fault=hold_now)
+    assert placed and report.items == []
+    with Session(vault.engine) as s:
+        assert s.exec(select(Destruction)).all() == []       # the claim was let go
+    t = _item(vault, it.id)
+    assert t.state == ItemState.ACTIVE and t.age_header is not None
+    assert vault.store.exists(it.object_key)
