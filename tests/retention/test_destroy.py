@@ -124,6 +124,11 @@ def test_destroys_what_is_due_and_keeps_a_tombstone(vault: Vault, engagement: st
     assert "secret" not in json.dumps([e.detail for e in destroys])
     assert {e.object for e in _events(vault, "item.shred")} == {old.id, card.id}
     assert report.certificate_id is not None
+    shown = vault.certificate(report.certificate_id)          # signed with the firm key
+    assert shown["signature_valid"] and {i["id"] for i in shown["body"]["items"]} == {
+        old.id, card.id}
+    [cp] = _events(vault, "audit.checkpoint")[-1:]            # the job signed a tree head
+    assert cp.actor == "job" and cp.outcome == "ok"
     assert verify(vault.engine).ok
     again = job.destroy_due()                                 # nothing is destroyed twice
     assert again.items == [] and again.certificate_id is None
