@@ -215,6 +215,12 @@ class ObjectStore(Protocol):
         """
         ...
 
+    def versions(self, key: str) -> list[str]:
+        """The ids of every stored version and delete marker of exactly ``key`` (``"null"``
+        for an unversioned store's one copy, as S3 names it); ``[]`` when nothing is stored.
+        What a destruction records before it deletes, and checks is empty afterwards."""
+        ...
+
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with ``prefix`` (see :func:`check_prefix`), sorted; never temp files."""
         ...

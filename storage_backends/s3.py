@@ -563,6 +563,12 @@ class S3Store:
                         found.append(_Version(str(item["VersionId"]), True))
         return found, now or self.clock()
 
+    def versions(self, key: str) -> builtins.list[str]:
+        """Version ids of every version and delete marker of exactly ``key``, as listed by
+        ListObjectVersions (``"null"`` for one written while versioning was off)."""
+        found, _ = self._versions(self._full(key))
+        return [v.version_id for v in found]
+
     def delete(self, key: str) -> int:
         """Remove every version and delete marker of ``key``; return the number of versions.
 
@@ -632,15 +638,19 @@ class S3Store:
         self._call("PutObjectRetention", full, self._client.put_object_retention, **kw)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
-        """Place or release the legal hold on the current version. ``FileNotFoundError`` if
-        absent; ``ValueError`` if the bucket has no Object Lock."""
+        """Place or release the legal hold on every version of the key (a hold on the current
+        version alone would leave older versions deletable). ``FileNotFoundError`` if no
+        version exists; ``ValueError`` if the bucket has no Object Lock."""
         full = self._full(key)
         self._require_lock()
-        meta = self._head(full, key)  # SeaweedFS answers a missing key with InternalError
-        kw: dict[str, Any] = {"Key": full, "LegalHold": {"Status": "ON" if on else "OFF"}}
-        if meta.get("VersionId"):
-            kw["VersionId"] = meta["VersionId"]
-        self._call("PutObjectLegalHold", full, self._client.put_object_legal_hold, **kw)
+        versions, _ = self._versions(full)  # also those behind a delete marker
+        objects = [v for v in versions if not v.is_marker]
+        if not objects:  # (SeaweedFS answers a hold on a missing key with InternalError)
+            raise FileNotFoundError(errno.ENOENT, "no such object", self._where(full))
+        status = {"Status": "ON" if on else "OFF"}
+        for version in objects:
+            self._call("PutObjectLegalHold", full, self._client.put_object_legal_hold,
+                       Key=full, VersionId=version.version_id, LegalHold=status)
 
     # ------------------------------------------------------------------ cleanup
 

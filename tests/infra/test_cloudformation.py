@@ -281,10 +281,28 @@ def test_only_the_destruction_job_deletes_versions() -> None:
 
 
 def test_destruction_job_cannot_read_payloads_or_change_protection() -> None:
-    actions = allowed_actions(role_statements("destruction-job"))
-    for action in ("s3:GetObject", "kms:Decrypt", "s3:PutObject", "s3:PutObjectRetention",
-                   "s3:PutObjectLegalHold"):
+    statements = role_statements("destruction-job")
+    actions = allowed_actions(statements)
+    for action in ("s3:GetObject", "kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject",
+                   "s3:PutObjectRetention"):
         assert not grants(actions, action), action
+    denied = {a for st in statements if st["Effect"] == "Deny" for a in as_list(st["Action"])}
+    assert "s3:GetObject" in denied and "s3:PutObjectRetention" in denied
+
+
+def test_destruction_job_has_exactly_what_destroying_needs() -> None:
+    """List versions, read their lock state, delete them by version id, release a stale
+    legal-hold flag (never place one, never shorten a lock)."""
+    statements = role_statements("destruction-job")
+    actions = allowed_actions(statements)
+    for action in ("s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:PutObjectLegalHold",
+                   "s3:GetObjectLegalHold", "s3:GetObjectRetention", "s3:GetObjectVersion"):
+        assert grants(actions, action), action
+    holds = [st for st in statements if st["Effect"] == "Allow"
+             and grants(set(as_list(st["Action"])), "s3:PutObjectLegalHold")]
+    assert holds and all(set(as_list(st["Action"])) == {"s3:PutObjectLegalHold"}
+                         and st["Condition"] == {"StringEquals": {
+                             "s3:object-lock-legal-hold": "OFF"}} for st in holds)
 
 
 def test_consultant_extends_protection_but_never_deletes() -> None:

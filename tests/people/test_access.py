@@ -25,6 +25,11 @@ EXPECTED: dict[str, set[str]] = {
     "engagement.create": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
     "engagement.view": {"lead", "assessor", "qa", "viewer", "admin"},
     "engagement.complete": {"lead"},
+    "engagement.retention": {"lead"},
+    "retention.view": {"lead", "assessor", "qa", "viewer", "admin", "job"},
+    "retention.overview": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
+    "hold.place": {"lead", "qa", "admin"},
+    "hold.release": {"admin"},
     "item.ingest": {"lead", "assessor"},
     "item.list": {"lead", "assessor", "qa", "viewer"},
     "item.read": {"lead", "assessor", "qa", "viewer"},
@@ -44,12 +49,17 @@ EXPECTED: dict[str, set[str]] = {
     "audit.proof": {"admin"},
     "audit.export": {"admin"},
     "audit.checkpoint": {"admin", "job"},
+    "audit.prune": {"admin", "job"},
+    "certificate.list": {"lead", "qa", "admin", "job"},
+    "certificate.show": {"lead", "qa", "admin", "job"},
+    "certificate.export": {"admin", "job"},
     "signing.export": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
     "signing.rotate": {"admin"},
     "store.check": {"lead", "assessor", "qa", "viewer", "outsider", "admin", "job"},
     "store.doctor": {"admin"},
     "catalogue.view": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
     "catalogue.load": {"admin"},
+    "retention.destroy": {"job"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
 # Luhn-valid 16-digit Visa test numbers with distinct first 6 / last 4 digits
@@ -113,6 +123,8 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
     by_value = {f["masked"]: f["id"] for f in flags}  # type: ignore[union-attr,index]
     as_.flags = {u: by_value[p[:6] + "******" + p[-4:]]  # type: ignore[attr-defined]
                  for u, p in zip(USERS, _PANS, strict=True)}
+    r = as_("lead", "hold", "add", as_.item, "--reason", "matter", "--json")  # type: ignore[attr-defined]
+    as_.hold = r.json()["id"]  # type: ignore[attr-defined,index]
     assert as_("admin", "audit", "checkpoint").code == 0
     return as_
 
@@ -127,13 +139,18 @@ def _catalogue_file(tmp: Path) -> Path:
 
 
 def _commands(user: str, item: str, tmp: Path, recipient: str,
-              flag: str, held: str) -> dict[str, list[str]]:
+              flag: str, held: str, hold: str = "") -> dict[str, list[str]]:
     return {
         "vault.status": ["status"],
         "engagement.create": ["engagement", "create", f"new-{user}", "--client", "c",
                               "--standard", "pci-3ds-1.0"],
         "engagement.view": ["engagement", "show", "E"],
         "engagement.complete": ["engagement", "complete", "E", "--date", "2026-06-30"],
+        "engagement.retention": ["engagement", "retention", "E", "--years", "4"],
+        "retention.view": ["retention", "status", "E"],
+        "retention.overview": ["retention", "status", "--upcoming", "5000"],
+        "hold.place": ["hold", "add", item, "--reason", f"matter of {user}"],
+        "hold.release": ["hold", "release", hold, "--reason", "settled"],
         "item.ingest": ["ingest", "E", "-", "--name", f"by-{user}.txt"],
         "item.list": ["ls", "E"],
         "item.read": ["get", item, "-o", str(tmp / f"get-{user}")],
@@ -154,24 +171,34 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "audit.proof": ["audit", "proof", "1"],
         "audit.export": ["audit", "export", "-o", str(tmp / f"audit-{user}.jsonl")],
         "audit.checkpoint": ["audit", "checkpoint"],
+        "audit.prune": ["audit", "prune"],
+        "certificate.list": ["certificates", "--engagement", "E"],
+        "certificate.show": ["certificate", "show", "CERT", "--engagement", "E"],
+        "certificate.export": ["certificate", "export", "CERT", "-o", str(tmp)],
         "signing.export": ["signing-key", "export", "-o", str(tmp / f"pub-{user}.pem")],
         "signing.rotate": ["signing-key", "rotate"],
         "store.check": ["store", "check"],
         "store.doctor": ["doctor"],
         "catalogue.view": ["catalogue", "show", "pci-3ds-1.0"],
         "catalogue.load": ["catalogue", "load", str(_catalogue_file(tmp))],
+        "retention.destroy": ["destroy", "--due"],
     }
 
 
-def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+def test_matrix_cell_by_cell_through_the_cli(firm, tmp_path: Path, cli_env,  # type: ignore[no-untyped-def]
+                                             identity_files) -> None:
     """Every (role, action) cell, in one firm: actions run in the matrix's order, so member.add
     (by the lead) precedes member.remove."""
     from vault.metadata.db import open_database
     engine = open_database(cli_env.db_url)
+    from tests.retention.test_certificate import issue_for_cli
+    eng = firm("lead", "engagement", "show", "E", "--json").json()["id"]
+    cert = issue_for_cli(cli_env.db_url, identity_files["admin"], [(firm.item, eng)])
     for action, user in [(a, u) for a in EXPECTED for u in USERS]:
         recipient = str(X25519Identity.generate().recipient)
         args = _commands(user, firm.item, tmp_path, recipient, firm.flags[user],
-                         firm.held)[action]
+                         firm.held, firm.hold)[action]
+        args = [cert if x == "CERT" else x for x in args]
         r = firm(user, *args, stdin=f"content by {user}".encode())
         if user in EXPECTED[action]:
             assert r.code == 0, (action, user, r.err)

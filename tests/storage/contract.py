@@ -334,6 +334,21 @@ class DeleteContract:
         assert list(store.list()) == ["a/b2", "a/c", "ab"]
         assert read(store, "a/c") == b"a/c"
 
+    def test_versions_lists_what_delete_removes(self, store: ObjectStore) -> None:
+        assert store.versions("k") == []
+        store.put("k", [b"x"])
+        store.put("k2", [b"y"])
+        ids = store.versions("k")
+        assert len(ids) == 1 and all(isinstance(i, str) and i for i in ids)
+        assert store.delete("k") == 1
+        assert store.versions("k") == []
+        assert len(store.versions("k2")) == 1   # exactly the key, not its prefix matches
+
+    @pytest.mark.parametrize("key", HOSTILE_KEYS[:6])
+    def test_versions_hostile_key(self, store: ObjectStore, key: str) -> None:
+        with pytest.raises(ValueError):
+            store.versions(key)
+
     def test_delete_prefix_of_key_is_noop(self, store: ObjectStore) -> None:
         store.put("a/b", [b"x"])
         assert store.delete("a") == 0

@@ -235,6 +235,32 @@ def test_legal_hold_blocks_raw_delete(store: S3Store, s3: Any, bucket: str) -> N
     assert versions_of(s3, bucket, f"{store.prefix}k") == ([], [])
 
 
+def test_legal_hold_covers_every_version(store: S3Store, s3: Any, bucket: str) -> None:
+    """A hold on the current version alone would leave older versions (and one behind a
+    delete marker) deletable: the store holds and releases every version."""
+    full = f"{store.prefix}kv"
+    store.put("kv", [b"v1"])
+    s3.put_object(Bucket=bucket, Key=full, Body=b"v2")
+    s3.delete_object(Bucket=bucket, Key=full)  # the current "version" is a delete marker
+    objects, markers = versions_of(s3, bucket, full)
+    assert (len(objects), len(markers)) == (2, 1)
+
+    def holds() -> list[str]:
+        return [s3.get_object_legal_hold(Bucket=bucket, Key=full, VersionId=v)
+                ["LegalHold"]["Status"] for v in objects]
+    store.set_legal_hold("kv", True)
+    assert holds() == ["ON", "ON"]
+    for version in objects:
+        with pytest.raises(ClientError) as raw:
+            s3.delete_object(Bucket=bucket, Key=full, VersionId=version)
+        assert code_of(raw) == "AccessDenied"
+    store.set_legal_hold("kv", False)
+    assert holds() == ["OFF", "OFF"]
+    assert store.delete("kv") == 2
+    with pytest.raises(FileNotFoundError):
+        store.set_legal_hold("kv", True)
+
+
 def test_delete_removes_every_version_and_marker(store: S3Store, s3: Any, bucket: str) -> None:
     full = f"{store.prefix}k"
     store.put("k", [b"v1"])

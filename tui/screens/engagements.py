@@ -36,6 +36,9 @@ class EngagementsScreen(VaultScreen):
     BINDINGS = [
         Binding("n", "create", "New engagement"),
         Binding("d", "complete", "Complete", tooltip="set the completion date"),
+        Binding("u", "upcoming", "Upcoming destructions",
+                tooltip="what is due for destruction soon, in every engagement you see"),
+        Binding("z", "certificates", "Certificates", tooltip="destruction certificates"),
         Binding("r", "refresh", "Reload"),
     ]
     AUTO_FOCUS = "#engagements"
@@ -114,6 +117,10 @@ class EngagementsScreen(VaultScreen):
         if action == "complete":
             row = self._current() if self.is_mounted else None
             return row is not None and access.allowed("engagement.complete", row.roles)
+        if action == "upcoming":
+            return access.allowed("retention.overview", self.firm_roles)
+        if action == "certificates":
+            return access.allowed("certificate.list", self.firm_roles)
         return True
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -138,6 +145,14 @@ class EngagementsScreen(VaultScreen):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_upcoming(self) -> None:
+        from tui.screens.retention import UpcomingScreen
+        self.app.push_screen(UpcomingScreen())
+
+    def action_certificates(self) -> None:
+        from tui.screens.retention import CertificatesScreen
+        self.app.push_screen(CertificatesScreen())
 
     def action_create(self) -> None:
         def created(form: dict[str, Any] | None) -> None:

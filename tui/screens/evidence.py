@@ -34,6 +34,7 @@ ACTION_PERMISSION = {
     "members": "member.list",
     "audit": "audit.read",
     "flags": "flag.list",
+    "retention": "retention.view",
 }
 STATES = ("active", "quarantined", "superseded", "shredded")
 
@@ -72,6 +73,8 @@ class EvidenceScreen(VaultScreen):
         Binding("c", "coverage", "Coverage"),
         Binding("m", "members", "Members"),
         Binding("a", "audit", "Audit log"),
+        Binding("d", "retention", "Retention",
+                tooltip="destruction dates, days left and legal holds"),
         Binding("r", "refresh", "Reload"),
     ]
 
@@ -304,3 +307,7 @@ class EvidenceScreen(VaultScreen):
     def action_audit(self) -> None:
         from tui.screens.audit import AuditScreen
         self.app.push_screen(AuditScreen(self.engagement))
+
+    def action_retention(self) -> None:
+        from tui.screens.retention import RetentionScreen
+        self.app.push_screen(RetentionScreen(self.engagement, self.roles))

@@ -28,6 +28,7 @@ from tui.screens.item import ItemScreen
 from tui.screens.member_form import MemberForm, RemoveForm
 from tui.screens.member_preview import MemberPreviewScreen
 from tui.screens.members import MembersScreen
+from tui.screens.retention import CertificatesScreen, HoldForm, RetentionScreen, UpcomingScreen
 
 GOING_BACK = frozenset({"Back", "Cancel", "Close"})
 """What Escape does on every screen: said once, in the first row, not on each screen's."""
@@ -61,10 +62,14 @@ SECTIONS: tuple[Section, ...] = (
     Section("Coverage", (CoverageScreen,), before=(("Enter", "list its evidence"),)),
     Section("Audit log", (AuditScreen,)),
     Section("Members", (MembersScreen,)),
+    Section("Retention", (RetentionScreen,)),
+    Section("Upcoming destructions", (UpcomingScreen,),
+            before=(("Enter", "open the engagement's retention"),)),
+    Section("Certificates", (CertificatesScreen,)),
     Section("Ingest", (IngestScreen,), before=(("Enter", "in the tree: add the file"),)),
     Section("Interview note", (InterviewScreen,)),
     Section("Forms", (EngagementForm, CompleteForm, MemberForm, RemoveForm, ReasonForm,
-                      ErrorModal), before=(("Enter", "next field"),)),
+                      HoldForm, ErrorModal), before=(("Enter", "next field"),)),
 )
 """Every screen with bindings, in the order they are met (tests/tui checks none is missing);
 the app's own bindings (quit, help) go in the first row."""

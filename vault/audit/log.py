@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,51 @@ def append(session: Session, *, at: datetime, actor: str, action: str, obj: str,
     return event
 
 
+Pending = tuple[datetime, str, str, str, str, str | None, str | None]
+"""One event to append: (at, actor, action, object, outcome, engagement id, detail)."""
+
+
+def append_many(session: Session, events: Sequence[Pending]) -> None:
+    """Add `events` after the newest, in order: the same events, chain and tree as
+    :func:`append` called once for each, in a handful of statements (a destruction run appends
+    thousands). The caller commits."""
+    if not events:
+        return
+    n = len(events)
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(size=col(AuditHead.size) + n))
+    found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
+                            .where(AuditHead.id == 1)).first()
+    if found is None:
+        raise damaged("its head record is missing")
+    size, prev = found
+    if size < n or not isinstance(prev, str):
+        raise damaged(f"its head record says {size - n} events")
+    made: dict[tuple[int, int], bytes] = {}
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for index, (at, actor, action, obj, outcome, engagement_id, detail) in enumerate(
+            events, start=size - n):
+        doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
+        digest = hashlib.sha256(doc).hexdigest()
+        rows.append({"at": at, "actor": actor, "action": action, "object": obj,
+                     "outcome": outcome, "engagement_id": engagement_id, "detail": detail,
+                     "prev_hash": prev, "hash": digest})
+        level, j, h = 0, index, merkle.leaf_hash(doc)
+        made[(0, index)] = h
+        nodes.append({"level": 0, "idx": index, "hash": h})
+        while j & 1:
+            left = made.get((level, j - 1)) or node(session, level, j - 1)
+            h = merkle.node_hash(left, h)
+            level, j = level + 1, j >> 1
+            made[(level, j)] = h
+            nodes.append({"level": level, "idx": j, "hash": h})
+        prev = digest
+    session.execute(sa.insert(AuditEvent), rows)
+    session.execute(sa.insert(AuditNode), nodes)
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev))
+
+
 def head(session: Session) -> tuple[int, bytes]:
     """(size, Merkle root) of the log as committed."""
     size = session.execute(sa.select(AuditHead.size).where(AuditHead.id == 1)).scalar() or 0  # type: ignore[call-overload]
@@ -107,8 +152,8 @@ def checkpoint(session: Session, key: signing.Ed25519PrivateKey, at: datetime
 def _events(conn: Connection) -> Iterator[sa.Row[Any]]:
     q = sa.select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,  # type: ignore[call-overload]
                   AuditEvent.object, AuditEvent.outcome, AuditEvent.engagement_id,
-                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash
-                  ).order_by(AuditEvent.seq)
+                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash,
+                  AuditEvent.pruned).order_by(AuditEvent.seq)
     yield from conn.execution_options(yield_per=20000).execute(q)
 
 
@@ -119,11 +164,24 @@ def event_index(session: Session, seq: int) -> int:
 
 
 def export_lines(engine: Engine) -> Iterator[str]:
-    """JSON Lines: every signing key, every event (its exact canonical JSON), every tree head."""
-    with engine.connect() as conn:
+    """JSON Lines: every signing key, every event (its exact canonical JSON; a pruned event
+    only its hashes: ``prev``, ``hash`` and its Merkle ``leaf``), every tree head."""
+    with engine.connect() as conn, engine.connect() as tree:
         for kid, pem in conn.execute(sa.select(SigningKey.id, SigningKey.public_pem)):  # type: ignore[call-overload]
             yield json.dumps({"type": "signing_key", "key_id": kid, "pem": pem})
+        leaves: dict[int, bytes] = {}
         for i, row in enumerate(_events(conn)):
+            if row.pruned:
+                if i not in leaves:  # the pruned are mostly one run of old events: by pages
+                    leaves = dict(tree.execute(sa.select(AuditNode.idx, AuditNode.hash).where(  # type: ignore[call-overload]
+                        AuditNode.level == 0, col(AuditNode.idx) >= i,
+                        col(AuditNode.idx) < i + 10000)).all())
+                leaf = leaves.get(i)
+                if leaf is None:
+                    raise damaged(f"its tree node 0/{i} is missing")
+                yield json.dumps({"type": "event", "index": i, "seq": row.seq, "pruned": True,
+                                  "prev": row.prev_hash, "hash": row.hash, "leaf": leaf.hex()})
+                continue
             at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
             doc = canonical(row.prev_hash, at, row.actor, row.action, row.object, row.outcome,
                             row.engagement_id, row.detail)

@@ -15,14 +15,17 @@ from sqlalchemy.engine import Engine
 
 from vault.audit import merkle
 from vault.audit.log import GENESIS
+from vault.audit.prune import ACTION as PRUNE_ACTION
 from vault.crypto import signing
-from vault.metadata.models import AuditEvent, AuditHead, SigningKey
+from vault.metadata.models import AuditEvent, AuditHead, AuditNode, SigningKey
 
 
 @dataclass
 class VerifyReport:
     events: int = 0
     checkpoints: int = 0
+    pruned: int = 0
+    """Events older than the retention, pruned to their hashes (see vault.audit.prune)."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -31,7 +34,8 @@ class VerifyReport:
 
 
 _RAW_EVENTS = ("SELECT seq, at, actor, action, object, outcome, engagement_id, detail, "
-               "prev_hash, hash FROM audit_event WHERE seq >= {lo} AND seq < {hi} ORDER BY seq")
+               "prev_hash, hash, pruned FROM audit_event WHERE seq >= {lo} AND seq < {hi} "
+               "ORDER BY seq")
 
 
 def _iso(at: Any) -> str:
@@ -70,7 +74,11 @@ class _Slice:
     last_hash: str | None = None
     broken: tuple[int, int, str, str] | None = None  # (offset, seq, found prev, expected prev)
     edited: tuple[int, int] | None = None             # (offset, seq)
-    leaves: list[bytes] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)  # b"" for a pruned event (see below)
+    pruned: list[int] = field(default_factory=list)    # offsets of pruned events
+    newest_pruned: tuple[int, int, str] | None = None  # (offset, seq, time) of the last one
+    latest_pruned_at: str = ""                         # the newest time of a pruned event
+    prunes: list[tuple[int, str]] = field(default_factory=list)  # audit.prune: (upto, before)
 
 
 def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
@@ -82,7 +90,8 @@ def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
             rows = conn.execution_options(yield_per=20000).exec_driver_sql(
                 _RAW_EVENTS.format(lo=int(lo), hi=int(hi)))
             prev: str | None = None
-            for seq, at, actor, action, obj, outcome, eng, detail, prev_hash, digest in rows:
+            for (seq, at, actor, action, obj, outcome, eng, detail, prev_hash, digest,
+                 pruned) in rows:
                 if prev is None:
                     out.first_prev, out.first_seq = prev_hash, seq
                 elif prev_hash != prev and out.broken is None:
@@ -91,6 +100,16 @@ def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
                     when = _iso(at)
                 except (TypeError, ValueError):  # a time edited into something else
                     when = str(at)
+                if pruned:  # content cleared: the chain by its stored hashes, the leaf later
+                    out.pruned.append(out.count)
+                    out.newest_pruned = (out.count, seq, when)
+                    out.latest_pruned_at = max(out.latest_pruned_at, when)
+                    out.leaves.append(b"")
+                    prev = digest
+                    out.count += 1
+                    continue
+                if action == PRUNE_ACTION and outcome == "ok":
+                    out.prunes.append(_prune_scope(detail))
                 doc = _doc(prev_hash or "", when, actor or "", action or "", obj or "",
                            outcome or "", eng, detail)
                 if out.edited is None and sha(doc).hexdigest() != digest:
@@ -102,6 +121,27 @@ def _verify_slice(url: str, lo: int, hi: int) -> _Slice:
     finally:
         engine.dispose()
     return out
+
+
+def _prune_scope(detail: str | None) -> tuple[int, str]:
+    """(up to which seq, before which time) an audit.prune event says it pruned."""
+    try:
+        d = json.loads(detail or "{}")
+        return int(d["upto_seq"]), _iso(str(d["before"]))
+    except (ValueError, KeyError, TypeError):
+        return 0, ""
+
+
+def _fill_pruned(engine: Engine, base: int, part: _Slice) -> None:
+    """A pruned event's leaf is the tree's level-0 node at its index."""
+    if not part.pruned:
+        return
+    with engine.connect() as conn:
+        lo, hi = base + part.pruned[0], base + part.pruned[-1]
+        nodes: dict[int, bytes] = dict(conn.execute(sa.select(AuditNode.idx, AuditNode.hash).where(  # type: ignore[call-overload]
+            AuditNode.level == 0, AuditNode.idx >= lo, AuditNode.idx <= hi)).all())
+    for off in part.pruned:
+        part.leaves[off] = nodes.get(base + off, b"")
 
 
 def _slices(engine: Engine, workers: int) -> list[_Slice]:
@@ -124,7 +164,9 @@ def _slices(engine: Engine, workers: int) -> list[_Slice]:
 def verify(engine: Engine, *, workers: int = 2) -> VerifyReport:
     """Check the log in numbered steps; each problem names what was expected and what found.
 
-    1. chain: every event's hash matches its content and links to the one before;
+    1. chain: every event's hash matches its content and links to the one before (a pruned
+       event, whose content is gone, by its stored hashes; it must lie within what an
+       ``audit.prune`` event says it pruned);
     2. tree: the Merkle root over the first N events equals every checkpoint's root;
     3. signatures: every checkpoint is signed by a known key of the firm;
     4. head: the recorded size matches the events present.
@@ -142,7 +184,16 @@ def verify(engine: Engine, *, workers: int = 2) -> VerifyReport:
     pending = iter(cps)
     nxt = next(pending, None)
     prev, base = GENESIS, 0
+    newest_pruned: tuple[int, int, str] | None = None
+    latest_pruned_at, prunes = "", []
     for part in _slices(engine, workers):
+        _fill_pruned(engine, base, part)
+        report.pruned += len(part.pruned)
+        prunes += part.prunes
+        if part.newest_pruned is not None:
+            off, seq, when = part.newest_pruned
+            newest_pruned = (base + off + 1, seq, when)
+            latest_pruned_at = max(latest_pruned_at, part.latest_pruned_at)
         if report.ok and part.count:
             if part.first_prev != prev:
                 report.problems.append(_broken(base + 1, part.first_seq, part.first_prev, prev))
@@ -154,6 +205,9 @@ def verify(engine: Engine, *, workers: int = 2) -> VerifyReport:
                 report.problems.append(f"1. chain: event {base + off + 1} (seq {seq}) does not "
                                        "match its hash (its content was edited)")
         for leaf in part.leaves:
+            if not leaf and report.ok:
+                report.problems.append(f"2. tree: the leaf of pruned event "
+                                       f"{frontier.size + 1} is missing")
             while nxt is not None and nxt.size == frontier.size:
                 _check_cp(report, nxt, frontier.root(), keys)
                 nxt = next(pending, None)
@@ -168,6 +222,14 @@ def verify(engine: Engine, *, workers: int = 2) -> VerifyReport:
                 f"2. tree: tree head of size {nxt.size} but only {frontier.size} events "
                 "exist (events were deleted)")
         nxt = next(pending, None)
+    if newest_pruned is not None:
+        upto = max((u for u, _ in prunes), default=0)
+        before = max((b for _, b in prunes), default="")
+        n, seq, _when = newest_pruned
+        if seq > upto or latest_pruned_at >= before:
+            report.problems.append(
+                f"1. chain: event {n} (seq {seq}) was pruned, but no audit.prune event covers "
+                "it (its content was cleared outside the retention rule)")
     if size != frontier.size:
         report.problems.append(f"4. head: the log records {size} events, found "
                                f"{frontier.size}")

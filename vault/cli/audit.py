@@ -1,4 +1,4 @@
-"""The audit log and the firm's signing key: audit [verify|checkpoint|proof|export],
+"""The audit log and the firm's signing key: audit [verify|checkpoint|proof|export|prune],
 signing-key export|rotate."""
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ class Audit(Command):
         if a.acmd == "verify":
             rep = v.audit_verify()
             self.out({"ok": rep.ok, "events": rep.events, "tree_heads": rep.checkpoints,
-                      "problems": rep.problems},
+                      "pruned": rep.pruned, "problems": rep.problems},
                      lambda: print("\n".join(rep.problems + [
-                         f"{plural(rep.events, 'event')}, "
+                         f"{plural(rep.events, 'event')}"
+                         + (f" ({rep.pruned} pruned to their hashes)" if rep.pruned else "")
+                         + ", "
                          f"{plural(rep.checkpoints, 'signed tree head')}: "
                          + ("intact" if rep.ok else "BROKEN")])))
             return 0 if rep.ok else EXIT_FOUND
@@ -43,6 +45,14 @@ class Audit(Command):
         if a.acmd == "proof":
             proof = v.audit_proof(a.event)
             print(json.dumps(proof, indent=None if self.json else 2, ensure_ascii=False))
+            return 0
+        if a.acmd == "prune":
+            done = v.audit_prune()
+            self.out({"pruned": done.events, "upto_seq": done.upto_seq,
+                      "before": done.before.isoformat()},
+                     lambda: print(f"pruned {plural(done.events, 'event')} older than "
+                                   f"{done.before.isoformat()[:19]}"
+                                   + (f" (up to seq {done.upto_seq})" if done.upto_seq else "")))
             return 0
         n = v.audit_export(a.output)
         self.out({"output": str(a.output), "lines": n},

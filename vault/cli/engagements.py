@@ -1,4 +1,4 @@
-"""`vault engagement create|list|show|complete`."""
+"""`vault engagement create|list|show|complete|retention`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ class Engagements(Command):
             e, n = v.engagement(a.engagement)
             d = engagement_dict(e, n)
             self.out(d, lambda: table([(k, safe(str(val))) for k, val in d.items()]))
+        elif a.ecmd == "retention":
+            e = v.set_retention(a.engagement, a.years)
+            self.out(engagement_dict(e), lambda: print(
+                f"engagement {safe(e.name)} keeps its evidence {e.retention_years} years after "
+                "completion"))
         else:
             e = v.complete_engagement(a.engagement, a.date)
             self.out(engagement_dict(e), lambda: print(

@@ -23,10 +23,13 @@ from vault.cli.agent import Session
 from vault.cli.audit import Audit
 from vault.cli.base import EXIT_ERROR, Command
 from vault.cli.catalogue import Catalogues
+from vault.cli.certificates import Certificates
+from vault.cli.destroy import Destroy
 from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
 from vault.cli.people import People
+from vault.cli.retention import Retention
 from vault.cli.review import Review
 from vault.cli.scan import Scan
 from vault.cli.store import Store
@@ -36,7 +39,8 @@ from vault.evidence.vocabulary import DISCLOSURES, KINDS
 from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
-                                     Session, Catalogues)
+                                     Session, Catalogues, Retention, Certificates)
+GROUPS += (Destroy,)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
 
@@ -109,6 +113,24 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("event", type=int, metavar="SEQ")
     c = cmd("export", "the whole log as JSON Lines with tree heads and public keys", asub)
     c.add_argument("-o", "--output", type=Path, required=True)
+    cmd("prune", "clear events older than the audit retention (3 years) down to their hashes "
+                 "(the destruction job, administrators)", asub)
+    c = cmd("certificates", "destruction certificates (--engagement: those covering it)")
+    c.add_argument("--engagement")
+    cert = cmd("certificate", "one destruction certificate: show, export")
+    certsub = cert.add_subparsers(dest="certcmd", required=True, metavar="ACTION")
+    c = cmd("show", "its signed record and whether the signature verifies", certsub)
+    c.add_argument("id", metavar="ID")
+    c.add_argument("--engagement", help="as a lead or QA of it: only its items")
+    c = cmd("export", "write CERT-ID.json, CERT-ID.json.sig and firm.pem for openssl", certsub)
+    c.add_argument("id", metavar="ID")
+    c.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    c = cmd("destroy", "destroy the evidence whose retention ended and no legal hold keeps "
+                       "(the destruction job; time from the system clock)")
+    c.add_argument("--due", action="store_true", required=True,
+                   help="every item due now (required: nothing else is ever destroyed)")
+    c.add_argument("--dry-run", action="store_true", help="only list what is due")
+    c.add_argument("--limit", type=int, metavar="N", help="destroy at most N items this run")
     st = cmd("store", "the object store")
     stsub = st.add_subparsers(dest="stcmd", required=True, metavar="ACTION")
     cmd("check", "whether the store has versioning and Object Lock (WORM)", stsub)
@@ -153,6 +175,29 @@ def _parser() -> argparse.ArgumentParser:
     c = cmd("complete", "set the completion date (starts the retention clock)", esub)
     c.add_argument("engagement")
     c.add_argument("--date", type=_date, required=True)
+    c = cmd("retention", "keep its evidence longer (never shorter) after completion; "
+                         "extends the store's retention of every payload (leads)", esub)
+    c.add_argument("engagement")
+    c.add_argument("--years", type=int, required=True, metavar="N")
+
+    ret = cmd("retention", "when evidence is due for destruction")
+    rsub = ret.add_subparsers(dest="rcmd", required=True, metavar="ACTION")
+    c = cmd("status", "each item's destruction date, days left and legal holds", rsub)
+    c.add_argument("engagement", nargs="?", help="one engagement (default: all you may see)")
+    c.add_argument("--upcoming", type=int, metavar="DAYS",
+                   help="only items due within DAYS days (or overdue)")
+    hold = cmd("hold", "legal holds: nothing they cover is destroyed")
+    hsub = hold.add_subparsers(dest="hcmd", required=True, metavar="ACTION")
+    c = cmd("add", "hold an item, or every item of an engagement (leads, QA, administrators)",
+            hsub)
+    c.add_argument("target", metavar="ITEM|ENGAGEMENT")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+    c = cmd("release", "release a hold (administrators)", hsub)
+    c.add_argument("hold", metavar="HOLD")
+    c.add_argument("--reason", required=True, metavar="TEXT")
+    c = cmd("holds", "legal holds (unreleased ones unless --all)")
+    c.add_argument("--engagement")
+    c.add_argument("--all", action="store_true", help="also released holds")
 
     cat = cmd("catalogue", "the requirement catalogues: list, show, load a firm's own")
     csub = cat.add_subparsers(dest="ccmd", required=True, metavar="ACTION")

@@ -25,7 +25,8 @@ class Store(Command):
         problems = sum(len(rep[k]) for k in ("orphan_payloads", "missing_payloads",
                                               "stalled_ingests", "abandoned_uploads",
                                               "unfinished_writes", "plaintext_leftovers",
-                                              "unprotected_items"))
+                                              "unprotected_items", "unheld_payloads",
+                                              "stale_holds"))
 
         def human() -> None:
             for k, v in rep.items():

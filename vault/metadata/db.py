@@ -69,7 +69,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA secure_delete=ON")  # freed cells and pages are zeroed, not left behind
     cur.close()
+
+
+ERASED_TABLES = ("evidence_item", "item_search", "item_member", "item_requirement", "flag",
+                 "key_grant", "engagement", "destruction")
+"""Tables whose rows a redaction or a destruction erases or empties (what VACUUM cleans)."""
+
+
+def forget_deleted(engine: Engine) -> None:
+    """Make what was just erased gone from the database files too, not merely unlinked.
+
+    SQLite (``secure_delete`` is on for every connection): merge the search index's segments
+    (so an old file name's trigrams are not left in a superseded one) and checkpoint the WAL
+    with TRUNCATE, so the pages that held an erased header are neither in the WAL nor in free
+    pages of the file. PostgreSQL: VACUUM the affected tables (dead tuples are cleared; WAL
+    archives and backups keep them until they expire — the README says so). Call it after the
+    erasing transaction committed; a busy checkpoint is retried on the next call."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            has_fts = conn.execute(sa.text(
+                "SELECT 1 FROM sqlite_master WHERE name = 'item_fts'")).first()
+            if has_fts:
+                conn.execute(sa.text("INSERT INTO item_fts(item_fts) VALUES ('optimize')"))
+                conn.commit()
+            conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            conn.commit()
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ERASED_TABLES:
+                conn.execute(sa.text(f"VACUUM {table}"))
 
 
 def _private_file(url: str) -> None:

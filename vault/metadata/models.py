@@ -59,6 +59,11 @@ class Engagement(SQLModel, table=True):
     completed_on: date | None = None
     created_at: datetime = _ts()
     created_by: str = Field(foreign_key="user_account.id", max_length=32)
+    retention_years: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    """How long after max(completion, ingest) its items are kept (3; longer only)."""
+    destroyed_at: datetime | None = _ts(default=None, nullable=True)
+    """Set when its every item was destroyed: its key grants are erased and the row is a
+    tombstone (name = id, client cleared)."""
 
 
 class EngagementKey(SQLModel, table=True):
@@ -183,7 +188,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     seq: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()
+    at: datetime = _ts(index=True)  # the audit retention's cut-off (migration 0012)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=60)
     object: str = Field(max_length=200)
@@ -192,6 +197,10 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=2000)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Older than the audit retention: its content (actor, action, object, outcome,
+    engagement, detail) was cleared; its time, chain hashes and Merkle leaf stay (migration
+    0012's trigger permits that one change and no other)."""
 
 
 class AuditHead(SQLModel, table=True):
@@ -287,3 +296,88 @@ class FirmCatalogue(SQLModel, table=True):
     requirements: int
     loaded_at: datetime = _ts()
     loaded_by: str = Field(foreign_key="user_account.id", max_length=32)
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold: while unreleased, nothing it covers is destroyed, and the store's
+    legal-hold flag is set on every version of every covered payload. Covers one item, or a
+    whole engagement when ``item_id`` is None. Released holds stay, as the record of who
+    released them and why."""
+
+    __tablename__ = "legal_hold"
+    id: str = Field(primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    item_id: str | None = Field(default=None, index=True, max_length=32)
+    """No foreign key: a released hold's record outlives the item once it is destroyed."""
+    reason: str = Field(max_length=2000)
+    placed_by: str = Field(foreign_key="user_account.id", max_length=32)
+    placed_at: datetime = _ts()
+    released_by: str | None = Field(default=None, foreign_key="user_account.id",
+                                    max_length=32)
+    released_at: datetime | None = _ts(default=None, nullable=True)
+    release_reason: str | None = Field(default=None, max_length=2000)
+
+
+class DestructionRun(SQLModel, table=True):
+    """One run of ``vault destroy --due``: who ran it, when, what it did, its certificate."""
+
+    __tablename__ = "destruction_run"
+    id: str = Field(primary_key=True, max_length=32)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(default=None, nullable=True)
+    job_user_id: str = Field(foreign_key="user_account.id", max_length=32)
+    destroyed: int = Field(default=0)
+    pending: int = Field(default=0)
+    engagements: int = Field(default=0)
+    certificate_id: str | None = Field(default=None, max_length=64)
+
+
+class Destruction(SQLModel, table=True):
+    """One item's destruction, step by step (claimed, shredded, purged, verified, tombstoned,
+    done), so that a run killed at any point is continued by the next. One row per item: a
+    purge the store refuses (Object Lock) leaves it at ``shredded`` with ``locked`` set, and a
+    later run retries it."""
+
+    __tablename__ = "destruction"
+    item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    run_id: str = Field(foreign_key="destruction_run.id", index=True, max_length=32)
+    """The run that holds (or last held) the claim; the one that finished it, once done."""
+    step: str = Field(max_length=20, index=True)
+    claimed_by: str = Field(max_length=32)
+    """The claiming run's id: a live run's claims are skipped by other workers."""
+    claimed_at: datetime = _ts()
+    object_key: str = Field(max_length=200)
+    version_ids: str = Field(default="[]", sa_type=sa.Text)
+    """JSON list of the store's version ids (and delete markers) purged."""
+    locked: bool = Field(default=False)
+    """The store refused the purge (Object Lock): shredded now, purge retried later."""
+    locked_until: datetime | None = _ts(default=None, nullable=True)
+    verified: bool = Field(default=False)
+    done_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class DestructionCertificate(SQLModel, table=True):
+    """A signed record of one destruction run (NIST SP 800-88 sanitization record fields).
+    `body` is the exact canonical JSON that `signature` (raw Ed25519, base64) signs. Never
+    deleted or changed (a trigger refuses it): a certificate outlives what it describes."""
+
+    __tablename__ = "destruction_certificate"
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = _ts()
+    run_id: str = Field(max_length=64, index=True)
+    body: str = Field(sa_type=sa.Text)
+    key_id: str = Field(foreign_key="signing_key.id", max_length=64)
+    signature: str = Field(max_length=200)
+    items: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class CertificateEngagement(SQLModel, table=True):
+    """Which engagements a certificate's items belonged to (leads and QA of an engagement see
+    its certificates' metadata)."""
+
+    __tablename__ = "certificate_engagement"
+    certificate_id: str = Field(foreign_key="destruction_certificate.id", primary_key=True,
+                                max_length=32)
+    engagement_id: str = Field(primary_key=True, index=True, max_length=32)
+    items: int = Field(default=0, sa_type=sa.BigInteger)

@@ -10,6 +10,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 RETENTION_YEARS = 3
+MAX_RETENTION_YEARS = 100
+"""A sanity bound on `vault engagement retention --years` (a typo of 300 would keep evidence
+for ever: the store could never release it)."""
+NOT_DUE = "not due: no completion date"
+"""Why an item of an engagement without a completion date is never due."""
 
 
 def add_years(d: date, years: int) -> date:
@@ -29,3 +34,17 @@ def destruction_date(completed_on: date | None, ingested_at: datetime,
         start = completed_on
     end = add_years(start, years)
     return datetime.combine(end, time(0, 0), tzinfo=UTC)
+
+
+def due_at(completed_on: date | None, ingested_at: datetime, years: int) -> datetime | None:
+    """When the item may be destroyed (:func:`destruction_date`), or None while its engagement
+    has no completion date: such an item is never due (:data:`NOT_DUE`)."""
+    if completed_on is None:
+        return None
+    return destruction_date(completed_on, ingested_at, years)
+
+
+def days_left(due: datetime, now: datetime) -> int:
+    """Whole days from `now` to `due` by the UTC calendar: 0 or less = due now (`due` is a
+    midnight, so the item is due exactly when this is <= 0)."""
+    return (due.astimezone(UTC).date() - now.astimezone(UTC).date()).days

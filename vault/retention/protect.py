@@ -20,11 +20,13 @@ def enforces_retention(store: ObjectStore) -> bool:
     return "retention" in store.capabilities
 
 
-def protect(store: ObjectStore, item: EvidenceItem, completed_on: date | None) -> None:
-    """Hold the item's payload until its destruction date (extend only, never shorten)."""
+def protect(store: ObjectStore, item: EvidenceItem, completed_on: date | None,
+            years: int) -> None:
+    """Hold the item's payload until its destruction date under the engagement's retention
+    (`years`; without a completion date, at least ingest + `years`), extend only."""
     if not enforces_retention(store):
         return
-    until = destruction_date(completed_on, item.ingested_at)
+    until = destruction_date(completed_on, item.ingested_at, years)
     try:
         held = store.head(item.object_key).retain_until
         if held is not None and held >= until:

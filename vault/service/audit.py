@@ -1,4 +1,4 @@
-"""Audit verbs: reading, checking, proving and exporting the audit log."""
+"""Audit verbs: reading, checking, proving, exporting and pruning the audit log."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from sqlmodel import col, select
 
 from vault.audit import log as audit
 from vault.audit import merkle
+from vault.audit import prune as retention
 from vault.audit import verify as verification
 from vault.errors import IntegrityError, NotFound
 from vault.metadata.models import AuditCheckpoint, AuditEvent
 from vault.people.grants import signing_key_for
+from vault.retention.holds import held_item_ids
 from vault.service.context import Context
 
 
@@ -29,7 +31,7 @@ def audit_events(cx: Context, engagement: str | None = None, *, limit: int | Non
         eng = None
         act = cx.act("audit.read-all", "audit")
     with act as a:
-        q = select(AuditEvent)
+        q = select(AuditEvent).where(col(AuditEvent.pruned).is_(False))
         if eng is not None:
             q = q.where(AuditEvent.engagement_id == eng.id)
         if actor:
@@ -74,6 +76,10 @@ def audit_proof(cx: Context, seq: int) -> dict[str, Any]:
         event = s.get(AuditEvent, seq)
         if event is None:
             raise NotFound(f"no audit event {seq}")
+        if event.pruned:
+            raise NotFound(f"audit event {seq} was pruned (older than the audit retention): "
+                           "only its hashes remain",
+                           hint="`vault audit export` still carries its leaf hash")
         index = audit.event_index(s, seq)
         cp = s.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.size).desc())).first()
         if cp is None or cp.size <= index:
@@ -107,3 +113,16 @@ def audit_export(cx: Context, dest: Path) -> int:
             raise
         a.detail = {"lines": n}
     return n
+
+
+def audit_prune(cx: Context) -> retention.Pruned:
+    """Prune the events older than the audit retention (3 years before the clock's now) and
+    about no held item and no item whose content still exists (the destruction job, after each
+    run; administrators). Leaves one ``audit.prune`` event (how many, up to which seq, the
+    cut-off) when it pruned anything."""
+    with cx.act(retention.ACTION, "audit") as a:
+        done = retention.prune_events(a.s, cx.clock(), held_item_ids(a.s))
+        a.detail = {"events": done.events, "upto_seq": done.upto_seq,
+                    "before": done.before.isoformat()}
+        a.record = done.events > 0
+        return done

@@ -179,6 +179,9 @@ def preview(cx: Context, item_ref: str, max_bytes: int = PREVIEW_BYTES) -> str:
     with cx.session() as s:
         it, eng = cx.find_item(s, item_ref)
     with cx.act("item.read", it, eng) as a:
+        if it.state == ItemState.DESTROYED:
+            a.record = False
+            return "no preview: this item was destroyed at the end of its retention"
         if it.state == ItemState.SHREDDED:
             a.record = False
             return ("no preview: this original was redacted and its content destroyed "

@@ -103,5 +103,5 @@ def complete_engagement(cx: Context, ref: str, on: date) -> Engagement:
         items = a.s.exec(select(EvidenceItem).where(
             EvidenceItem.engagement_id == e.id, col(EvidenceItem.state).in_(VISIBLE))).all()
     for item in items:  # retention moves with the completion date (extend only)
-        protect(cx.store, item, on)
+        protect(cx.store, item, on, e.retention_years)
     return e

@@ -36,6 +36,7 @@ from vault.metadata.models import (
 )
 from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
 from vault.pii.fields import card_findings, masked, refuse_card_data
+from vault.retention.holds import is_held, mirror
 from vault.retention.protect import protect
 from vault.review import flags as flagging
 from vault.service import catalogue as catalogues
@@ -186,7 +187,12 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
     # Held until its destruction date only now that the record is committed: a payload
     # locked before a failed commit could be neither read (no header) nor deleted.
     try:
-        protect(cx.store, result.view.item, eng.completed_on)
+        protect(cx.store, result.view.item, eng.completed_on, eng.retention_years)
+        with cx.session() as s:  # a hold on the whole engagement holds new evidence too
+            held = is_held(s, result.view.item)
+        failed = mirror(cx.store, [result.view.item.object_key], True) if held else []
+        if failed:
+            raise StorageError(f"could not set the legal hold on its payload: {failed[0]}")
     except StorageError as exc:
         raise StorageError(f"{result.view.item.original_name!r} is stored as item "
                            f"{result.view.item.id[:12]}, but {exc.message}",
@@ -362,6 +368,10 @@ def verify(cx: Context, ref: str | None = None, *, engagement: str | None = None
         if it.engagement_id in refused:
             continue
         with cx.act("item.verify", it, engs[it.engagement_id]) as a:
+            if it.state == ItemState.DESTROYED:
+                results.append(VerifyResult(it.id, it.original_name, True,
+                                            "destroyed at the end of its retention"))
+                continue
             if it.state == ItemState.SHREDDED:
                 results.append(VerifyResult(it.id, it.original_name, True,
                                             "redacted: the original was crypto-shredded"))

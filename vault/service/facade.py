@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.engine import Engine
 
 from storage_backends import ObjectStore
+from vault.audit.prune import Pruned
 from vault.audit.verify import VerifyReport
 from vault.catalogue import Catalogue
 from vault.crypto import certs
@@ -24,7 +25,20 @@ from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
 from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
-from vault.service import audit, browse, catalogue, engagements, evidence, people, review, store
+from vault.retention.report import RunReport
+from vault.service import (
+    audit,
+    browse,
+    catalogue,
+    destruction,
+    engagements,
+    evidence,
+    people,
+    review,
+    store,
+)
+from vault.service import certificates as destruction_certs
+from vault.service import retention as retention_
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
@@ -141,6 +155,30 @@ class Vault(Context):
                        max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.member_preview(self, item_ref, seq, max_bytes)
 
+    # -- retention and legal holds -------------------------------------------------------------
+
+    def set_retention(self, ref: str, years: int) -> Engagement:
+        return retention_.set_retention(self, ref, years)
+
+    def retention_status(self, ref: str | None = None, *, upcoming: int | None = None
+                         ) -> list[retention_.RetentionRow]:
+        return retention_.retention_status(self, ref, upcoming=upcoming)
+
+    def place_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        return retention_.place_hold(self, ref, reason)
+
+    def release_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        return retention_.release_hold(self, ref, reason)
+
+    def holds(self, ref: str | None = None, *, include_released: bool = False
+              ) -> list[retention_.HoldView]:
+        return retention_.list_holds(self, ref, include_released=include_released)
+
+    # -- destruction at the end of retention ---------------------------------------------------
+
+    def destroy_due(self, *, dry_run: bool = False, limit: int | None = None) -> RunReport:
+        return destruction.destroy_due(self, dry_run=dry_run, limit=limit)
+
     # -- requirement catalogues ----------------------------------------------------------------
 
     def catalogues(self) -> list[CatalogueInfo]:
@@ -214,3 +252,18 @@ class Vault(Context):
 
     def audit_export(self, dest: Path) -> int:
         return audit.audit_export(self, dest)
+
+    def audit_prune(self) -> Pruned:
+        return audit.audit_prune(self)
+
+    # -- destruction certificates --------------------------------------------------------------
+
+    def certificates(self, engagement: str | None = None
+                     ) -> list[destruction_certs.CertificateInfo]:
+        return destruction_certs.certificates(self, engagement)
+
+    def certificate(self, ref: str, engagement: str | None = None) -> dict[str, Any]:
+        return destruction_certs.certificate(self, ref, engagement)
+
+    def export_certificate(self, ref: str, dest: Path) -> dict[str, Any]:
+        return destruction_certs.export_certificate(self, ref, dest)

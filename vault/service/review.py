@@ -16,6 +16,7 @@ from vault.errors import IntegrityError, InvalidInput, NotFound
 from vault.evidence import retrieve
 from vault.evidence.lifecycle import QUARANTINE_KINDS, ItemState, shred
 from vault.evidence.sources import Source
+from vault.metadata.db import forget_deleted
 from vault.metadata.models import Engagement, EvidenceItem, Flag, ItemRequirement, Member
 from vault.pii import CARD_KINDS
 from vault.review import flags as flagging
@@ -62,7 +63,15 @@ def open_flag_counts(cx: Context) -> dict[str, int]:
 
 
 def resolve_flag(cx: Context, ref: str, decision: str, reason: str) -> Resolution:
-    """Decide one flag (see the module's docstring)."""
+    """Decide one flag (see the module's docstring). After a redaction, the shredded header
+    is made gone from the database files too (:func:`vault.metadata.db.forget_deleted`)."""
+    res = _resolve_flag(cx, ref, decision, reason)
+    if decision == "redact":
+        forget_deleted(cx.engine)
+    return res
+
+
+def _resolve_flag(cx: Context, ref: str, decision: str, reason: str) -> Resolution:
     flagging.check_decision(decision)
     with cx.session() as s:
         flag, eng = cx.find_flag(s, ref)

@@ -16,6 +16,7 @@ from vault.evidence import retrieve
 from vault.evidence.lifecycle import READABLE, VISIBLE, ItemState
 from vault.metadata.models import Engagement, EvidenceItem, Member
 from vault.retention.dates import destruction_date
+from vault.retention.holds import held_item_ids, mirror
 from vault.retention.protect import enforces_retention, protect
 from vault.service.context import Context
 
@@ -66,7 +67,8 @@ def doctor(cx: Context, *, repair: bool = False, older_than: timedelta = STALE
         report: dict[str, Any] = {"orphan_payloads": [], "missing_payloads": [],
                                   "stalled_ingests": [], "abandoned_uploads": [],
                                   "unfinished_writes": [], "plaintext_leftovers": [],
-                                  "unprotected_items": [],
+                                  "unprotected_items": [], "unheld_payloads": [],
+                                  "stale_holds": [],
                                   "repaired": [], "kept": []}
         for key in sorted(keys - known.keys()):
             report["orphan_payloads"].append(key)
@@ -103,28 +105,49 @@ def doctor(cx: Context, *, repair: bool = False, older_than: timedelta = STALE
 
 def _unprotected(cx: Context, repair: bool, report: dict[str, Any]) -> None:
     """Items whose payload the store does not hold until their destruction date (an ingest
-    whose store failed after the commit; a store restored from a backup)."""
+    whose store failed after the commit; a store restored from a backup), or whose legal-hold
+    flag disagrees with the vault's holds."""
     if not enforces_retention(cx.store):
         return
     with cx.session() as s:
         rows = s.exec(select(EvidenceItem, Engagement).join(
             Engagement, col(Engagement.id) == col(EvidenceItem.engagement_id)).where(
             col(EvidenceItem.state).in_(VISIBLE))).all()
+        on_hold = held_item_ids(s)
     for item, eng in rows:
         completed_on = eng.completed_on
         try:
-            held = cx.store.head(item.object_key).retain_until
+            info = cx.store.head(item.object_key)
         except OSError:
             continue  # missing payloads are reported above
-        if held is not None and held >= destruction_date(completed_on, item.ingested_at):
+        _legal_hold_flag(cx, item, info.legal_hold, item.id in on_hold, repair, report)
+        held = info.retain_until
+        if held is not None and held >= destruction_date(completed_on, item.ingested_at,
+                                                         eng.retention_years):
             continue
         report["unprotected_items"].append(item.id)
         if repair:
             try:
-                protect(cx.store, item, completed_on)
+                protect(cx.store, item, completed_on, eng.retention_years)
                 report["repaired"].append(f"retention of item {item.id}")
             except StorageError as exc:
                 report["kept"].append(f"item {item.id} ({exc.message})")
+
+
+def _legal_hold_flag(cx: Context, item: EvidenceItem, flagged: bool, held: bool,
+                     repair: bool, report: dict[str, Any]) -> None:
+    """The store's legal-hold flag disagrees with the vault's holds (a store that failed while
+    a hold was placed or released): set or clear it."""
+    if flagged == held:
+        return
+    report["unheld_payloads" if held else "stale_holds"].append(item.id)
+    if repair:
+        failed = mirror(cx.store, [item.object_key], held)
+        if failed:
+            report["kept"].append(f"item {item.id} ({failed[0]})")
+        else:
+            report["repaired"].append(f"legal hold of item {item.id} "
+                                      f"{'set' if held else 'cleared'}")
 
 
 def _leftover_files(cx: Context, store: Any, older_than: timedelta, repair: bool,

@@ -152,7 +152,7 @@ def engagement_dict(e: Engagement, items: int | None = None) -> dict[str, Any]:
          "period_start": e.period_start.isoformat() if e.period_start else None,
          "period_end": e.period_end.isoformat() if e.period_end else None,
          "completed_on": e.completed_on.isoformat() if e.completed_on else None,
-         "created_at": e.created_at.isoformat()}
+         "retention_years": e.retention_years, "created_at": e.created_at.isoformat()}
     if items is not None:
         d["items"] = items
     return d

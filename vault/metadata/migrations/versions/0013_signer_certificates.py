@@ -1,7 +1,7 @@
 """People's own signing keys and their X.509 certificates; the firm key's CA certificate
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 """
 import sqlalchemy as sa
 import sqlmodel
@@ -10,7 +10,7 @@ from alembic import op
 import vault.metadata.models
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
