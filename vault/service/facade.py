@@ -22,8 +22,28 @@ from vault.crypto.keys import PersonalKey
 from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
-from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
-from vault.service import audit, browse, catalogue, engagements, evidence, people, review, store
+from vault.metadata.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    Engagement,
+    EvidenceItem,
+    ExportRecipient,
+    Member,
+    SigningKey,
+    User,
+)
+from vault.service import (
+    audit,
+    browse,
+    catalogue,
+    disclosure,
+    engagements,
+    evidence,
+    people,
+    recipients,
+    review,
+    store,
+)
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
@@ -202,3 +222,22 @@ class Vault(Context):
 
     def audit_export(self, dest: Path) -> int:
         return audit.audit_export(self, dest)
+
+    # -- disclosure and export -----------------------------------------------------------------
+
+    def set_disclosure(self, item_ref: str, level: str, reason: str) -> EvidenceItem:
+        return disclosure.set_disclosure(self, item_ref, level, reason)
+
+    def set_roc_refs(self, item_ref: str, add: Iterable[str] = (),
+                     remove: Iterable[str] = ()) -> list[str]:
+        return disclosure.set_roc_refs(self, item_ref, add, remove)
+
+    def add_recipient(self, name: str, type_: str, age_recipient: str,
+                      client: str | None = None) -> ExportRecipient:
+        return recipients.add_recipient(self, name, type_, age_recipient, client)
+
+    def list_recipients(self) -> list[ExportRecipient]:
+        return recipients.list_recipients(self)
+
+    def remove_recipient(self, name: str) -> None:
+        recipients.remove_recipient(self, name)

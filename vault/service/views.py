@@ -33,6 +33,8 @@ class IngestOptions:
     system: str | None = None
     description: str | None = None
     allow_unlocked: bool = False
+    roc_refs: tuple[str, ...] = ()
+    """Reference numbers the ROC cites this evidence by (``DOC-12``)."""
 
 
 @dataclass(frozen=True)
