@@ -161,24 +161,24 @@ def tar_stream(bag: Bag, progress: Callable[[int], None] | None = None) -> Itera
         head = _tarinfo(f"{top}/{d}", 0, m, directory=True)
         written += len(head)
         yield head
-    for p in sorted(bag.payloads, key=lambda p: p.path):
-        head = _tarinfo(f"{top}/{p.path}", p.size, m)
+    for pl in sorted(bag.payloads, key=lambda x: x.path):
+        head = _tarinfo(f"{top}/{pl.path}", pl.size, m)
         written += len(head)
         yield head
         h256, h512, n = hashlib.sha256(), hashlib.sha512(), 0
-        for block in p.blocks():
+        for block in pl.blocks():
             n += len(block)
-            if n > p.size:
-                raise IntegrityError(f"{p.path}: more content than its recorded size")
+            if n > pl.size:
+                raise IntegrityError(f"{pl.path}: more content than its recorded size")
             h256.update(block)
             h512.update(block)
             written += len(block)
             yield block
             if progress is not None:
                 progress(len(block))
-        if n != p.size:
-            raise IntegrityError(f"{p.path}: less content than its recorded size")
-        bag.hashes[p.path] = (h256.hexdigest(), h512.hexdigest())
+        if n != pl.size:
+            raise IntegrityError(f"{pl.path}: less content than its recorded size")
+        bag.hashes[pl.path] = (h256.hexdigest(), h512.hexdigest())
         written += len(_pad(n))
         yield _pad(n)
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", bag_info(bag))] + sorted(bag.tag_files)
