@@ -66,7 +66,55 @@ class Exports(Command):
         return 0
 
     def export(self) -> int:
-        raise NotImplementedError
+        from vault.cli.termout import Progress, plural
+        from vault.service.exports import Scope
+        a = self.args
+        scope = Scope(roc_refs=tuple(a.roc_ref), requirements=tuple(a.req),
+                      kinds=tuple(a.kind), since=a.since, until=a.until, items=tuple(a.item))
+        v = self.open()
+        if a.dry_run:
+            r = v.export(a.engagement, to=a.to, request_ref=a.request_ref, output=a.output,
+                         scope=scope, dry_run=True)
+        else:
+            # the size is known only once the plan is: a dry run first (no event), then the bar
+            plan = v.export(a.engagement, to=a.to, request_ref=a.request_ref, output=a.output,
+                            scope=scope, dry_run=True, force=a.force)
+            total = sum(i.size for i in plan.included)
+            with Progress.maybe(total, len(plan.included), enabled=not self.json) as bar:
+                r = v.export(a.engagement, to=a.to, request_ref=a.request_ref,
+                             output=a.output, scope=scope, force=a.force,
+                             progress=bar.advance)
+
+        def human() -> None:
+            if r.included:
+                print(("would include " if r.dry_run else "included ")
+                      + plural(len(r.included), "file") + ":")
+                table([(i.item_id[:12], plural(i.size, "byte"), safe(i.path))
+                       for i in r.included])
+            if r.withheld:
+                print(("would withhold " if r.dry_run else "withheld ")
+                      + plural(len(r.withheld), "item") + ":")
+                table([(w.item_id[:12], safe(w.name), safe(w.reason)) for w in r.withheld])
+            if r.coverage:
+                print("coverage:")
+                table([(safe(q), k, safe(ans)) for q, k, ans in r.coverage])
+            if not r.dry_run:
+                print(f"wrote {safe(str(r.output))} ({plural(r.bundle_size or 0, 'byte')}, "
+                      f"age-encrypted to {safe(r.recipient)})\nbag {safe(r.bag_name)}; "
+                      f"bundle sha256 {r.bundle_sha256}")
+        self.out(r.as_dict(), human)
+        return 0
 
     def exports(self) -> int:
-        raise NotImplementedError
+        rows = self.open().exports(self.args.engagement)
+        data = [{"id": e.id, "recipient": e.recipient, "recipient_type": e.recipient_type,
+                 "request_ref": e.request_ref, "bag": e.bag_name,
+                 "bundle_sha256": e.bundle_sha256, "bundle_size": e.bundle_size,
+                 "items": e.items, "withheld": e.withheld,
+                 "created_at": e.created_at.isoformat()} for e in rows]
+        self.out(data, lambda: table(
+            [("DATE", "RECIPIENT", "REQUEST", "FILES", "WITHHELD", "BUNDLE SHA-256")]
+            + [(f"{e.created_at:%Y-%m-%d %H:%M}", safe(e.recipient), safe(e.request_ref),
+                str(e.items), str(e.withheld), e.bundle_sha256[:16]) for e in rows],
+            header=True) if rows else print("no exports yet"))
+        return 0

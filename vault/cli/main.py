@@ -198,6 +198,28 @@ def _parser() -> argparse.ArgumentParser:
     cmd("list", "the registered recipients", rsub)
     c = cmd("remove", "remove a recipient (its past exports stay listed)", rsub)
     c.add_argument("name")
+    c = cmd("export", "a signed BagIt bundle of evidence, age-encrypted to a recipient "
+                      "(leads and QA)")
+    c.add_argument("engagement")
+    c.add_argument("--to", required=True, metavar="RECIPIENT")
+    c.add_argument("--request-ref", required=True, metavar="REF",
+                   help="the request's reference (e.g. the QA request number)")
+    c.add_argument("-o", "--output", type=Path, metavar="FILE")
+    c.add_argument("--roc-ref", action="append", default=[], metavar="REF",
+                   help="evidence carrying this ROC reference (repeatable)")
+    c.add_argument("--req", action="append", default=[], metavar="ID",
+                   help="evidence mapped to this requirement or one under it (repeatable)")
+    c.add_argument("--item", action="append", default=[], metavar="ID",
+                   help="this item (repeatable)")
+    c.add_argument("--kind", action="append", default=[], choices=KINDS,
+                   help="only evidence of this kind (repeatable)")
+    c.add_argument("--since", type=_date, metavar="DATE", help="ingested on or after")
+    c.add_argument("--until", type=_date, metavar="DATE", help="ingested on or before")
+    c.add_argument("--dry-run", action="store_true",
+                   help="list what would go and what would not (and why); write nothing")
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
+    c = cmd("exports", "the exports made of an engagement")
+    c.add_argument("engagement")
 
     c = cmd("scan", "scan files for card data and PII without storing anything "
                     "(exit 1 when something is found)")

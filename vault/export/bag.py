@@ -228,56 +228,65 @@ def check_output(dest: Path, force: bool) -> Path:
     return dest
 
 
-def write_encrypted(pieces: Iterable[bytes], recipient: X25519Recipient, dest: Path, *,
-                    force: bool, rng: Callable[[int], bytes]) -> Written:
-    """Encrypt `pieces` to `recipient` into ``dest.partial-XXXXXXXX`` (0600), fsync it and
-    rename it to `dest`; on any failure the partial file is removed (a SIGKILL leaves it, by its
-    name never taken for a bundle)."""
-    dest = check_output(dest, force)
+def write_partial(pieces: Iterable[bytes], recipient: X25519Recipient, dest: Path, *,
+                  rng: Callable[[int], bytes]) -> Written:
+    """Encrypt `pieces` to `recipient` into ``dest.partial-XXXXXXXX`` (0600) beside `dest` and
+    fsync it; :func:`install` makes it `dest`. On any failure the partial file is removed (a
+    SIGKILL leaves it behind, by its name never taken for a bundle)."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=dest.name + PARTIAL, dir=dest.parent)
     except OSError as exc:
         raise StorageError(f"cannot write in {dest.parent}: {exc.strerror or exc}") from None
     digest, size = hashlib.sha256(), 0
     try:
-        try:
-            with os.fdopen(fd, "wb", buffering=1 << 20) as f:
-                file_key = new_file_key(rng)
-                header = write_header(file_key, [recipient], rng)
-                digest.update(header)
-                size += len(header)
-                f.write(header)
-                for piece in encrypt_payload(file_key, pieces, rng=rng):
-                    digest.update(piece)
-                    size += len(piece)
-                    f.write(piece)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as exc:
-            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        try:
-            if force:
-                os.replace(tmp, dest)
-            else:
-                try:
-                    os.link(tmp, dest)
-                except FileExistsError:
-                    raise AlreadyExists(f"output file exists: {dest}",
-                                        hint="use --force to replace it") from None
-                os.unlink(tmp)
-            with contextlib.suppress(OSError):
-                dfd = os.open(dest.parent, os.O_RDONLY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
-        except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                os.replace(tmp, dest)
-            else:
-                raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
-    except BaseException:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
+            file_key = new_file_key(rng)
+            header = write_header(file_key, [recipient], rng)
+            digest.update(header)
+            size += len(header)
+            f.write(header)
+            for piece in encrypt_payload(file_key, pieces, rng=rng):
+                digest.update(piece)
+                size += len(piece)
+                f.write(piece)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
         raise
-    return Written(dest, digest.hexdigest(), size)
+    return Written(Path(tmp), digest.hexdigest(), size)
+
+
+def install(tmp: Path, dest: Path, force: bool) -> None:
+    """Make the finished partial file `dest`: renamed over it with `force`, else hard-linked
+    (which fails if something appeared there meanwhile); then the directory is fsynced."""
+    try:
+        if force:
+            os.replace(tmp, dest)
+        else:
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                raise AlreadyExists(f"output file exists: {dest}",
+                                    hint="use --force to replace it") from None
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP,
+                                     errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+                    raise
+                if os.path.lexists(dest):
+                    raise AlreadyExists(f"output file exists: {dest}",
+                                        hint="use --force to replace it") from None
+                os.replace(tmp, dest)
+            else:
+                os.unlink(tmp)
+    except OSError as exc:
+        raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    with contextlib.suppress(OSError):
+        dfd = os.open(dest.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

@@ -28,6 +28,7 @@ from vault.metadata.models import (
     Engagement,
     EvidenceItem,
     ExportRecipient,
+    ExportRecord,
     Member,
     SigningKey,
     User,
@@ -39,6 +40,7 @@ from vault.service import (
     disclosure,
     engagements,
     evidence,
+    exports,
     people,
     recipients,
     review,
@@ -47,6 +49,7 @@ from vault.service import (
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
+from vault.service.exports import ExportResult, Scope
 from vault.service.views import (
     EngagementView,
     FlagView,
@@ -241,3 +244,13 @@ class Vault(Context):
 
     def remove_recipient(self, name: str) -> None:
         recipients.remove_recipient(self, name)
+
+    def export(self, ref: str, *, to: str, request_ref: str, output: Path | None,
+               scope: Scope | None = None, dry_run: bool = False, force: bool = False,
+               progress: Progress | None = None) -> ExportResult:
+        return exports.export(self, ref, to=to, request_ref=request_ref, output=output,
+                              scope=scope or Scope(), dry_run=dry_run, force=force,
+                              progress=progress)
+
+    def exports(self, ref: str) -> list[ExportRecord]:
+        return exports.exports(self, ref)
