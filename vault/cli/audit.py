@@ -4,6 +4,7 @@ signing-key export|rotate."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from vault.cli.base import EXIT_FOUND, Command
 from vault.cli.termout import plural, safe, table
@@ -54,11 +55,21 @@ class Audit(Command):
             k = v.rotate_signing_key()
             self.out({"key_id": k.id}, lambda: print(f"new signing key {k.id}"))
             return 0
+        if a.ca:
+            ca = v.ca_certificate()
+            _write(a.output, ca)
+            self.out({"output": str(a.output), "ca": True},
+                     lambda: print(f"wrote {safe(str(a.output))} (the firm's CA certificate)"))
+            return 0
         keys = v.signing_keys()
         pem = "".join(k.public_pem for k in (keys if a.all else keys[:1]))
-        tmp = a.output.with_name(a.output.name + ".tmp")
-        tmp.write_text(pem, encoding="ascii")
-        tmp.replace(a.output)
+        _write(a.output, pem)
         self.out({"output": str(a.output), "key_ids": [k.id for k in keys]},
                  lambda: print(f"wrote {safe(str(a.output))} (key {keys[0].id[:16]}…)"))
         return 0
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="ascii")
+    tmp.replace(path)

@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--recipient", required=True, metavar="age1...")
     c.add_argument("--role", choices=access.FIRM_ROLES, help="a firm-wide role")
+    c = cmd("certify", "certify a person's signing key with the firm key (X.509), so they "
+                       "can sign exports; again to renew", usub)
+    c.add_argument("name")
+    c.add_argument("--days", type=int, default=365, help="validity (default 365)")
     cmd("users", "registered people")
     mem = cmd("member", "add or remove engagement members")
     msub = mem.add_subparsers(dest="mcmd", required=True, metavar="ACTION")
@@ -117,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     c = cmd("export", "write the public key (PEM) for out-of-band handover", ssub)
     c.add_argument("-o", "--output", type=Path, required=True)
     c.add_argument("--all", action="store_true", help="every generation, newest first")
+    c.add_argument("--ca", action="store_true",
+                   help="the firm's CA certificate (X.509) instead of the bare public key")
     cmd("rotate", "a new signing key; old signatures stay verifiable", ssub)
     cmd("whoami", "who the identity in use is")
     c = cmd("agent", "unlock your identity once for this session (like ssh-agent): "

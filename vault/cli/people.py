@@ -72,6 +72,11 @@ class People(Command):
 
     def user(self) -> int:
         a = self.args
+        if a.ucmd == "certify":
+            c = self.open().certify_user(a.name, days=a.days)
+            self.out(c, lambda: print(f"certified {safe(c['user'])}'s signing key until "
+                                      f"{c['not_after'][:10]} (serial {c['serial'][:16]}…)"))
+            return 0
         u = self.open().add_user(a.name, a.recipient, a.role)
         self.out({"id": u.id, "name": u.name, "recipient": u.recipient,
                   "firm_role": u.firm_role},

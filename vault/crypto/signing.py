@@ -39,6 +39,14 @@ def from_raw(raw: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
+def from_pem(pem: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from its PEM; ValueError for anything else."""
+    public = serialization.load_pem_public_key(pem.encode("ascii"))
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return public
+
+
 def verify(pem: str, message: bytes, signature: bytes) -> bool:
     """True if `signature` is a valid Ed25519 signature of `message` by the PEM public key."""
     public = serialization.load_pem_public_key(pem.encode("ascii"))

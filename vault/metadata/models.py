@@ -234,6 +234,8 @@ class SigningKey(SQLModel, table=True):
     public_pem: str = Field(max_length=400)
     created_at: datetime = _ts()
     retired_at: datetime | None = _ts(default=None, nullable=True)
+    ca_pem: str | None = Field(default=None, sa_type=sa.Text)
+    """This generation's self-signed CA certificate (the firm key certifies people's keys)."""
 
 
 class SigningGrant(SQLModel, table=True):
@@ -243,6 +245,32 @@ class SigningGrant(SQLModel, table=True):
     key_id: str = Field(foreign_key="signing_key.id", primary_key=True, max_length=64)
     user_id: str = Field(foreign_key="user_account.id", primary_key=True, max_length=32)
     wrapped: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class SignerKey(SQLModel, table=True):
+    """A person's own Ed25519 signing key (they sign their exports): public part, and the
+    private part age-encrypted to that person only. id = SHA-256 of the raw public key."""
+
+    __tablename__ = "signer_key"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    public_pem: str = Field(max_length=400)
+    wrapped: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _ts()
+
+
+class SignerCertificate(SQLModel, table=True):
+    """An X.509 certificate of a person's signing key, issued by a firm-key generation (CA)."""
+
+    __tablename__ = "signer_certificate"
+    serial: str = Field(primary_key=True, max_length=64)
+    key_id: str = Field(foreign_key="signer_key.id", index=True, max_length=64)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    ca_key_id: str = Field(foreign_key="signing_key.id", max_length=64)
+    pem: str = Field(sa_type=sa.Text)
+    not_before: datetime = _ts()
+    not_after: datetime = _ts()
+    issued_by: str = Field(foreign_key="user_account.id", max_length=32)
 
 
 class FirmCatalogue(SQLModel, table=True):

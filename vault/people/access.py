@@ -28,6 +28,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "flag.resolve": frozenset({"lead", "qa"}),
     "user.add": frozenset({"admin"}),
     "user.list": frozenset({"admin"}),
+    "user.certify": frozenset({"admin"}),
     "member.add": frozenset({"lead"}),
     "member.remove": frozenset({"lead"}),
     "member.list": _TEAM | {"admin"},
@@ -55,9 +56,10 @@ MATRIX: dict[str, frozenset[str]] = {
 AUDITED: frozenset[str] = frozenset({
     "engagement.create", "engagement.complete", "item.ingest", "item.read",
     "item.read-quarantined", "item.verify",
-    "flag.resolve", "user.add", "member.add", "member.remove", "audit.verify", "audit.proof",
-    "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor", "catalogue.load",
-    "item.disclose", "item.roc-ref", "recipient.add", "recipient.remove", "export.create",
+    "flag.resolve", "user.add", "user.certify", "member.add", "member.remove", "audit.verify",
+    "audit.proof", "audit.export", "audit.checkpoint", "signing.rotate", "store.doctor",
+    "catalogue.load", "item.disclose", "item.roc-ref", "recipient.add", "recipient.remove",
+    "export.create",
 })
 """Actions that leave an audit event whatever their outcome (done, failed or refused): every
 read of evidence content and every change. The others only look at metadata: they leave an
@@ -77,6 +79,7 @@ _WHAT: dict[str, str] = {
     "flag.resolve": "decide the flags of {eng}",
     "user.add": "register people",
     "user.list": "list the people registered",
+    "user.certify": "certify people's signing keys",
     "member.add": "add members to {eng}",
     "member.remove": "remove members from {eng}",
     "member.list": "see the members of {eng}",

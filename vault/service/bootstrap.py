@@ -17,7 +17,7 @@ from vault.crypto import keys
 from vault.errors import InvalidInput, PermissionDenied, StorageError
 from vault.metadata.db import open_database
 from vault.metadata.models import User
-from vault.people.grants import new_signing_key
+from vault.people.grants import certify, new_signer_key, new_signing_key
 from vault.service.context import Clock, Rng, utcnow
 from vault.service.facade import Vault
 
@@ -86,7 +86,12 @@ def _register_first(engine: sa.Engine, identity: X25519Identity, name: str, cloc
                     created_at=clock())
         s.add(user)
         s.flush()
-        new_signing_key(s, [user], clock())
+        now = clock()
+        firm_key = new_signing_key(s, [user], now)
+        s.flush()
+        new_signer_key(s, user, now)  # so that the first administrator can export at once
+        s.flush()
+        certify(s, user, user, firm_key, now)
         s.commit()
     return True
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from storage_backends import ObjectStore
 from vault.age import X25519Identity
 from vault.audit import log as audit
+from vault.crypto import certs
 from vault.crypto.keys import PersonalKey, unwrap_identity
 from vault.errors import (
     IntegrityError,
@@ -47,7 +48,7 @@ from vault.metadata.models import (
     Member,
     User,
 )
-from vault.people import access
+from vault.people import access, grants
 from vault.pii import CARD_KINDS, Scanner
 from vault.review.flags import flag_hash_key
 
@@ -225,6 +226,11 @@ class Context:
 
     def new_id(self) -> str:
         return self.rng(16).hex()
+
+    def signer(self, s: Session) -> certs.Signer:
+        """The acting person's certified signing key, unlocked: what signs their exports.
+        PermissionDenied, naming who can certify them, without a valid certificate."""
+        return grants.signer_for(s, self.user, self._identity, self.clock())
 
     def roles(self, s: Session, engagement_id: str | None) -> set[str]:
         """The actor's firm roles, ``person`` (not for the destruction job) and their role in

@@ -30,7 +30,7 @@ from vault.age import X25519Identity, X25519Recipient
 from vault.audit import log as audit
 from vault.audit import merkle
 from vault.crypto import signing
-from vault.errors import InvalidInput, NotFound, NotSupported
+from vault.errors import InvalidInput, NotFound
 from vault.evidence import retrieve
 from vault.evidence.lifecycle import VISIBLE
 from vault.evidence.vocabulary import KINDS
@@ -335,15 +335,6 @@ def _firm(ca_pem: str) -> str:
     return subject.rfc4514_string()
 
 
-def _signer(cx: Context, s: Session) -> bag.Signer:
-    """The exporter's certified signing key (``Context.signer``, from vault.crypto.certs)."""
-    get = getattr(cx, "signer", None)
-    if get is None:
-        raise NotSupported("exports are signed with the exporter's certified key, which this "
-                           "vault cannot make yet")
-    return get(s)  # type: ignore[no-any-return]
-
-
 Progress = Callable[[int], None]
 
 
@@ -398,7 +389,7 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
                 f"{recipient.name!r}" if plan.withheld else
                 "nothing to export: no evidence in scope",
                 hint="--dry-run lists what is withheld and why")
-        signer = _signer(cx, s)
+        signer: bag.Signer = cx.signer(s)  # refused, naming who can certify, without one
         keys: dict[str, X25519Identity] = {}
         for it in plan.included:
             if it.key_id not in keys:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from storage_backends import ObjectStore
 from vault.audit.verify import VerifyReport
 from vault.catalogue import Catalogue
+from vault.crypto import certs
 from vault.crypto.keys import PersonalKey
 from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
@@ -70,6 +71,7 @@ class Vault(Context):
                  tmp_dir: Path, clock: Clock = utcnow, rng: Rng = os.urandom) -> None:
         super().__init__(engine, store, identity, tmp_dir=tmp_dir, clock=clock, rng=rng)
         catalogue.refresh(self)  # the firm's loaded catalogues, for every reader of them
+        people.ensure_signer_key(self)  # a person's own key for signing exports
 
     # -- the vault -----------------------------------------------------------------------------
 
@@ -206,6 +208,12 @@ class Vault(Context):
 
     def rotate_signing_key(self) -> SigningKey:
         return people.rotate_signing_key(self)
+
+    def ca_certificate(self) -> str:
+        return people.ca_certificate(self)
+
+    def certify_user(self, name: str, *, days: int = certs.CERT_DAYS) -> dict[str, Any]:
+        return people.certify_user(self, name, days=days)
 
     # -- audit ---------------------------------------------------------------------------------
 

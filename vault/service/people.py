@@ -8,16 +8,17 @@ key for new items, wrapped to the remaining members only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from vault.age import X25519Identity, X25519Recipient
-from vault.crypto import signing
+from vault.crypto import certs, signing
 from vault.crypto.keys import wrap_bytes
 from vault.errors import AlreadyExists, InvalidInput, NotFound
 from vault.metadata.models import EngagementKey, KeyGrant, Member, SigningGrant, SigningKey, User
-from vault.people import access
+from vault.people import access, grants
 from vault.people.grants import key_grant, new_signing_key, unwrap_signing
 from vault.pii.fields import refuse_card_data
 from vault.service.context import Context
@@ -185,3 +186,55 @@ def rotate_signing_key(cx: Context) -> SigningKey:
         row = s.get(SigningKey, kid)
         assert row is not None
         return row
+
+
+# -- people's signing keys and their certificates ------------------------------------------
+
+def ensure_signer_key(cx: Context) -> None:
+    """Give the acting person their own signing key the first time they open the vault (made
+    here, with their identity at hand, wrapped to them only). The destruction job signs with
+    the firm key and gets none."""
+    if cx.user.firm_role == "destruction-job":
+        return
+    with cx.session() as s:
+        if grants.signer_key(s, cx.user) is not None:
+            return
+        grants.new_signer_key(s, cx.user, cx.clock())
+        s.commit()
+
+
+def certify_user(cx: Context, name: str, *, days: int = certs.CERT_DAYS) -> dict[str, Any]:
+    """Certify a person's signing key with the firm key (administrators): an X.509 certificate
+    valid `days`, which lets them sign exports. Renewing is certifying again."""
+    if not 1 <= days <= 3 * 366:
+        raise InvalidInput("a certificate is valid 1 to 1,098 days")
+    with cx.act("user.certify", name) as a:
+        s = a.s
+        user = _user(s, name)
+        if user.firm_role == "destruction-job":
+            raise InvalidInput("the destruction job signs with the firm key, not its own")
+        firm_key = grants.signing_key_for(s, cx.user, cx._identity)
+        cert = grants.certify(s, user, cx.user, firm_key, cx.clock(), days)
+        a.obj = user.id
+        a.detail = {"serial": cert.serial, "not_after": cert.not_after.isoformat()}
+        return certificate_view(user, cert.serial, cert.key_id, cert.not_before,
+                                cert.not_after)
+
+
+def certificate_view(user: User, serial: str, key_id: str, not_before: datetime,
+                     not_after: datetime) -> dict[str, Any]:
+    return {"user": user.name, "serial": serial, "key_id": key_id,
+            "not_before": not_before.isoformat(), "not_after": not_after.isoformat()}
+
+
+def ca_certificate(cx: Context) -> str:
+    """The current firm key's CA certificate (PEM), made now by a holder of the firm key if a
+    vault older than certificates has none."""
+    with cx.act("signing.export", "signing-key/ca") as a:
+        s = a.s
+        key = grants.current_signing_key(s)
+        if key.ca_pem is None and cx.user.firm_role in signing.SIGNER_ROLES:
+            pem = grants.ca_pem(s, key, grants.signing_key_for(s, cx.user, cx._identity))
+            a.commit()
+            return pem
+        return grants.ca_pem(s, key, None)
