@@ -22,10 +22,12 @@ import hashlib
 import os
 import tarfile
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from vault.age import X25519Recipient, encrypt_payload, new_file_key, write_header
 from vault.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
@@ -64,6 +66,9 @@ class Payload:
     path: str
     size: int
     blocks: Callable[[], Iterable[bytes]]
+    sha256: str | None = None
+    """The content's SHA-256 when `blocks` itself checks it (raising after the last block if
+    it differs, as the vault's decryption does): not computed twice."""
 
 
 @dataclass
@@ -99,6 +104,12 @@ def _tarinfo(name: str, size: int, mtime: int, *, directory: bool = False) -> by
     ti.uid = ti.gid = 0
     ti.uname = ti.gname = ""
     return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "strict")
+
+
+def _update(h256: Any, h512: Any, block: bytes) -> None:
+    if h256 is not None:
+        h256.update(block)
+    h512.update(block)
 
 
 def _pad(n: int) -> bytes:
@@ -161,26 +172,36 @@ def tar_stream(bag: Bag, progress: Callable[[int], None] | None = None) -> Itera
         head = _tarinfo(f"{top}/{d}", 0, m, directory=True)
         written += len(head)
         yield head
-    for pl in sorted(bag.payloads, key=lambda x: x.path):
-        head = _tarinfo(f"{top}/{pl.path}", pl.size, m)
-        written += len(head)
-        yield head
-        h256, h512, n = hashlib.sha256(), hashlib.sha512(), 0
-        for block in pl.blocks():
-            n += len(block)
-            if n > pl.size:
-                raise IntegrityError(f"{pl.path}: more content than its recorded size")
-            h256.update(block)
-            h512.update(block)
-            written += len(block)
-            yield block
-            if progress is not None:
-                progress(len(block))
-        if n != pl.size:
-            raise IntegrityError(f"{pl.path}: less content than its recorded size")
-        bag.hashes[pl.path] = (h256.hexdigest(), h512.hexdigest())
-        written += len(_pad(n))
-        yield _pad(n)
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-hash")
+    try:
+        for pl in sorted(bag.payloads, key=lambda x: x.path):
+            head = _tarinfo(f"{top}/{pl.path}", pl.size, m)
+            written += len(head)
+            yield head
+            h256 = None if pl.sha256 else hashlib.sha256()
+            h512, n = hashlib.sha512(), 0
+            hashing: deque[Future[None]] = deque()
+            for block in pl.blocks():
+                n += len(block)
+                if n > pl.size:
+                    raise IntegrityError(f"{pl.path}: more content than its recorded size")
+                # hashed on the helper thread (hashlib releases the GIL) while the stream goes on
+                hashing.append(hasher.submit(_update, h256, h512, block))
+                if len(hashing) > 16:
+                    hashing.popleft().result()
+                written += len(block)
+                yield block
+                if progress is not None:
+                    progress(len(block))
+            while hashing:
+                hashing.popleft().result()
+            if n != pl.size:
+                raise IntegrityError(f"{pl.path}: less content than its recorded size")
+            bag.hashes[pl.path] = (h256.hexdigest() if h256 else str(pl.sha256), h512.hexdigest())
+            written += len(_pad(n))
+            yield _pad(n)
+    finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", bag_info(bag))] + sorted(bag.tag_files)
     tag_paths = [t for t, _ in tags]
     reserved = set(MANIFESTS) | set(TAG_MANIFESTS) | {SIGNATURE}

@@ -38,6 +38,7 @@ from vault.export import auditor, bag, names, rules
 from vault.export.refs import roc_refs
 from vault.metadata.models import (
     AuditEvent,
+    AuditNode,
     Engagement,
     EvidenceItem,
     ExportRecipient,
@@ -296,6 +297,36 @@ def _custody(s: Session, p: _Plan) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def _nodes(s: Session, size: int, indexes: list[int]) -> merkle.NodeLookup:
+    """The tree nodes the inclusion proofs of these leaves need, read in a few queries (which
+    nodes a proof needs depends only on the index and the size, not on the hashes)."""
+    needed: set[tuple[int, int]] = set()
+
+    def record(level: int, idx: int) -> bytes:
+        needed.add((level, idx))
+        return bytes(32)
+
+    for i in indexes:
+        merkle.inclusion_proof(i, size, record)
+    by_level: dict[int, list[int]] = {}
+    for level, idx in needed:
+        by_level.setdefault(level, []).append(idx)
+    found: dict[tuple[int, int], bytes] = {}
+    for level, idxs in by_level.items():
+        for start in range(0, len(idxs), 500):
+            for idx, h in s.exec(select(AuditNode.idx, AuditNode.hash).where(
+                    AuditNode.level == level,
+                    col(AuditNode.idx).in_(idxs[start:start + 500]))).all():
+                found[(level, idx)] = h
+
+    def lookup(level: int, idx: int) -> bytes:
+        h = found.get((level, idx))
+        if h is None:
+            raise audit.damaged(f"its tree node {level}/{idx} is missing")
+        return h
+    return lookup
+
+
 def _audit_excerpt(s: Session, p: _Plan, signer: bag.Signer, at: datetime
                    ) -> list[tuple[str, bytes]]:
     """The events of the included items (and of the originals they replace), each with its
@@ -308,15 +339,14 @@ def _audit_excerpt(s: Session, p: _Plan, signer: bag.Signer, at: datetime
     last = events[-1].seq if events else 0
     seqs = list(s.exec(select(col(AuditEvent.seq)).where(col(AuditEvent.seq) <= last)
                        .order_by(col(AuditEvent.seq))).all())
+    indexed = [(bisect.bisect_left(seqs, ev.seq), ev) for ev in events]  # type: ignore[type-var]
+    indexed = [(i, ev) for i, ev in indexed if i < size]
+    nodes = _nodes(s, size, [i for i, _ in indexed])
     lines = []
-    for ev in events:
-        assert ev.seq is not None
-        index = bisect.bisect_left(seqs, ev.seq)  # type: ignore[type-var]
-        if index >= size:
-            continue
+    for index, ev in indexed:
         doc = audit.canonical(ev.prev_hash, ev.at, ev.actor, ev.action, ev.object, ev.outcome,
                               ev.engagement_id, ev.detail)
-        proof = merkle.inclusion_proof(index, size, lambda lv, ix: audit.node(s, lv, ix))
+        proof = merkle.inclusion_proof(index, size, nodes)
         lines.append(json.dumps({"index": index, "seq": ev.seq, "event": doc.decode("utf-8"),
                                  "leaf_hash": merkle.leaf_hash(doc).hex(),
                                  "proof": [h.hex() for h in proof]}, ensure_ascii=False))
@@ -424,7 +454,8 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
              ("Scope", scope.as_text()), ("Exporter", signer.name),
              ("Export-Date", at.astimezone(UTC).isoformat()), ("Export-Id", export_id),
              ("Withheld", str(len(plan.withheld)))],
-            [bag.Payload(plan.paths[it.id], it.size, source(it)) for it in plan.included],
+            [bag.Payload(plan.paths[it.id], it.size, source(it), it.sha256)
+             for it in plan.included],
             tag_files, signer)
         assert dest is not None
         written = bag.write_partial(bag.tar_stream(the_bag, progress),
