@@ -34,6 +34,7 @@ ACTION_PERMISSION = {
     "members": "member.list",
     "audit": "audit.read",
     "flags": "flag.list",
+    "export": "export.create",
 }
 STATES = ("active", "quarantined", "superseded", "shredded")
 
@@ -72,6 +73,7 @@ class EvidenceScreen(VaultScreen):
         Binding("c", "coverage", "Coverage"),
         Binding("m", "members", "Members"),
         Binding("a", "audit", "Audit log"),
+        Binding("x", "export", "Export", tooltip="a bundle for the Council or the client"),
         Binding("r", "refresh", "Reload"),
     ]
 
@@ -300,6 +302,10 @@ class EvidenceScreen(VaultScreen):
     def action_members(self) -> None:
         from tui.screens.members import MembersScreen
         self.app.push_screen(MembersScreen(self.engagement, self.roles))
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+        self.app.push_screen(ExportScreen(self.engagement, self.standard))
 
     def action_audit(self) -> None:
         from tui.screens.audit import AuditScreen

@@ -21,6 +21,7 @@ from tui.screens.engagement_form import CompleteForm, EngagementForm
 from tui.screens.engagements import EngagementsScreen
 from tui.screens.error import ErrorModal
 from tui.screens.evidence import EvidenceScreen
+from tui.screens.export import ExportScreen
 from tui.screens.flags import FlagsScreen, ReasonForm
 from tui.screens.ingest import IngestScreen
 from tui.screens.interview import InterviewScreen
@@ -61,6 +62,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Members", (MembersScreen,)),
     Section("Ingest", (IngestScreen,), before=(("Enter", "in the tree: add the file"),)),
     Section("Interview note", (InterviewScreen,)),
+    Section("Export", (ExportScreen,)),
     Section("Forms", (EngagementForm, CompleteForm, MemberForm, RemoveForm, ReasonForm,
                       ErrorModal), before=(("Enter", "next field"),)),
 )

@@ -83,3 +83,14 @@ def set_roc_refs(cx: Context, ref: str, add: Iterable[str] = (), remove: Iterabl
             raise InvalidInput(f"item {it.id[:12]} has those references already")
         a.detail = {"added": new, "removed": list(removed)}
         return sorted((have | set(new)) - set(removed))
+
+
+def engagement_roc_refs(cx: Context, ref: str) -> list[str]:
+    """The ROC references the engagement's items carry (for completing a request's scope)."""
+    with cx.session() as s:
+        eng = cx.find_engagement(s, ref)
+    with cx.act("item.list", eng) as a:
+        return list(a.s.exec(select(ItemRocRef.ref).join(
+            EvidenceItem, col(EvidenceItem.id) == col(ItemRocRef.item_id)).where(
+            EvidenceItem.engagement_id == eng.id).distinct().order_by(col(ItemRocRef.ref))
+        ).all())

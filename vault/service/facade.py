@@ -243,6 +243,9 @@ class Vault(Context):
                      remove: Iterable[str] = ()) -> list[str]:
         return disclosure.set_roc_refs(self, item_ref, add, remove)
 
+    def engagement_roc_refs(self, ref: str) -> list[str]:
+        return disclosure.engagement_roc_refs(self, ref)
+
     def add_recipient(self, name: str, type_: str, age_recipient: str,
                       client: str | None = None) -> ExportRecipient:
         return recipients.add_recipient(self, name, type_, age_recipient, client)
