@@ -83,6 +83,56 @@ def append(session: Session, *, at: datetime, actor: str, action: str, obj: str,
     return event
 
 
+Entry = tuple[str, str, str, str | None, str | None]
+"""One event for :func:`append_many`: (action, object, outcome, engagement id, detail)."""
+
+
+def append_many(session: Session, *, at: datetime, actor: str, entries: list[Entry]) -> None:
+    """Append several events of one actor at one time, in order, in a few statements: the same
+    events, hashes and tree nodes as :func:`append` called for each in turn (tested), without
+    its per-event round trips. The caller commits."""
+    if not entries:
+        return
+    n = len(entries)
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(size=col(AuditHead.size) + n))
+    found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
+                            .where(AuditHead.id == 1)).first()
+    if found is None:
+        raise damaged("its head record is missing")
+    size, prev = found
+    if size < n or not isinstance(prev, str):
+        raise damaged(f"its head record says {size - n} events")
+    made: dict[tuple[int, int], bytes] = {}
+
+    def lookup(level: int, idx: int) -> bytes:
+        h = made.get((level, idx))
+        return h if h is not None else node(session, level, idx)
+
+    events: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for k, (action, obj, outcome, engagement_id, detail) in enumerate(entries):
+        index = size - n + k
+        doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
+        digest = hashlib.sha256(doc).hexdigest()
+        events.append({"at": at, "actor": actor, "action": action, "object": obj,
+                       "outcome": outcome, "engagement_id": engagement_id, "detail": detail,
+                       "prev_hash": prev, "hash": digest})
+        level, j, h = 0, index, merkle.leaf_hash(doc)
+        made[(0, index)] = h
+        nodes.append({"level": 0, "idx": index, "hash": h})
+        while j & 1:
+            h = merkle.node_hash(lookup(level, j - 1), h)
+            level, j = level + 1, j >> 1
+            made[(level, j)] = h
+            nodes.append({"level": level, "idx": j, "hash": h})
+        prev = digest
+    for e in events:  # one statement each keeps the sequence numbers in order on every backend
+        session.execute(sa.insert(AuditEvent).values(**e))
+    session.execute(sa.insert(AuditNode), nodes)
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev))
+
+
 def head(session: Session) -> tuple[int, bytes]:
     """(size, Merkle root) of the log as committed."""
     size = session.execute(sa.select(AuditHead.size).where(AuditHead.id == 1)).scalar() or 0  # type: ignore[call-overload]

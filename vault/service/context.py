@@ -115,6 +115,10 @@ class Act:
             write(self)
 
 
+def _json(detail: dict[str, Any] | None) -> str | None:
+    return json.dumps(detail, sort_keys=True) if detail else None
+
+
 def failure_outcome(exc: VaultError) -> str:
     if isinstance(exc, IntegrityError):
         return "integrity-failure"
@@ -178,10 +182,19 @@ class Context:
 
     def _finish(self, a: Act) -> None:
         try:
-            if a.record:
-                self._append(a.s, a.action, a.obj, a.outcome, a.engagement_id, a.detail)
-            for action, obj, outcome, detail in a._events:
-                self._append(a.s, action, obj, outcome, a.engagement_id, detail)
+            if len(a._events) > 1:  # many events (an export's per item): a few statements
+                entries: list[audit.Entry] = [
+                    (a.action, a.obj, a.outcome, a.engagement_id, _json(a.detail))
+                ] if a.record else []
+                entries += [(action, obj, outcome, a.engagement_id, _json(detail))
+                            for action, obj, outcome, detail in a._events]
+                audit.append_many(a.s, at=self.clock(), actor=self.user.name,
+                                  entries=entries)
+            else:
+                if a.record:
+                    self._append(a.s, a.action, a.obj, a.outcome, a.engagement_id, a.detail)
+                for action, obj, outcome, detail in a._events:
+                    self._append(a.s, action, obj, outcome, a.engagement_id, detail)
             a.s.commit()
         except sa.exc.OperationalError as exc:  # disk full, database locked for too long
             a.s.rollback()
