@@ -58,7 +58,9 @@ def test_roc_refs_at_ingest_and_later(vault: Vault, engagement: str) -> None:
     assert refs == ["DOC-12", "E.4.1"]
     [ing] = _events(vault, "item.ingest")
     assert json.loads(ing.detail or "")["roc_refs"] == ["DOC-12", "E.4.1"]
+    assert vault.item(it.id).roc_refs == ("DOC-12", "E.4.1")
     assert vault.set_roc_refs(it.id, add=["DOC-13"], remove=["DOC-12"]) == ["DOC-13", "E.4.1"]
+    assert vault.list_items(engagement)[0].as_dict()["roc_refs"] == ["DOC-13", "E.4.1"]
     [ev] = _events(vault, "item.roc-ref")
     assert json.loads(ev.detail or "") == {"added": ["DOC-13"], "removed": ["DOC-12"]}
     with pytest.raises(InvalidInput, match="no ROC reference DOC-99"):
