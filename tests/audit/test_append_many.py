@@ -59,3 +59,37 @@ def test_append_many_equals_appends_in_turn(tmp_path: Path, n: int) -> None:
     assert verification.verify(eb).ok
     eb.dispose()
     assert _rows(f"sqlite:///{a}") == _rows(f"sqlite:///{b}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'v.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_an_act_with_many_events_leaves_a_log_that_verifies(db_url: str,
+                                                            tmp_path: Path) -> None:
+    """Through the service (an act with several events), on SQLite and PostgreSQL: the signed
+    tree head over them verifies, so the nodes written in one go are the tree's."""
+    from storage_backends import LocalStore
+    from vault.service import Vault
+
+    engine = open_database(db_url)
+    clock = StepClock()
+    ident = X25519Identity.generate()
+    bootstrap._register_first(engine, ident, "alice", clock, os.urandom)
+    v = Vault(engine, LocalStore(tmp_path / "objects", clock=clock), ident,
+              tmp_dir=tmp_path / "tmp", clock=clock)
+    v.create_engagement("e", client="c", standard="pci-dss-4.0.1")
+    for burst in (3, 5, 9):
+        with v.act("engagement.view", "e-target") as a:
+            for i in range(burst):
+                a.event("test.burst", f"obj-{burst}-{i}", {"i": i})
+        v.audit_checkpoint()
+    report = verification.verify(engine)
+    assert report.ok, report.problems
+    with Session(engine) as s:
+        n = s.exec(sa.select(sa.func.count()).select_from(  # type: ignore[call-overload]
+            sa.table("audit_event"))).one()[0]
+    assert n >= 3 + 5 + 9
