@@ -313,3 +313,39 @@ def test_sigkill_during_an_export_leaves_no_bundle_and_a_retry_works(
     r = firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out)
     assert out.exists() and r.bundle_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     assert _state(firm)[1] == before[1] + 1
+
+
+def test_scope_by_item_kind_dates_and_coverage(firm: Firm, tmp_path: Path,
+                                               clock: object) -> None:
+    from datetime import date, timedelta
+
+    from tests.conftest import ingest_one
+    v, its = firm.v, firm.items
+    clock.advance(timedelta(days=10))  # type: ignore[attr-defined]
+    late = ingest_one(v, "acme-2026", "late.txt", b"later evidence\n", kind="document",
+                      roc_refs=("DOC-7",)).view.item.id
+
+    def included(**kw: object) -> set[str]:
+        r = v.export("acme-2026", to="PCI SSC QA", request_ref="Q", output=None,
+                     dry_run=True, scope=Scope(**kw))  # type: ignore[arg-type]
+        return {i.item_id for i in r.included}
+
+    assert included(items=(its["team"][:8],)) == {its["team"]}
+    # a shredded original named by id brings its redacted version
+    assert included(items=(its["original"],)) == {its["redacted"]}
+    assert included(kinds=("document",)) == {its["client"], late}
+    assert included(since=date(2026, 3, 5)) == {late}
+    assert its["team"] in included(until=date(2026, 3, 1)) and late not in included(
+        until=date(2026, 3, 1))
+    assert included(roc_refs=("DOC-1",), requirements=("1.2",)) == {its["team"],
+                                                                    its["client"]}
+    r = v.export("acme-2026", to="PCI SSC QA", request_ref="Q", output=None, dry_run=True,
+                 scope=Scope(roc_refs=("DOC-1", "DOC-4"), requirements=("8.3.6",)))
+    assert r.coverage == [("DOC-1", "roc-ref", r.included[0].path),
+                          ("DOC-4", "roc-ref", "withheld: " + rules_quarantined()),
+                          ("8.3.6", "requirement", "none held")]
+
+
+def rules_quarantined() -> str:
+    from vault.export import rules
+    return rules.QUARANTINED
