@@ -349,3 +349,25 @@ def test_scope_by_item_kind_dates_and_coverage(firm: Firm, tmp_path: Path,
 def rules_quarantined() -> str:
     from vault.export import rules
     return rules.QUARANTINED
+
+
+def test_a_full_disk_leaves_nothing_and_a_retry_works(firm: Firm, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from vault.errors import StorageError
+    from vault.export import bag
+    out = tmp_path / "out" / "bundle.age"
+    out.parent.mkdir()
+    before = _state(firm)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with monkeypatch.context() as m:
+        m.setattr(bag.os, "fsync", full)
+        with pytest.raises(StorageError, match="No space left on device"):
+            firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out)
+    assert list(out.parent.iterdir()) == []
+    assert _state(firm)[1] == before[1]  # no export recorded (the failure itself is audited)
+    firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out)
+    assert out.exists() and _state(firm)[1] == before[1] + 1
