@@ -371,3 +371,14 @@ def test_a_full_disk_leaves_nothing_and_a_retry_works(firm: Firm, tmp_path: Path
     assert _state(firm)[1] == before[1]  # no export recorded (the failure itself is audited)
     firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out)
     assert out.exists() and _state(firm)[1] == before[1] + 1
+
+
+def test_the_plan_is_seen_before_anything_is_written(firm: Firm, tmp_path: Path) -> None:
+    out = tmp_path / "b.age"
+    seen: list[tuple[int, bool]] = []
+    done: list[int] = []
+    r = firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out,
+                      on_plan=lambda p: seen.append((len(p.included), out.exists())),
+                      progress=done.append)
+    assert seen == [(len(r.included), False)]
+    assert sum(done) == sum(i.size for i in r.included)

@@ -3,6 +3,7 @@ add|list|remove, export, exports."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from vault.cli.base import Command
@@ -76,14 +77,20 @@ class Exports(Command):
             r = v.export(a.engagement, to=a.to, request_ref=a.request_ref, output=a.output,
                          scope=scope, dry_run=True)
         else:
-            # the size is known only once the plan is: a dry run first (no event), then the bar
-            plan = v.export(a.engagement, to=a.to, request_ref=a.request_ref, output=a.output,
-                            scope=scope, dry_run=True, force=a.force)
-            total = sum(i.size for i in plan.included)
-            with Progress.maybe(total, len(plan.included), enabled=not self.json) as bar:
+            with contextlib.ExitStack() as stack:
+                bars: list[Progress] = []
+
+                def planned(plan: Any) -> None:  # the bar's total: what will go
+                    bars.append(stack.enter_context(Progress.maybe(
+                        sum(i.size for i in plan.included), len(plan.included),
+                        enabled=not self.json)))
+
+                def progress(n: int) -> None:
+                    if bars:
+                        bars[0].advance(n)
                 r = v.export(a.engagement, to=a.to, request_ref=a.request_ref,
                              output=a.output, scope=scope, force=a.force,
-                             progress=bar.advance)
+                             progress=progress, on_plan=planned)
 
         def human() -> None:
             if r.included:

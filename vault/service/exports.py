@@ -370,7 +370,10 @@ Progress = Callable[[int], None]
 
 def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | None,
            scope: Scope, dry_run: bool = False, force: bool = False,
-           progress: Progress | None = None) -> ExportResult:
+           progress: Progress | None = None,
+           on_plan: Callable[[ExportResult], None] | None = None) -> ExportResult:
+    """Export (see the module docstring). `on_plan` sees what will go before the streaming
+    starts (a progress bar takes its total from it); `progress` is told each block's size."""
     request_ref = _request_ref(request_ref)
     for k in scope.kinds:
         if k not in KINDS:
@@ -419,6 +422,8 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
                 f"{recipient.name!r}" if plan.withheld else
                 "nothing to export: no evidence in scope",
                 hint="--dry-run lists what is withheld and why")
+        if on_plan is not None:
+            on_plan(result)
         signer: bag.Signer = cx.signer(s)  # refused, naming who can certify, without one
         keys: dict[str, X25519Identity] = {}
         for it in plan.included:

@@ -8,7 +8,7 @@ goes through ``Context.act()``: permission check, work, audit event.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -258,10 +258,11 @@ class Vault(Context):
 
     def export(self, ref: str, *, to: str, request_ref: str, output: Path | None,
                scope: Scope | None = None, dry_run: bool = False, force: bool = False,
-               progress: Progress | None = None) -> ExportResult:
+               progress: Progress | None = None,
+               on_plan: Callable[[ExportResult], None] | None = None) -> ExportResult:
         return exports.export(self, ref, to=to, request_ref=request_ref, output=output,
                               scope=scope or Scope(), dry_run=dry_run, force=force,
-                              progress=progress)
+                              progress=progress, on_plan=on_plan)
 
     def exports(self, ref: str) -> list[ExportRecord]:
         return exports.exports(self, ref)
