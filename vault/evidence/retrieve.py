@@ -48,6 +48,9 @@ from vault.metadata.models import EvidenceItem
 
 Progress = Callable[[int], None]
 
+SMALL = 4 << 20
+"""Payloads up to this size are decrypted on the calling thread (one batch of chunks)."""
+
 TEMP_PREFIX = ".vault-get-"
 """Every temporary file that may hold plaintext starts with this (see the module docstring)."""
 
@@ -97,7 +100,8 @@ def plaintext(item: EvidenceItem, store: ObjectStore, key: X25519Identity
         raise StorageError(f"cannot read item {item.id} from the store: {exc}") from None
     digest = hashlib.sha256()
     size = 0
-    blocks = decrypt_payload(file_key, chunks)
+    # a payload of one batch gains nothing from threads: decrypted inline, without a pool
+    blocks = decrypt_payload(file_key, chunks, workers=1 if item.size <= SMALL else 2)
     try:
         while True:
             try:  # reading from the store and authenticating

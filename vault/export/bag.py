@@ -173,6 +173,8 @@ def tar_stream(bag: Bag, progress: Callable[[int], None] | None = None) -> Itera
         written += len(head)
         yield head
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-hash")
+    hashing: deque[Future[None]] = deque()
+    digests: list[tuple[str, Any, Any, str | None]] = []
     try:
         for pl in sorted(bag.payloads, key=lambda x: x.path):
             head = _tarinfo(f"{top}/{pl.path}", pl.size, m)
@@ -180,7 +182,6 @@ def tar_stream(bag: Bag, progress: Callable[[int], None] | None = None) -> Itera
             yield head
             h256 = None if pl.sha256 else hashlib.sha256()
             h512, n = hashlib.sha512(), 0
-            hashing: deque[Future[None]] = deque()
             for block in pl.blocks():
                 n += len(block)
                 if n > pl.size:
@@ -193,15 +194,19 @@ def tar_stream(bag: Bag, progress: Callable[[int], None] | None = None) -> Itera
                 yield block
                 if progress is not None:
                     progress(len(block))
-            while hashing:
-                hashing.popleft().result()
             if n != pl.size:
                 raise IntegrityError(f"{pl.path}: less content than its recorded size")
-            bag.hashes[pl.path] = (h256.hexdigest() if h256 else str(pl.sha256), h512.hexdigest())
+            # the digests are read once the helper is done with them (before the manifests)
+            digests.append((pl.path, h256, h512, pl.sha256))
             written += len(_pad(n))
             yield _pad(n)
+        while hashing:
+            hashing.popleft().result()
     finally:
         hasher.shutdown(wait=True, cancel_futures=True)
+    for path, h256, h512, known in digests:
+        bag.hashes[path] = (h256.hexdigest() if h256 is not None else str(known),
+                            h512.hexdigest())
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", bag_info(bag))] + sorted(bag.tag_files)
     tag_paths = [t for t, _ in tags]
     reserved = set(MANIFESTS) | set(TAG_MANIFESTS) | {SIGNATURE}
