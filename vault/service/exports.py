@@ -400,14 +400,14 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
             reqs.append(found[0].id)
     scope = Scope(roc_refs(scope.roc_refs), tuple(dict.fromkeys(reqs)), scope.kinds,
                   scope.since, scope.until, tuple(dict.fromkeys(items)))
-    if recipient.type == "client" and recipient.client != eng.client:
-        raise InvalidInput(f"recipient {recipient.name!r} is bound to the client "
-                           f"{recipient.client!r}: it cannot receive evidence of engagement "
-                           f"{eng.name!r} (client {eng.client!r})")
     dest = None if dry_run or output is None else bag.check_output(output, force)
     if dest is None and not dry_run:
         raise InvalidInput("an export needs an output file (-o FILE)")
-    with cx.act("export.create", eng) as a:
+    with cx.act("export.create", eng) as a:  # the engagement's client named only past the check
+        if recipient.type == "client" and recipient.client != eng.client:
+            raise InvalidInput(f"recipient {recipient.name!r} is bound to the client "
+                               f"{recipient.client!r}: it cannot receive evidence of "
+                               f"engagement {eng.name!r} (client {eng.client!r})")
         s = a.s
         at = cx.clock()
         day = at.astimezone(UTC).date().isoformat()
