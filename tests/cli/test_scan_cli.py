@@ -212,6 +212,29 @@ def test_scan_says_what_it_could_not_read_and_exits_2(run: Callable[..., Result]
     assert t.text.splitlines()[-1] == "1 file scanned, 1 finding, 1 could not be scanned (fully)"
 
 
+def test_scan_notes_links_in_an_archive_and_counts_the_file_scanned(
+        run: Callable[..., Result], tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        link = tarfile.TarInfo("etc/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+        data = f"card {PAN}\n".encode()
+        ti = tarfile.TarInfo("a.log")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    bundle = tmp_path / "l.tar"
+    bundle.write_bytes(buf.getvalue())
+    r = run("scan", str(bundle))
+    assert r.code == 1  # found, and scanned fully: a link holds no data
+    assert r.err.splitlines() == [
+        "vault: note: l.tar: member etc/passwd: symbolic link (not followed)"]
+    assert r.text.splitlines()[-1] == "1 file scanned, 1 finding"
+
+
 def test_big_member_json_rendered_by_the_workers_names_the_member(tmp_path: Path) -> None:
     """A big text member (and a big compressed log) moves to the worker processes, which
     render the JSON lines with the member: the same lines as the unrendered rows make."""

@@ -94,3 +94,61 @@ def test_dark_screenshot_pan_is_read_and_boxed() -> None:
     words = r.words_in(f.start, f.end)
     assert [w.text for w in words] == ["4111", "1111", "1111", "1111"]
     assert all(200 < w.left < 1000 and 60 < w.top < 140 for w in words)
+
+
+# -- what raises recall on screenshots (tests/bench/bench_ocr_recall.py measures it) ------------
+
+
+def _w(text: str, left: int, width: int, line: int = 1, height: int = 10) -> Word:
+    return Word(text, left, 0, width, height, 90, 1, 1, line)
+
+
+def test_a_column_gap_is_two_spaces_and_spans_still_map_to_boxes() -> None:
+    # "973722  5555 5559 6441 4305  settled": the id column is not a sixth group of the card
+    words = [_w("973722", 0, 40), _w("5555", 50, 26), _w("5559", 80, 26), _w("6441", 111, 26),
+             _w("4305", 141, 26), _w("settled", 177, 35), _w("next", 0, 20, line=2)]
+    text, kept, offsets = ocr._assemble(words)
+    assert text == "973722  5555 5559 6441 4305  settled\nnext"
+    r = OcrText(text, kept, offsets, (300, 40), False, "eng")
+    [f] = [f for f in Scanner().scan_text(text) if f.kind == "pan"]
+    assert f.masked == "555555******4305"
+    assert [w.text for w in r.words_in(f.start, f.end)] == ["5555", "5559", "6441", "4305"]
+    # gaps of one size (a number in irregular groups) stay single spaces, as do small jitters
+    words = [_w("371", 0, 20), _w("4496", 25, 26), _w("353", 56, 20), _w("984", 83, 20),
+             _w("31", 107, 13)]
+    assert ocr._assemble(words)[0] == "371 4496 353 984 31"
+
+
+@pytest.mark.parametrize(("seen", "fixed"), [
+    ("pan=3566-0083-0608.9585 rc=00", "pan=3566-0083-0608-9585 rc=00"),
+    ("6011.1155-5338.2730", "6011.1155.5338.2730"),
+    ("10.0.0.1 v1.2-3 2026-03-01 12.50", "10.0.0.1 v1.2-3 2026-03-01 12.50"),  # not chains
+    ("1.2-3.4-5", "1.2-3.4-5"),  # as many of each: left alone
+])
+def test_a_dash_read_as_a_dot_in_a_chain_is_undone_in_place(seen: str, fixed: str) -> None:
+    out = ocr.fix_separator_confusions(seen)
+    assert out == fixed and len(out) == len(seen)
+
+
+@needs_tesseract
+def test_small_text_is_read_again_upscaled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pii import screenshot_corpus as scx
+    scales: list[int] = []
+    real = ocr._read
+
+    def spy(exe: str, g: Image.Image, scale: int, *args: object) -> list[Word]:
+        scales.append(scale)
+        return real(exe, g, scale, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ocr, "_read", spy)
+    lines = ["Card number: 4012 8888 8888 1881", "pan=5105105105105100 rc=00",
+             "Receipt shows 411111******1111 - ok"]
+    small = scx.render(lines, theme="grey", font="DejaVuSans.ttf", size=11, fmt="JPEG")
+    r = ocr.ocr_image(small)
+    assert scales == [1, 2]
+    assert sorted(f.masked for f in Scanner().scan_text(r.text) if f.kind == "pan") == [
+        "401288******1881", "510510******5100"]
+    assert all(w.left + w.width <= 1280 for w in r.words)  # boxes in the image's own pixels
+    scales.clear()
+    ocr.ocr_image(scx.render(lines, theme="light", font="DejaVuSans.ttf", size=20, fmt="PNG"))
+    assert scales == [1]  # text large enough: one reading

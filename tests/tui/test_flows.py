@@ -26,6 +26,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.ingest import IngestScreen
 from tui.screens.interview import InterviewScreen
 from tui.screens.item import ItemScreen
+from tui.screens.member_preview import MemberPreviewScreen
 from tui.screens.members import MembersScreen
 from tui.screens.unlock import UnlockScreen
 from vault.age import X25519Identity
@@ -538,6 +539,18 @@ def test_an_archive_item_lists_its_members_with_their_flags(vault: Vault,
         assert rows == {"logs/gw.log": "1 open of 1", "notes.txt": "-"}
         flags = screen.query_one("#item-flags", DataTable)
         assert str(flags.get_row_at(0)[4]) == "logs/gw.log line 1"
+        # Enter on a member previews it, card numbers masked; Escape comes back to the row
+        paths = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        table.move_cursor(row=paths.index("logs/gw.log"))
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = pilot.app.screen
+        assert isinstance(shown, MemberPreviewScreen)
+        assert shown.query_one("#member-preview", TextArea).text == "card=411111******1111\n"
+        assert "logs/gw.log" in str(shown.query_one("#member-title", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is screen and table.cursor_row == paths.index("logs/gw.log")
     drive(make_app(vault), script)
 
 

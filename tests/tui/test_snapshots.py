@@ -171,3 +171,28 @@ def test_unlock(snap_compare: Any) -> None:
 
 def test_flag_review_queue(snap_compare: Any, demo: Vault) -> None:
     assert snap_compare(app_on(demo), terminal_size=SIZE, run_before=script("f"))
+
+
+def test_member_preview(snap_compare: Any, demo: Vault) -> None:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in (("logs/gw.log", "2026-03-01 12:00:01 auth card=5555 5555 5555 4444 "
+                                           "approved\n2026-03-01 12:00:02 auth declined\n"),
+                           ("notes.txt", "nothing here\n")):
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 3, 1, 12, 0, 0)), text)
+    [r] = demo.ingest(ENG, [src("export.zip", buf.getvalue())], IngestOptions(kind="other"))
+    assert not isinstance(r, Exception), r
+
+    async def open_member(pilot: Pilot[Any]) -> None:
+        table = pilot.app.screen.query_one("#items", DataTable)
+        names = [str(table.get_row(r.key)[1]) for r in table.ordered_rows]
+        table.move_cursor(row=names.index("export.zip"))
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("enter")  # the first member: logs/gw.log
+        await settle(pilot)
+    assert snap_compare(app_on(demo), terminal_size=SIZE, run_before=script(then=open_member))

@@ -27,6 +27,7 @@ from tui.screens.ingest import IngestScreen
 from tui.screens.interview import InterviewScreen
 from tui.screens.item import ItemScreen
 from tui.screens.member_form import MemberForm, RemoveForm
+from tui.screens.member_preview import MemberPreviewScreen
 from tui.screens.members import MembersScreen
 
 GOING_BACK = frozenset({"Back", "Cancel", "Close"})
@@ -54,8 +55,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("Engagements", (EngagementsScreen,), before=(("Enter", "open"),)),
     Section("Evidence", (EvidenceScreen,), before=(("Enter", "open the item"),),
             after=(("PgDn PgUp", "on the last / first row: next / previous page"),)),
-    Section("Item", (ItemScreen,),
-            after=(("← →", "on the tab bar: switch tabs"), ("Enter", "on a version: open it"))),
+    Section("Item", (ItemScreen, MemberPreviewScreen),
+            after=(("← →", "on the tab bar: switch tabs"),
+                   ("Enter", "on a version: open it; on a member: preview it (masked)"))),
     Section("Flags", (FlagsScreen,), before=(("Enter", "open the item"),)),
     Section("Coverage", (CoverageScreen,), before=(("Enter", "list its evidence"),)),
     Section("Audit log", (AuditScreen,)),

@@ -1,4 +1,5 @@
-"""One item: metadata, versions, chain of custody and a text preview (card numbers masked)."""
+"""One item: metadata, versions, chain of custody, a text preview (card numbers masked) and a
+container's members (Enter on one previews it, masked too)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from tui.base import VaultScreen, cell, human_size
 from tui.messages import Loaded
+from tui.screens.member_preview import MemberPreviewScreen
 from vault.people import access
 from vault.service import ItemView
 
@@ -58,6 +60,7 @@ class ItemScreen(VaultScreen):
         super().__init__()
         self.item_id = item_id
         self.roles = roles
+        self.member_paths: dict[str, str] = {}  # the members table's row keys -> their paths
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,7 +127,8 @@ class ItemScreen(VaultScreen):
         for m in members:
             mt.add_row(cell(m["path"]), cell("-" if m["size"] is None else human_size(m["size"])),
                        cell(f"{m['open_flags']} open of {m['flags']}" if m["flags"] else "-"),
-                       cell(m["note"] or ""))
+                       cell(m["note"] or ""), key=str(m["seq"]))
+        self.member_paths = {str(m["seq"]): m["path"] for m in members}
         table = self.query_one("#custody", DataTable)
         table.clear()
         for e in custody:
@@ -142,6 +146,10 @@ class ItemScreen(VaultScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "versions" and event.row_key.value != self.item_id:
             self.app.push_screen(ItemScreen(str(event.row_key.value), self.roles))
+        elif event.data_table.id == "members" and event.row_key.value is not None:
+            key = str(event.row_key.value)  # the member's place in the table of contents
+            self.app.push_screen(MemberPreviewScreen(self.item_id, int(key),
+                                                     self.member_paths.get(key, "")))
 
     def action_show_tab(self, pane: str) -> None:
         """Show a tab and put the focus on its content."""

@@ -4,7 +4,8 @@ A finding inside a container names its member: in the table after the file
 (``archive.zip › logs/gw.log``), in the JSON lines as ``"member"`` (only for such findings;
 ``"path"`` stays the file given). What a file held that could not be scanned (an encrypted
 member, a limit passed...) is said on stderr, one line each (at most NOTES per file), and
-the file counts as not scanned fully (exit 2)."""
+the file counts as not scanned fully (exit 2). A link or device entry in an archive is said as
+a note (it holds no data: nothing was left unscanned)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class Scan(Command):
                 notes: list[str] = []
                 try:
                     for batch in scan_batches(src, scanner, values="none", render=render,
-                                              on_note=partial(_add_note, notes)):
+                                              on_note=partial(_add_note, notes),
+                                              on_info=partial(_report_info, src.name)):
                         report.add(batch)
                 except Exception as exc:  # noqa: BLE001 - this file only, even for a bug: go on
                     errors += 1
@@ -62,6 +64,11 @@ class Scan(Command):
             print(f"{plural(len(srcs), 'file')} scanned, {plural(report.count, 'finding')}"
                   + (f", {errors} could not be scanned (fully)" if errors else ""))
         return EXIT_ERROR if errors else (EXIT_FOUND if report.count else 0)
+
+
+def _report_info(name: str, path: str, info: str) -> None:
+    """What a file held that is said but left nothing unscanned (a link in an archive)."""
+    print(f"vault: note: {safe(name)}: {safe(info)}", file=sys.stderr)
 
 
 def _add_note(notes: list[str], path: str, note: str) -> None:

@@ -609,6 +609,8 @@ class _Entry:
         self.sum = 0
         self.done = False
         self.pending: Exception | None = None
+        self.ready = b""  # a stored member with a data descriptor: data found, not yet read
+        self.window = b""  # ... and bytes that may be its descriptor
         self.inflater: _Inflater | None = None
         if method == zipfile.ZIP_LZMA:
             head = self._take(4)
@@ -633,7 +635,9 @@ class _Entry:
         if self.done or n <= 0:
             return b""
         inf = self.inflater
-        if inf is None:  # stored: the size is known (a stored member with a descriptor is not read)
+        if inf is None and self.left is None:  # stored, its end said by a data descriptor
+            return self._stored_to_descriptor(n)
+        if inf is None:  # stored: the size is known
             assert self.left is not None
             data = self._take(min(n, self.left))
             if not data and self.left:
@@ -662,6 +666,63 @@ class _Entry:
                 return out
             if self.left == 0 and inf.hungry:
                 raise EOFError
+
+    def _stored_to_descriptor(self, n: int) -> bytes:
+        """Up to `n` bytes of a stored member whose size is only in the data descriptor after
+        it: its data ends where a descriptor follows whose CRC-32 and sizes are those of the
+        bytes before it (with or without the descriptor's signature, then followed by the next
+        header), as streaming unzippers find it."""
+        while not self.ready and not self.done:
+            self._seek_descriptor()
+        out, self.ready = self.ready[:n], self.ready[n:]
+        if out:
+            self._got(out)
+        if self.pending is None and not self.ready and self.left == 0 and not self.done:
+            self._end_soon()
+        return out
+
+    def _seek_descriptor(self) -> None:
+        chunk = self.inp.read(_STEP)
+        self.consumed += len(chunk)
+        w = self.window + chunk
+        width = 8 if self.zip64 else 4
+        hold = 4 + 4 + 2 * width + 4  # a descriptor, and the signature after one without its own
+        base, crc0 = self.out, self.sum  # (what was found before was all read)
+        found: tuple[int, int, int] | None = None
+        at = w.find(b"PK")
+        while at >= 0 and found is None:
+            for p, sig in ((at, True), (at - 4 - 2 * width, False)):
+                if p < 0 or (sig and w[at:at + 4] != _DESCRIPTOR) \
+                        or (not sig and w[at:at + 4] not in (_LOCAL, *_CENTRAL)):
+                    continue
+                q = p + 4 if sig else p
+                if len(w) < q + 4 + 2 * width:
+                    continue
+                crc = int.from_bytes(w[q:q + 4], "little")
+                csize = int.from_bytes(w[q + 4:q + 4 + width], "little")
+                usize = int.from_bytes(w[q + 4 + width:q + 4 + 2 * width], "little")
+                if csize == usize == base + p and crc == zlib.crc32(w[:p], crc0):
+                    found = (p, q + 4 + 2 * width, crc)
+                    break
+            at = w.find(b"PK", at + 1)
+        if found is not None:
+            p, end, crc = found
+            self.ready, self.window = w[:p], b""
+            self.inp.unread(w[end:])
+            self.consumed -= len(w) - end
+            self.crc, self.usize, self.left = crc, base + p, 0
+            if not p:
+                self._end_soon()
+            return
+        if not chunk:  # the stream ended before a descriptor: the member is cut short
+            self.window = b""
+            self.ready = w
+            self.pending = EOFError()
+            if not w:
+                raise EOFError
+            return
+        keep = min(len(w), hold)
+        self.ready, self.window = w[:len(w) - keep], w[len(w) - keep:]
 
     def _got(self, data: bytes) -> None:
         self.out += len(data)
@@ -746,18 +807,90 @@ def _entry_guard(entry: _Entry, budget: Budget) -> Guarded:
                    decompressed=entry.method != zipfile.ZIP_STORED)  # fmt: skip
 
 
-def zip_members(f: Any, budget: Budget, *, seekable: bool) -> Iterator[Member]:
+MAX_PACKAGE_HINT = 1 << 20
+"""The most of an Office package's ``[Content_Types].xml`` (or ODF ``mimetype``) read to tell
+which document it is."""
+_OOXML_MAIN = (
+    ("wordprocessingml.document.main+xml", "application/vnd.openxmlformats-officedocument."
+                                           "wordprocessingml.document"),
+    ("wordprocessingml.template.main+xml", "application/vnd.openxmlformats-officedocument."
+                                           "wordprocessingml.template"),
+    ("ms-word.document.macroenabled.main+xml", "application/vnd.ms-word.document.macroEnabled.12"),
+    ("ms-word.template.macroenabledtemplate.main+xml",
+     "application/vnd.ms-word.template.macroEnabled.12"),
+    ("spreadsheetml.sheet.main+xml", "application/vnd.openxmlformats-officedocument."
+                                     "spreadsheetml.sheet"),
+    ("spreadsheetml.template.main+xml", "application/vnd.openxmlformats-officedocument."
+                                        "spreadsheetml.template"),
+    ("ms-excel.sheet.macroenabled.main+xml", "application/vnd.ms-excel.sheet.macroEnabled.12"),
+    ("ms-excel.template.macroenabled.main+xml",
+     "application/vnd.ms-excel.template.macroEnabled.12"),
+    ("presentationml.presentation.main+xml", "application/vnd.openxmlformats-officedocument."
+                                             "presentationml.presentation"),
+    ("presentationml.slideshow.main+xml", "application/vnd.openxmlformats-officedocument."
+                                          "presentationml.slideshow"),
+    ("presentationml.template.main+xml", "application/vnd.openxmlformats-officedocument."
+                                         "presentationml.template"),
+    ("ms-powerpoint.presentation.macroenabled.main+xml",
+     "application/vnd.ms-powerpoint.presentation.macroEnabled.12"),
+)  # fmt: skip
+"""An OOXML package's main part's content type (lower case, as in ``[Content_Types].xml``)
+-> the document's MIME type."""
+
+
+def buffer_zip(f: Any) -> tuple[Any, bool]:
+    """A zip that is not a seekable file, read into memory when it is at most
+    :data:`MAX_ZIP_IN_MEMORY` (then seekable: True), else the stream as it was (False)."""
+    data = read_full(f, MAX_ZIP_IN_MEMORY + 1)
+    if len(data) > MAX_ZIP_IN_MEMORY:
+        return Prefixed(data, f), False
+    return io.BytesIO(data), True
+
+
+def package_mime(f: Any) -> str | None:
+    """The MIME type of the Office Open XML or OpenDocument file that seekable zip `f` is, by
+    its members (``[Content_Types].xml`` naming the main part, or ODF's ``mimetype``), or None
+    (a plain zip, a damaged one): libmagic names an Office file only when its members come in
+    the order Office writes them. `f` is left at its start."""
+    try:
+        end = zipfile._EndRecData(f)  # type: ignore[attr-defined]
+        if end is None or end[4] > MAX_MEMBERS:
+            return None
+        with zipfile.ZipFile(f) as zf:
+            names = {zi.filename: zi for zi in zf.infolist()}
+            types = names.get("[Content_Types].xml")
+            if types is not None and not types.flag_bits & 0x1:
+                with zf.open(types) as part:
+                    text = part.read(MAX_PACKAGE_HINT).decode("utf-8", "replace").lower()
+                for main, mime in _OOXML_MAIN:
+                    if main in text:
+                        return mime
+            kind = names.get("mimetype")
+            if kind is not None and not kind.flag_bits & 0x1 and kind.file_size <= 200:
+                with zf.open(kind) as part:
+                    value = part.read(200).decode("ascii", "replace").strip()
+                if value.startswith("application/vnd.oasis.opendocument."):
+                    return value
+    except Exception:  # noqa: BLE001 - not a package: walked as the zip it is
+        return None
+    finally:
+        f.seek(0)
+    return None
+
+
+def zip_members(f: Any, budget: Budget, *, seekable: bool,
+                buffered: bool = False) -> Iterator[Member]:  # fmt: skip
     """The members of a zip. A seekable file, or one of at most :data:`MAX_ZIP_IN_MEMORY`
     (read into memory), is read by its central directory (what ``unzip`` lists), members'
     data from their local headers; a bigger stream, or a zip whose directory is damaged or
-    lists more than :data:`MAX_MEMBERS` entries, member by member from its local headers."""
+    lists more than :data:`MAX_MEMBERS` entries, member by member from its local headers.
+    `buffered`: `f` is what :func:`buffer_zip` returned (not seekable: too big for memory)."""
     if not seekable:
-        data = read_full(f, MAX_ZIP_IN_MEMORY + 1)
-        if len(data) > MAX_ZIP_IN_MEMORY:
-            yield from _streamed_zip(_Input(Prefixed(data, f)), budget)
+        if not buffered:
+            f, seekable = buffer_zip(f)
+        if not seekable:
+            yield from _streamed_zip(_Input(f), budget)
             return
-        f = io.BytesIO(data)
-        del data
     try:
         end = zipfile._EndRecData(f)  # type: ignore[attr-defined]
         if end is not None and end[4] > MAX_MEMBERS:
@@ -828,7 +961,8 @@ def _read_target(entry: _Entry, budget: Budget) -> str | None:
 def _streamed_zip(inp: _Input, budget: Budget, damaged: str | None = None) -> Iterator[Member]:
     """A zip's members from their local headers, in order (the ingest's stream, a big zip
     inside an archive, a zip without its directory). A member whose end cannot be found (an
-    encrypted or stored member followed by a data descriptor, a damaged one) ends the walk."""
+    encrypted member followed by a data descriptor, a damaged one) ends the walk; a stored one
+    followed by a data descriptor ends where that descriptor is found."""
     while True:
         head = inp.read(_LOCAL_HEADER.size)
         if not head:
@@ -851,8 +985,6 @@ def _streamed_zip(inp: _Input, budget: Budget, damaged: str | None = None) -> It
         usize, csize, zip64 = _zip64_sizes(extra, usize, csize)
         descriptor = bool(flags & 0x8)
         problem = _problem(flags, method)
-        if descriptor and problem is None and method == zipfile.ZIP_STORED:
-            problem = "stored with a data descriptor (cannot be read as a stream)"
         if problem is not None:
             yield Member(name, "file", None if descriptor else usize, problem=problem)
             if descriptor:

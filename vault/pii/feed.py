@@ -113,6 +113,11 @@ class _BlockStream(io.RawIOBase):
         return n
 
 
+BlockStream = _BlockStream
+"""The stream the scan of an ingest reads (also the one a member's preview reads, so that it
+meets a container exactly as the ingest did)."""
+
+
 @dataclass
 class FlagDraft:
     """A distinct value found in one item, before it becomes a :class:`Flag` row."""

@@ -16,8 +16,10 @@ and shown with card numbers masked and control characters escaped.
 
 A file that cannot be read as its type raises :class:`UnreadableFile` for that file only; a
 file read only in part (a PDF page without text that could not be OCRed; a member that is
-encrypted, damaged, over a limit, a link; a name leading outside its archive) is reported
-through ``on_note`` or, without one, as an :class:`IncompleteScan` after its findings.
+encrypted, damaged, over a limit; a name leading outside its archive) is reported through
+``on_note`` or, without one, as an :class:`IncompleteScan` after its findings. A link or a
+device entry in an archive holds no data: it is reported (``on_member``, ``on_info``), never
+followed, and leaves nothing unscanned.
 """
 
 from __future__ import annotations
@@ -113,13 +115,15 @@ the container's table of contents (names shown as in findings: card data masked)
 def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
                  ocr: bool = True, values: Values = "hash",
                  render: Render | None = None, on_member: OnMember | None = None,
-                 ) -> Iterator[ScanBatch]:  # fmt: skip
+                 on_info: Note | None = None) -> Iterator[ScanBatch]:  # fmt: skip
     """:func:`scan_source`'s findings, in the same order and with the same errors, in batches
     of rows: for callers that handle millions of findings and need no objects per finding.
     ``values``: what the last field of the rows holds (:data:`~vault.pii.scanner.Values`; PDF
     pages' rows carry the value hash where ``values`` is "none").
     ``render`` (picklable): text batches come rendered where they were scanned, in the
-    scanner's worker processes for big files and streams (see ``ScanBatch.rendered``)."""
+    scanner's worker processes for big files and streams (see ``ScanBatch.rendered``).
+    ``on_info``: called with (path, what) for what is worth saying but left nothing unscanned
+    (a link or a special entry in an archive: reported, never followed; it holds no data)."""
     path = str(src.path) if src.path is not None else src.name
     walk = _Walk(scanner, path, ocr=ocr, values=values, render=render, on_member=on_member)
     with src.open() as f:
@@ -127,6 +131,9 @@ def scan_batches(src: Any, scanner: Scanner, *, on_note: Note | None = None,
         f.seek(0)
         yield from walk.content(f, head, None, 0, src.size, seekable=None)
     walk.finish()
+    if on_info is not None:
+        for info in walk.infos:
+            on_info(path, info)
     notes = walk.notes
     if notes:
         if on_note is None:
@@ -170,6 +177,7 @@ class _Walk:
         self.values = values
         self.render = render
         self.notes: list[str] = []
+        self.infos: list[str] = []  # what is worth saying but left nothing unscanned
         self.budget = cont.Budget()
         self._stop_noted = False
 
@@ -260,14 +268,29 @@ class _Walk:
             if self._deeper(member, depth):
                 yield from self._archive(cont.tar_members(f, self.budget), "tar", member, depth)
         elif mime in cont.ZIP_MIMES or head.startswith(cont.ZIP_MAGIC):
-            if self._deeper(member, depth):
-                if seekable is None:
-                    seekable = _seekable(f)
-                members = cont.zip_members(f, self.budget, seekable=seekable)
-                yield from self._archive(members, "zip", member, depth)
+            yield from self._zip(f, head, member, depth, seekable)
         else:
             for piece in iter_text(f, mime):
                 yield ScanBatch(self.path, None, self._unlined(piece), None, member)
+
+    def _zip(self, f: Any, head: bytes, member: str | None, depth: int,
+             seekable: bool | None) -> Iterator[ScanBatch]:  # fmt: skip
+        """A zip, or an Office or OpenDocument file libmagic saw as one (told by its members:
+        read through its extractor)."""
+        if seekable is None:
+            seekable = _seekable(f)
+        buffered = not seekable
+        if buffered:  # read into memory up to a limit (what the zip walk would do)
+            f, seekable = cont.buffer_zip(f)
+        if seekable:
+            package = cont.package_mime(f)
+            extractor = extractor_for(package, head) if package is not None else None
+            if extractor is not None:
+                yield from self._document(f, extractor, member, depth)
+                return
+        if self._deeper(member, depth):
+            members = cont.zip_members(f, self.budget, seekable=seekable, buffered=buffered)
+            yield from self._archive(members, "zip", member, depth)
 
     def _deeper(self, member: str | None, depth: int) -> bool:
         """Whether a container at `depth` may be opened (else noted)."""
@@ -340,8 +363,8 @@ class _Walk:
                 if self.on_member is not None:
                     self.on_member(where, m.size, cont.kind_note(m) if m.kind != "file"
                                    else m.problem)
-                if m.kind != "file":
-                    self.note(where, cont.kind_note(m))
+                if m.kind != "file":  # a link or special entry holds no data: nothing
+                    self.infos.append(f"{_about(where)}{cont.kind_note(m)}")  # unscanned
                 elif m.problem is not None:
                     self.note(where, m.problem)
                 elif m.open is not None:
@@ -399,3 +422,80 @@ class _Walk:
                 yield from self._member(partial(cont.Guarded, stream.read, budget), where,
                                         depth + 1, len(part.data))  # fmt: skip
         self._noted_stop(member)
+
+
+# -------------------------------------------------------------------------------- one member
+
+
+class MemberRead(NamedTuple):
+    """The head of one member of a container, read for display (never written anywhere)."""
+
+    data: bytes
+    """Its first bytes (at most the limit asked for)."""
+    more: bool
+    """It holds more than that."""
+    mime: str
+    """Its type, as libmagic sees its head."""
+    failure: str | None
+    """Why it could not be read to its end (or to the limit), in words without content."""
+
+
+class _Find(_Walk):
+    """The walk of :class:`_Walk` (same readers, same limits, member names computed the same
+    way) that opens only the containers on the way to one member, and reads that member's head
+    instead of scanning it."""
+
+    def __init__(self, scanner: Scanner, path: str, target: str, nth: int,
+                 limit: int) -> None:  # fmt: skip
+        super().__init__(scanner, path, ocr=False, values="none", render=None)
+        self.target = target
+        self.nth = nth
+        self.limit = limit
+        self.found: MemberRead | None = None
+
+    def _text(self, f: Any, member: str | None, size: int | None) -> Iterator[ScanBatch]:
+        return iter(())  # the text parts of a document on the way: not needed
+
+    def _member(self, opener: Callable[[], cont.Guarded], where: str, depth: int,
+                size: int | None) -> Iterator[ScanBatch]:  # fmt: skip
+        if self.found is not None:
+            return
+        if where == self.target:
+            if self.nth:
+                self.nth -= 1
+                return
+            self.found = self._read(opener)
+            self.budget.stop("found")  # every stream of the walk ends: nothing more is read
+            return
+        if self.target.startswith(where + cont.MEMBER_JOIN):  # a container on the way
+            yield from super()._member(opener, where, depth, size)
+
+    def _read(self, opener: Callable[[], cont.Guarded]) -> MemberRead:
+        try:
+            reader = opener()
+        except Exception as exc:  # noqa: BLE001 - said, never raised
+            return MemberRead(b"", False, "", cont.reason_of(exc))
+        try:
+            data = reader.read(self.limit + 1)
+        finally:
+            reader.close()
+        return MemberRead(data[: self.limit], len(data) > self.limit,
+                          _mime(data[:MAGIC_BYTES]) if data else "application/x-empty",
+                          reader.failure)
+
+
+def read_member(f: Any, name: str, scanner: Scanner, where: str, limit: int, *,
+                nth: int = 0) -> MemberRead | None:
+    """The first `limit` bytes of the member of container `f` shown as `where` (as the scan
+    names it: see the module's documentation; `nth`: of several members of that name, the
+    one after `nth` others), read through the same walk and limits as a scan, in memory only;
+    None when the walk does not meet it. `scanner` masks card numbers in member names as the
+    scan did (one for card data is enough)."""
+    walk = _Find(scanner, name, where, nth, limit)
+    head = f.read(MAGIC_BYTES)
+    if not head:
+        return None
+    f.seek(0)
+    for _ in walk.content(f, head, None, 0, None, seekable=None):
+        pass
+    return walk.found

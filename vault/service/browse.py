@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, cast
 from sqlmodel import col, func, select
 
 from vault import catalogue
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, NotFound
 from vault.evidence import retrieve
 from vault.evidence.lifecycle import VISIBLE, ItemState
 from vault.evidence.preview import Head, decode_preview, interview_markdown, mask_cards, ocr_preview
@@ -166,7 +166,7 @@ def item_members(cx: Context, item_ref: str) -> list[dict[str, Any]]:
                 Flag.item_id == it.id, col(Flag.member).is_not(None))).all():
             top = (member or "").split(MEMBER_WHERE, 1)[0]
             flags.setdefault(top, []).append(state)
-    return [{"path": m.path, "size": m.size, "note": m.note,
+    return [{"seq": m.seq, "path": m.path, "size": m.size, "note": m.note,
              "flags": len(flags.get(m.path, [])),
              "open_flags": sum(1 for st in flags.get(m.path, []) if st == "open")}
             for m in rows]
@@ -200,6 +200,51 @@ def preview(cx: Context, item_ref: str, max_bytes: int = PREVIEW_BYTES) -> str:
     text = mask_cards(text)
     if head.total > max_bytes:
         text += f"\n… (first {max_bytes} of {head.total} bytes shown)"
+    return text
+
+
+def member_preview(cx: Context, item_ref: str, seq: int, max_bytes: int = PREVIEW_BYTES) -> str:
+    """The first `max_bytes` of one member of a container item (`seq`: its place in
+    :func:`item_members`) as text, card numbers masked. The member is read out of the item
+    decrypted in memory, through the scan's container walker and limits, and shown only once
+    the whole payload authenticated; audited as a read (``item.read-quarantined`` for a
+    quarantined item: its content holds card data no reviewer has resolved)."""
+    from vault.evidence.member_read import member_head
+    with cx.session() as s:
+        it, eng = cx.find_item(s, item_ref)
+    held = it.state == ItemState.QUARANTINED
+    with cx.act("item.read-quarantined" if held else "item.read", it, eng) as a:
+        row = a.s.get(ItemMember, (it.id, seq))
+        if row is None:
+            raise NotFound(f"item {it.id[:12]} has no member number {seq}",
+                           hint=f"`vault show {it.id[:12]}` lists its members")
+        if it.state == ItemState.SHREDDED:
+            a.record = False
+            return ("no preview: this original was redacted and its content destroyed "
+                    "(crypto-shredded); open the newer version")
+        if row.note is not None:  # never read at ingest: nothing to show
+            a.record = False
+            return f"no preview: {row.note}"
+        nth = int(a.s.exec(select(func.count()).select_from(ItemMember).where(
+            ItemMember.item_id == it.id, ItemMember.path == row.path,
+            col(ItemMember.seq) < seq)).one())
+        key = cx.engagement_identity(a.s, it.key_id)
+        scanner = cx.scanner(a.s, eng, cards_only=True)
+        a.detail = {"preview": True, "member": row.path}
+        a.s.commit()  # nothing is held open while the payload is read
+        found = member_head(it, cx.store, key, scanner, row.path, max_bytes, nth=nth)
+    if found is None:
+        return "no preview: the member was not found in the container again"
+    if not found.data and found.failure is not None:
+        return f"no preview: the member cannot be read ({found.failure})"
+    text = decode_preview(found.data)
+    if text is None:
+        return f"no text preview: binary content ({found.mime or 'unknown type'})"
+    text = mask_cards(text)
+    if found.failure is not None:
+        text += f"\n… (the member could not be read further: {found.failure})"
+    elif found.more:
+        text += f"\n… (first {max_bytes} bytes shown)"
     return text
 
 

@@ -160,6 +160,10 @@ class Vault(Context):
     def preview(self, item_ref: str, max_bytes: int = browse.PREVIEW_BYTES) -> str:
         return browse.preview(self, item_ref, max_bytes)
 
+    def member_preview(self, item_ref: str, seq: int,
+                       max_bytes: int = browse.PREVIEW_BYTES) -> str:
+        return browse.member_preview(self, item_ref, seq, max_bytes)
+
     # -- requirement catalogues ----------------------------------------------------------------
 
     def catalogues(self) -> list[CatalogueInfo]:

@@ -16,8 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("signing_key") as batch:
-        batch.add_column(sa.Column("ca_pem", sa.Text(), nullable=True))
+    op.add_column("signing_key", sa.Column("ca_pem", sa.Text(), nullable=True))
     op.create_table(
         "signer_key",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -58,5 +57,4 @@ def downgrade() -> None:
     op.drop_table("signer_certificate")
     op.drop_index(op.f("ix_signer_key_user_id"), table_name="signer_key")
     op.drop_table("signer_key")
-    with op.batch_alter_table("signing_key") as batch:
-        batch.drop_column("ca_pem")
+    op.drop_column("signing_key", "ca_pem")  # in place: a table copy trips the foreign keys
