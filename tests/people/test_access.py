@@ -60,6 +60,13 @@ EXPECTED: dict[str, set[str]] = {
     "catalogue.view": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
     "catalogue.load": {"admin"},
     "retention.destroy": {"job"},
+    "item.disclose": {"lead", "qa"},
+    "item.roc-ref": {"lead", "assessor", "qa"},
+    "recipient.add": {"admin"},
+    "recipient.list": {"lead", "assessor", "qa", "viewer", "outsider", "admin"},
+    "recipient.remove": {"admin"},
+    "export.create": {"lead", "qa"},
+    "export.list": {"lead", "qa"},
 }
 USERS = ["lead", "assessor", "qa", "viewer", "outsider", "admin", "job"]
 # Luhn-valid 16-digit Visa test numbers with distinct first 6 / last 4 digits
@@ -125,6 +132,8 @@ def firm(run: Run, identity_files: dict[str, Path], monkeypatch: pytest.MonkeyPa
                  for u, p in zip(USERS, _PANS, strict=True)}
     r = as_("lead", "hold", "add", as_.item, "--reason", "matter", "--json")  # type: ignore[attr-defined]
     as_.hold = r.json()["id"]  # type: ignore[attr-defined,index]
+    assert as_("admin", "recipient", "add", "QA", "--type", "council", "--age-recipient",
+               str(X25519Identity.generate().recipient)).code == 0
     assert as_("admin", "audit", "checkpoint").code == 0
     return as_
 
@@ -182,6 +191,16 @@ def _commands(user: str, item: str, tmp: Path, recipient: str,
         "catalogue.view": ["catalogue", "show", "pci-3ds-1.0"],
         "catalogue.load": ["catalogue", "load", str(_catalogue_file(tmp))],
         "retention.destroy": ["destroy", "--due"],
+        "item.disclose": ["disclosure", "set", item,
+                          "council-only" if user == "qa" else "client", "--reason", "test"],
+        "item.roc-ref": ["item", "set", item, "--roc-ref", f"R-{user}"],
+        "recipient.add": ["recipient", "add", f"r-{user}", "--type", "council",
+                          "--age-recipient", recipient],
+        "recipient.list": ["recipient", "list"],
+        "recipient.remove": ["recipient", "remove", f"r-{user}"],
+        "export.create": ["export", "E", "--to", "QA", "--request-ref", "QA-1", "-o",
+                          str(tmp / f"export-{user}.age"), "--dry-run"],
+        "export.list": ["exports", "E"],
     }
 
 

@@ -35,6 +35,7 @@ ACTION_PERMISSION = {
     "audit": "audit.read",
     "flags": "flag.list",
     "retention": "retention.view",
+    "export": "export.create",
 }
 STATES = ("active", "quarantined", "superseded", "shredded")
 
@@ -75,6 +76,7 @@ class EvidenceScreen(VaultScreen):
         Binding("a", "audit", "Audit log"),
         Binding("d", "retention", "Retention",
                 tooltip="destruction dates, days left and legal holds"),
+        Binding("x", "export", "Export", tooltip="a bundle for the Council or the client"),
         Binding("r", "refresh", "Reload"),
     ]
 
@@ -303,6 +305,10 @@ class EvidenceScreen(VaultScreen):
     def action_members(self) -> None:
         from tui.screens.members import MembersScreen
         self.app.push_screen(MembersScreen(self.engagement, self.roles))
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+        self.app.push_screen(ExportScreen(self.engagement, self.standard))
 
     def action_audit(self) -> None:
         from tui.screens.audit import AuditScreen

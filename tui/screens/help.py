@@ -21,6 +21,7 @@ from tui.screens.engagement_form import CompleteForm, EngagementForm
 from tui.screens.engagements import EngagementsScreen
 from tui.screens.error import ErrorModal
 from tui.screens.evidence import EvidenceScreen
+from tui.screens.export import ExportScreen
 from tui.screens.flags import FlagsScreen, ReasonForm
 from tui.screens.ingest import IngestScreen
 from tui.screens.interview import InterviewScreen
@@ -68,6 +69,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Certificates", (CertificatesScreen,)),
     Section("Ingest", (IngestScreen,), before=(("Enter", "in the tree: add the file"),)),
     Section("Interview note", (InterviewScreen,)),
+    Section("Export", (ExportScreen,)),
     Section("Forms", (EngagementForm, CompleteForm, MemberForm, RemoveForm, ReasonForm,
                       HoldForm, ErrorModal), before=(("Enter", "next field"),)),
 )

@@ -109,6 +109,10 @@ def _pipeline(
     """Run the tasks on a pool of ``workers`` threads, at most ``2 * workers`` in flight, and
     yield the items of their results in order. Pulls ``tasks`` only when a slot is free; cancels
     and joins the pool on error or when the consumer stops early."""
+    if workers == 1:  # one worker: no pool to start and join (small payloads, many of them)
+        for fn, args in tasks:
+            yield from fn(*args)
+        return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="age-stream")
     pending: deque[Future[list[bytes]]] = deque()
     try:

@@ -39,7 +39,7 @@ class Evidence(Command):
         v = self.open()
         opts = IngestOptions(kind=a.kind, requirements=tuple(a.req), disclosure=a.disclosure,
                              system=a.system, description=a.description,
-                             allow_unlocked=a.allow_unlocked)
+                             allow_unlocked=a.allow_unlocked, roc_refs=tuple(a.roc_ref))
         total = sum(s.size or 0 for s in srcs)
         failed = 0
         records: list[dict[str, Any]] = []

@@ -28,6 +28,7 @@ from vault.cli.destroy import Destroy
 from vault.cli.engagements import Engagements
 from vault.cli.errors import report_error
 from vault.cli.evidence import Evidence
+from vault.cli.exports import Exports
 from vault.cli.people import People
 from vault.cli.retention import Retention
 from vault.cli.review import Review
@@ -35,11 +36,11 @@ from vault.cli.scan import Scan
 from vault.cli.store import Store
 from vault.config import Settings
 from vault.errors import StorageError, VaultError
-from vault.evidence.vocabulary import DISCLOSURES, KINDS
+from vault.evidence.vocabulary import DISCLOSURES, KINDS, RECIPIENT_TYPES
 from vault.people import access
 
 GROUPS: tuple[type[Command], ...] = (People, Engagements, Evidence, Scan, Review, Audit, Store,
-                                     Session, Catalogues, Retention, Certificates)
+                                     Session, Catalogues, Retention, Certificates, Exports)
 GROUPS += (Destroy,)
 VERBS: dict[str, type[Command]] = {verb: group for group in GROUPS for verb in group.VERBS}
 """Each command to the group that runs it."""
@@ -220,6 +221,56 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--name", help="original name for stdin (-)")
     c.add_argument("--allow-unlocked", action="store_true",
                    help="accept an S3 bucket without versioning and Object Lock")
+    c.add_argument("--roc-ref", action="append", default=[], metavar="REF",
+                   help="a reference number the ROC cites it by, e.g. DOC-12 (repeatable)")
+
+    dis = cmd("disclosure", "an item's disclosure level: team, client, council-only")
+    dsub = dis.add_subparsers(dest="dcmd", required=True, metavar="ACTION")
+    c = cmd("set", "set an item's disclosure level (leads and QA; audited)", dsub)
+    c.add_argument("item", metavar="ITEM")
+    c.add_argument("level", choices=DISCLOSURES)
+    c.add_argument("--reason", required=True, metavar="TEXT")
+    it = cmd("item", "change an item's metadata")
+    isub2 = it.add_subparsers(dest="itcmd", required=True, metavar="ACTION")
+    c = cmd("set", "add or drop the ROC references an item is cited by (audited)", isub2)
+    c.add_argument("item", metavar="ITEM")
+    c.add_argument("--roc-ref", action="append", default=[], metavar="REF",
+                   help="add a reference (repeatable)")
+    c.add_argument("--drop-roc-ref", action="append", default=[], metavar="REF",
+                   help="remove a reference (repeatable)")
+    rc = cmd("recipient", "export recipients: add, list, remove (administrators)")
+    rsub = rc.add_subparsers(dest="rcmd", required=True, metavar="ACTION")
+    c = cmd("add", "register a recipient (its fingerprint is shown to compare out of band)",
+            rsub)
+    c.add_argument("name")
+    c.add_argument("--type", required=True, choices=RECIPIENT_TYPES)
+    c.add_argument("--age-recipient", required=True, metavar="age1...")
+    c.add_argument("--client", help="for --type client: the client it is bound to")
+    cmd("list", "the registered recipients", rsub)
+    c = cmd("remove", "remove a recipient (its past exports stay listed)", rsub)
+    c.add_argument("name")
+    c = cmd("export", "a signed BagIt bundle of evidence, age-encrypted to a recipient "
+                      "(leads and QA)")
+    c.add_argument("engagement")
+    c.add_argument("--to", required=True, metavar="RECIPIENT")
+    c.add_argument("--request-ref", required=True, metavar="REF",
+                   help="the request's reference (e.g. the QA request number)")
+    c.add_argument("-o", "--output", type=Path, metavar="FILE")
+    c.add_argument("--roc-ref", action="append", default=[], metavar="REF",
+                   help="evidence carrying this ROC reference (repeatable)")
+    c.add_argument("--req", action="append", default=[], metavar="ID",
+                   help="evidence mapped to this requirement or one under it (repeatable)")
+    c.add_argument("--item", action="append", default=[], metavar="ID",
+                   help="this item (repeatable)")
+    c.add_argument("--kind", action="append", default=[], choices=KINDS,
+                   help="only evidence of this kind (repeatable)")
+    c.add_argument("--since", type=_date, metavar="DATE", help="ingested on or after")
+    c.add_argument("--until", type=_date, metavar="DATE", help="ingested on or before")
+    c.add_argument("--dry-run", action="store_true",
+                   help="list what would go and what would not (and why); write nothing")
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
+    c = cmd("exports", "the exports made of an engagement")
+    c.add_argument("engagement")
 
     c = cmd("scan", "scan files for card data and PII without storing anything "
                     "(exit 1 when something is found)")

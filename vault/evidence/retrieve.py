@@ -35,7 +35,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,6 +47,9 @@ from vault.evidence.binding import check_bound
 from vault.metadata.models import EvidenceItem
 
 Progress = Callable[[int], None]
+
+SMALL = 4 << 20
+"""Payloads up to this size are decrypted on the calling thread (one batch of chunks)."""
 
 TEMP_PREFIX = ".vault-get-"
 """Every temporary file that may hold plaintext starts with this (see the module docstring)."""
@@ -68,15 +71,14 @@ def _corrupted(item: EvidenceItem) -> IntegrityError:
                                "checks the rest")
 
 
-def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out: BinaryIO, *,
-               progress: Progress | None = None) -> None:
-    """Write the item's plaintext to `out`, then check SHA-256 and size.
+def plaintext(item: EvidenceItem, store: ObjectStore, key: X25519Identity
+              ) -> Iterator[bytes]:
+    """The item's plaintext, block by block as it authenticates; after the last block, its
+    SHA-256 and size are checked against the record.
 
     Raises IntegrityError if the header, a payload chunk, the hash or the size does not match,
-    and StorageError if the payload is missing or the store fails; an OSError from writing to
-    `out` propagates as it is. `out` may hold a prefix when this raises: callers must discard it
-    (see :func:`publish`).
-    """
+    and StorageError if the payload is missing or the store fails. Blocks already yielded when
+    it raises are not the evidence: consumers discard what they made of them."""
     if item.age_header is None:
         raise IntegrityError(f"item {item.id} was crypto-shredded: its content is gone")
     check_bound(item)
@@ -98,7 +100,8 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
         raise StorageError(f"cannot read item {item.id} from the store: {exc}") from None
     digest = hashlib.sha256()
     size = 0
-    blocks = decrypt_payload(file_key, chunks)
+    # a payload of one batch gains nothing from threads: decrypted inline, without a pool
+    blocks = decrypt_payload(file_key, chunks, workers=1 if item.size <= SMALL else 2)
     try:
         while True:
             try:  # reading from the store and authenticating
@@ -111,10 +114,8 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
             if block is None:
                 break
             digest.update(block)
-            out.write(block)  # an OSError here is the output's: the caller names it
             size += len(block)
-            if progress is not None:
-                progress(len(block))
+            yield block
     finally:
         for it in (blocks, chunks):
             close = getattr(it, "close", None)
@@ -123,6 +124,21 @@ def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out:
                     close()
     if digest.hexdigest() != item.sha256 or size != item.size:
         raise _corrupted(item)
+
+
+def decrypt_to(item: EvidenceItem, store: ObjectStore, key: X25519Identity, out: BinaryIO, *,
+               progress: Progress | None = None) -> None:
+    """Write the item's plaintext to `out`, then check SHA-256 and size.
+
+    Raises IntegrityError if the header, a payload chunk, the hash or the size does not match,
+    and StorageError if the payload is missing or the store fails; an OSError from writing to
+    `out` propagates as it is. `out` may hold a prefix when this raises: callers must discard it
+    (see :func:`publish`).
+    """
+    for block in plaintext(item, store, key):
+        out.write(block)  # an OSError here is the output's: the caller names it
+        if progress is not None:
+            progress(len(block))
 
 
 class _SyncingWriter:

@@ -1,1 +1,2 @@
-"""Export bundles for the PCI SSC and clients (not built yet)."""
+"""Export bundles: what may leave the firm to whom (:mod:`.rules`), and the BagIt bag written
+as one stream, age-encrypted to the recipient (:mod:`.bag`)."""

@@ -381,3 +381,47 @@ class CertificateEngagement(SQLModel, table=True):
                                 max_length=32)
     engagement_id: str = Field(primary_key=True, index=True, max_length=32)
     items: int = Field(default=0, sa_type=sa.BigInteger)
+class ItemRocRef(SQLModel, table=True):
+    """A reference number the ROC cites for an item (``DOC-12``); an item may carry several,
+    and a QA request names them."""
+
+    __tablename__ = "item_roc_ref"
+    item_id: str = Field(foreign_key="evidence_item.id", primary_key=True, max_length=32)
+    ref: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ExportRecipient(SQLModel, table=True):
+    """Someone an export may be encrypted to (firm-wide, kept by administrators): the PCI SSC
+    (``council``) or an assessed entity (``client``, bound to one client's engagements)."""
+
+    __tablename__ = "export_recipient"
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(unique=True, max_length=200)
+    type: str = Field(max_length=20)
+    age_recipient: str = Field(max_length=100)
+    client: str | None = Field(default=None, max_length=500)
+    fingerprint: str = Field(max_length=64)
+    """SHA-256 of the age recipient string (hex), compared out of band."""
+    created_at: datetime = _ts()
+    created_by: str = Field(foreign_key="user_account.id", max_length=32)
+
+
+class ExportRecord(SQLModel, table=True):
+    """One export bundle written: to whom (copied, so a removed recipient's exports still
+    read), which request, and the SHA-256 of the encrypted bundle."""
+
+    __tablename__ = "export_record"
+    id: str = Field(primary_key=True, max_length=32)
+    engagement_id: str = Field(foreign_key="engagement.id", index=True, max_length=32)
+    recipient: str = Field(max_length=200)
+    recipient_type: str = Field(max_length=20)
+    recipient_fingerprint: str = Field(max_length=64)
+    request_ref: str = Field(max_length=200)
+    bag_name: str = Field(max_length=200)
+    bundle_sha256: str = Field(max_length=64)
+    bundle_size: int = Field(default=0, sa_type=sa.BigInteger)
+    items: int = Field(default=0)
+    payload_bytes: int = Field(default=0, sa_type=sa.BigInteger)
+    withheld: int = Field(default=0)
+    created_at: datetime = _ts()
+    created_by: str = Field(foreign_key="user_account.id", max_length=32)

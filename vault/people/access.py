@@ -54,6 +54,13 @@ MATRIX: dict[str, frozenset[str]] = {
     "catalogue.view": frozenset({"person"}),
     "catalogue.load": frozenset({"admin"}),
     "retention.destroy": frozenset({"destruction-job"}),
+    "item.disclose": frozenset({"lead", "qa"}),
+    "item.roc-ref": frozenset({"lead", "assessor", "qa"}),
+    "recipient.add": frozenset({"admin"}),
+    "recipient.remove": frozenset({"admin"}),
+    "recipient.list": frozenset({"person", "admin"}),
+    "export.create": frozenset({"lead", "qa"}),
+    "export.list": frozenset({"lead", "qa"}),
 }
 
 AUDITED: frozenset[str] = frozenset({
@@ -63,7 +70,8 @@ AUDITED: frozenset[str] = frozenset({
     "retention.destroy",
     "flag.resolve", "user.add", "user.certify", "member.add", "member.remove", "audit.verify",
     "audit.proof", "audit.export", "audit.checkpoint", "audit.prune", "certificate.export",
-    "signing.rotate", "store.doctor", "catalogue.load",
+    "signing.rotate", "store.doctor", "catalogue.load", "item.disclose", "item.roc-ref",
+    "recipient.add", "recipient.remove", "export.create",
 })
 """Actions that leave an audit event whatever their outcome (done, failed or refused): every
 read of evidence content and every change. The others only look at metadata: they leave an
@@ -109,6 +117,13 @@ _WHAT: dict[str, str] = {
     "catalogue.view": "see the requirement catalogues",
     "catalogue.load": "load requirement catalogues",
     "retention.destroy": "destroy evidence at the end of its retention",
+    "item.disclose": "set the disclosure level of evidence in {eng}",
+    "item.roc-ref": "set the ROC references of evidence in {eng}",
+    "recipient.add": "register export recipients",
+    "recipient.remove": "remove export recipients",
+    "recipient.list": "list the export recipients",
+    "export.create": "export the evidence of {eng}",
+    "export.list": "list the exports of {eng}",
 }
 
 

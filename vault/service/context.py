@@ -120,6 +120,10 @@ class Act:
             write(self)
 
 
+def _json(detail: dict[str, Any] | None) -> str | None:
+    return json.dumps(detail, sort_keys=True) if detail else None
+
+
 def failure_outcome(exc: VaultError) -> str:
     if isinstance(exc, IntegrityError):
         return "integrity-failure"

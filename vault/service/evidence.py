@@ -27,12 +27,14 @@ from vault.evidence.lifecycle import VISIBLE, ItemState, move, quarantines, refu
 from vault.evidence.search import filtered
 from vault.evidence.sources import Source
 from vault.evidence.vocabulary import DISCLOSURES, KINDS
+from vault.export.refs import roc_refs
 from vault.metadata.models import (
     AuditEvent,
     Engagement,
     EvidenceItem,
     ItemMember,
     ItemRequirement,
+    ItemRocRef,
 )
 from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
 from vault.pii.fields import card_findings, masked, refuse_card_data
@@ -78,7 +80,7 @@ def _check_options(cx: Context, eng: Engagement, opts: IngestOptions
                                                  opts.requirements)
     typed_text(opts.system, "system", 500)
     typed_text(opts.description, "description", 4000)
-    return replace(opts, requirements=reqs), warnings
+    return replace(opts, requirements=reqs, roc_refs=roc_refs(opts.roc_refs)), warnings
 
 
 def _check_store(cx: Context, opts: IngestOptions) -> None:
@@ -238,6 +240,8 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
         s.add(item)
         for req in dict.fromkeys(opts.requirements):
             s.add(ItemRequirement(item_id=item.id, requirement_id=req))
+        for ref in opts.roc_refs:
+            s.add(ItemRocRef(item_id=item.id, ref=ref))
         try:
             s.flush()  # the unique (engagement, sha256) constraint decides races here
         except sa.exc.IntegrityError:
@@ -259,6 +263,8 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
                 detail["members"] = len(outcome.members) + outcome.members_not_kept
             if item.supersedes_id:
                 detail["supersedes"] = item.supersedes_id
+            if opts.roc_refs:
+                detail["roc_refs"] = list(opts.roc_refs)
             a.obj, a.detail = item.id, detail
             return IngestResult(item_view(s, item, eng), duplicate=False, flags=counts)
     existing = s.exec(select(EvidenceItem).where(

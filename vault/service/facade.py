@@ -8,7 +8,7 @@ goes through ``Context.act()``: permission check, work, audit event.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,16 +24,29 @@ from vault.crypto.keys import PersonalKey
 from vault.errors import VaultError
 from vault.evidence.pipeline import Progress
 from vault.evidence.sources import Source
-from vault.metadata.models import AuditCheckpoint, AuditEvent, Engagement, Member, SigningKey, User
+from vault.metadata.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    Engagement,
+    EvidenceItem,
+    ExportRecipient,
+    ExportRecord,
+    Member,
+    SigningKey,
+    User,
+)
 from vault.retention.report import RunReport
 from vault.service import (
     audit,
     browse,
     catalogue,
     destruction,
+    disclosure,
     engagements,
     evidence,
+    exports,
     people,
+    recipients,
     review,
     store,
 )
@@ -42,6 +55,7 @@ from vault.service import retention as retention_
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
+from vault.service.exports import ExportResult, Scope
 from vault.service.views import (
     EngagementView,
     FlagView,
@@ -267,3 +281,36 @@ class Vault(Context):
 
     def export_certificate(self, ref: str, dest: Path) -> dict[str, Any]:
         return destruction_certs.export_certificate(self, ref, dest)
+
+    # -- disclosure and export -----------------------------------------------------------------
+
+    def set_disclosure(self, item_ref: str, level: str, reason: str) -> EvidenceItem:
+        return disclosure.set_disclosure(self, item_ref, level, reason)
+
+    def set_roc_refs(self, item_ref: str, add: Iterable[str] = (),
+                     remove: Iterable[str] = ()) -> list[str]:
+        return disclosure.set_roc_refs(self, item_ref, add, remove)
+
+    def engagement_roc_refs(self, ref: str) -> list[str]:
+        return disclosure.engagement_roc_refs(self, ref)
+
+    def add_recipient(self, name: str, type_: str, age_recipient: str,
+                      client: str | None = None) -> ExportRecipient:
+        return recipients.add_recipient(self, name, type_, age_recipient, client)
+
+    def list_recipients(self) -> list[ExportRecipient]:
+        return recipients.list_recipients(self)
+
+    def remove_recipient(self, name: str) -> None:
+        recipients.remove_recipient(self, name)
+
+    def export(self, ref: str, *, to: str, request_ref: str, output: Path | None,
+               scope: Scope | None = None, dry_run: bool = False, force: bool = False,
+               progress: Progress | None = None,
+               on_plan: Callable[[ExportResult], None] | None = None) -> ExportResult:
+        return exports.export(self, ref, to=to, request_ref=request_ref, output=output,
+                              scope=scope or Scope(), dry_run=dry_run, force=force,
+                              progress=progress, on_plan=on_plan)
+
+    def exports(self, ref: str) -> list[ExportRecord]:
+        return exports.exports(self, ref)

@@ -17,7 +17,14 @@ from vault.evidence import retrieve
 from vault.evidence.lifecycle import QUARANTINE_KINDS, ItemState, shred
 from vault.evidence.sources import Source
 from vault.metadata.db import forget_deleted
-from vault.metadata.models import Engagement, EvidenceItem, Flag, ItemRequirement, Member
+from vault.metadata.models import (
+    Engagement,
+    EvidenceItem,
+    Flag,
+    ItemRequirement,
+    ItemRocRef,
+    Member,
+)
 from vault.pii import CARD_KINDS
 from vault.review import flags as flagging
 from vault.service.context import Act, Context
@@ -109,6 +116,8 @@ def _redact(cx: Context, a: Act, flag: Flag, reason: str) -> Resolution:
     key = cx.engagement_identity(s, it.key_id)
     reqs = tuple(s.exec(select(ItemRequirement.requirement_id)
                         .where(ItemRequirement.item_id == it.id)).all())
+    refs = tuple(s.exec(select(ItemRocRef.ref).where(ItemRocRef.item_id == it.id)
+                        .order_by(col(ItemRocRef.ref))).all())
     eng = s.get(Engagement, it.engagement_id)
     assert eng is not None
     scanner = cx.scanner(s, eng)
@@ -132,7 +141,8 @@ def _redact(cx: Context, a: Act, flag: Flag, reason: str) -> Resolution:
                                         open=lambda: io.BytesIO(redacted)),
                         IngestOptions(kind=it.kind, requirements=reqs,
                                       disclosure=it.disclosure, system=it.system,
-                                      description=it.description), supersedes=it)
+                                      description=it.description, roc_refs=refs),
+                        supersedes=it)
     new = result.view.item
     if result.duplicate:
         raise InvalidInput(f"the redacted content is already item {new.id[:12]}; "

@@ -16,6 +16,7 @@ from vault.metadata.models import (
     EvidenceItem,
     Flag,
     ItemRequirement,
+    ItemRocRef,
     User,
 )
 from vault.pii import CARD_KINDS
@@ -33,6 +34,8 @@ class IngestOptions:
     system: str | None = None
     description: str | None = None
     allow_unlocked: bool = False
+    roc_refs: tuple[str, ...] = ()
+    """Reference numbers the ROC cites this evidence by (``DOC-12``)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class ItemView:
     requirements: tuple[str, ...]
     engagement: str
     ingested_by: str
+    roc_refs: tuple[str, ...] = ()
+    """The reference numbers the ROC cites it by."""
 
     @property
     def type_mismatch(self) -> bool:
@@ -58,6 +63,7 @@ class ItemView:
             "detected_mime": i.detected_mime, "type_mismatch": self.type_mismatch,
             "size": i.size, "sha256": i.sha256, "ingested_at": i.ingested_at.isoformat(),
             "ingested_by": self.ingested_by, "requirements": list(self.requirements),
+            "roc_refs": list(self.roc_refs),
             "system": i.system, "description": i.description, "disclosure": i.disclosure,
             "state": i.state, "supersedes": i.supersedes_id,
         }
@@ -173,8 +179,10 @@ def item_view(s: Session, item: EvidenceItem, engagement: Engagement | None = No
     eng = engagement or s.get(Engagement, item.engagement_id)
     user = s.get(User, item.ingested_by)
     assert eng is not None and user is not None
+    refs = s.exec(select(ItemRocRef.ref).where(ItemRocRef.item_id == item.id)
+                  .order_by(col(ItemRocRef.ref))).all()
     return ItemView(item=item, requirements=tuple(sorted(reqs, key=catalogue.sort_key)),
-                    engagement=eng.name, ingested_by=user.name)
+                    engagement=eng.name, ingested_by=user.name, roc_refs=tuple(refs))
 
 
 def item_views(s: Session, items: list[EvidenceItem], eng: Engagement) -> list[ItemView]:
@@ -185,6 +193,12 @@ def item_views(s: Session, items: list[EvidenceItem], eng: Engagement) -> list[I
                                           ItemRequirement.requirement_id)
                                    .where(col(ItemRequirement.item_id).in_(list(reqs)))):
             reqs[item_id].append(req)
+    refs: dict[str, list[str]] = {i.id: [] for i in items}
+    if items:
+        for item_id, ref in s.exec(select(ItemRocRef.item_id, ItemRocRef.ref)
+                                   .where(col(ItemRocRef.item_id).in_(list(refs)))
+                                   .order_by(col(ItemRocRef.ref))):
+            refs[item_id].append(ref)
     names: dict[str, str] = {}
     views = []
     for i in items:
@@ -194,7 +208,8 @@ def item_views(s: Session, items: list[EvidenceItem], eng: Engagement) -> list[I
             names[i.ingested_by] = user.name
         views.append(ItemView(item=i, requirements=tuple(sorted(reqs[i.id],
                                                                 key=catalogue.sort_key)),
-                              engagement=eng.name, ingested_by=names[i.ingested_by]))
+                              engagement=eng.name, ingested_by=names[i.ingested_by],
+                              roc_refs=tuple(refs[i.id])))
     return views
 
 

@@ -1,7 +1,7 @@
 """Retention and legal holds: engagement.retention_years, legal_hold
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 import sqlalchemy as sa
 import sqlmodel
@@ -10,7 +10,7 @@ from alembic import op
 import vault.metadata.models
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
