@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,30 +58,68 @@ def node(conn: Connection | Session, level: int, idx: int) -> bytes:
 def append(session: Session, *, at: datetime, actor: str, action: str, obj: str, outcome: str,
            engagement_id: str | None = None, detail: str | None = None) -> AuditEvent:
     """Add one event after the newest; the caller commits (with its own work, atomically)."""
+    return append_many(session, [Entry(at, actor, action, obj, outcome, engagement_id,
+                                       detail)])[0]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to append (see :func:`append_many`)."""
+
+    at: datetime
+    actor: str
+    action: str
+    obj: str
+    outcome: str
+    engagement_id: str | None = None
+    detail: str | None = None
+
+
+def append_many(session: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
+    """Add the events after the newest, in order, as :func:`append` would one by one (the same
+    chain, leaves and tree nodes), with one update of the head and one insert of the nodes: a
+    batch of ingests is audited in one go. The caller commits."""
+    if not entries:
+        return []
+    n = len(entries)
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
-                    .values(size=col(AuditHead.size) + 1))
+                    .values(size=col(AuditHead.size) + n))
     found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
                             .where(AuditHead.id == 1)).first()
     if found is None:
         raise damaged("its head record is missing")
     size, prev = found
-    if size < 1 or not isinstance(prev, str):
-        raise damaged(f"its head record says {size - 1} events")
-    index = size - 1
-    doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
-    digest = hashlib.sha256(doc).hexdigest()
-    event = AuditEvent(at=at, actor=actor, action=action, object=obj, outcome=outcome,
-                       engagement_id=engagement_id, detail=detail, prev_hash=prev, hash=digest)
-    session.add(event)
-    rows = [{"level": 0, "idx": index, "hash": merkle.leaf_hash(doc)}]
-    level, j, h = 0, index, rows[0]["hash"]
-    while j & 1:
-        h = merkle.node_hash(node(session, level, j - 1), h)  # type: ignore[arg-type]
-        level, j = level + 1, j >> 1
-        rows.append({"level": level, "idx": j, "hash": h})
+    if size < n or not isinstance(prev, str):
+        raise damaged(f"its head record says {size - n} events")
+    made: dict[tuple[int, int], bytes] = {}  # nodes of this batch, not yet in the table
+
+    def known(level: int, idx: int) -> bytes:
+        h = made.get((level, idx))
+        return h if h is not None else node(session, level, idx)
+
+    events: list[AuditEvent] = []
+    rows: list[dict[str, Any]] = []
+    for index, e in enumerate(entries, start=size - n):
+        doc = canonical(prev, e.at, e.actor, e.action, e.obj, e.outcome, e.engagement_id,
+                        e.detail)
+        digest = hashlib.sha256(doc).hexdigest()
+        events.append(AuditEvent(at=e.at, actor=e.actor, action=e.action, object=e.obj,
+                                 outcome=e.outcome, engagement_id=e.engagement_id,
+                                 detail=e.detail, prev_hash=prev, hash=digest))
+        h = merkle.leaf_hash(doc)
+        level, j = 0, index
+        made[(0, j)] = h
+        rows.append({"level": 0, "idx": j, "hash": h})
+        while j & 1:
+            h = merkle.node_hash(known(level, j - 1), h)
+            level, j = level + 1, j >> 1
+            made[(level, j)] = h
+            rows.append({"level": level, "idx": j, "hash": h})
+        prev = digest
+    session.add_all(events)
     session.execute(sa.insert(AuditNode), rows)
-    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=digest))
-    return event
+    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev))
+    return events
 
 
 def head(session: Session) -> tuple[int, bytes]:

@@ -177,10 +177,15 @@ class Context:
 
     def _finish(self, a: Act) -> None:
         try:
-            if a.record:
-                self._append(a.s, a.action, a.obj, a.outcome, a.engagement_id, a.detail)
-            for action, obj, outcome, detail in a._events:
-                self._append(a.s, action, obj, outcome, a.engagement_id, detail)
+            todo = [(a.action, a.obj, a.outcome, a.detail)] if a.record else []
+            todo += [(action, obj, outcome, detail) for action, obj, outcome, detail
+                     in a._events]
+            if todo:  # one append for all: a batch of ingests brings hundreds
+                actor = self.user.name
+                audit.append_many(a.s, [
+                    audit.Entry(self.clock(), actor, action, obj, outcome, a.engagement_id,
+                                json.dumps(detail, sort_keys=True) if detail else None)
+                    for action, obj, outcome, detail in todo])
             a.s.commit()
         except sa.exc.OperationalError as exc:  # disk full, database locked for too long
             a.s.rollback()
