@@ -9,6 +9,7 @@ chunks straddling two input pieces are copied), and output is yielded chunk by c
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -166,7 +167,12 @@ def _encrypt(key: bytes, nonce: bytes, blocks: Iterable[bytes], workers: int) ->
             yield _seal_batch, (key, segment, counter, last)
             counter += BATCH_CHUNKS
 
-    yield from _pipeline(tasks(), workers)
+    todo = tasks()
+    first = next(todo, None)
+    if first is not None and first[1][3]:  # one batch (a small file): no threads to start
+        yield from first[0](*first[1])
+        return
+    yield from _pipeline(itertools.chain([first] if first else [], todo), workers)
 
 
 def _opens(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview | bytes) -> bool:

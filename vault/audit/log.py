@@ -56,10 +56,9 @@ def node(conn: Connection | Session, level: int, idx: int) -> bytes:
 
 
 def append(session: Session, *, at: datetime, actor: str, action: str, obj: str, outcome: str,
-           engagement_id: str | None = None, detail: str | None = None) -> AuditEvent:
+           engagement_id: str | None = None, detail: str | None = None) -> None:
     """Add one event after the newest; the caller commits (with its own work, atomically)."""
-    return append_many(session, [Entry(at, actor, action, obj, outcome, engagement_id,
-                                       detail)])[0]
+    append_many(session, [Entry(at, actor, action, obj, outcome, engagement_id, detail)])
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,12 @@ class Entry:
     detail: str | None = None
 
 
-def append_many(session: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
+def append_many(session: Session, entries: Sequence[Entry]) -> None:
     """Add the events after the newest, in order, as :func:`append` would one by one (the same
     chain, leaves and tree nodes), with one update of the head and one insert of the nodes: a
     batch of ingests is audited in one go. The caller commits."""
     if not entries:
-        return []
+        return
     n = len(entries)
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
                     .values(size=col(AuditHead.size) + n))
@@ -97,15 +96,15 @@ def append_many(session: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
         h = made.get((level, idx))
         return h if h is not None else node(session, level, idx)
 
-    events: list[AuditEvent] = []
+    events: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for index, e in enumerate(entries, start=size - n):
         doc = canonical(prev, e.at, e.actor, e.action, e.obj, e.outcome, e.engagement_id,
                         e.detail)
         digest = hashlib.sha256(doc).hexdigest()
-        events.append(AuditEvent(at=e.at, actor=e.actor, action=e.action, object=e.obj,
-                                 outcome=e.outcome, engagement_id=e.engagement_id,
-                                 detail=e.detail, prev_hash=prev, hash=digest))
+        events.append({"at": e.at, "actor": e.actor, "action": e.action, "object": e.obj,
+                       "outcome": e.outcome, "engagement_id": e.engagement_id,
+                       "detail": e.detail, "prev_hash": prev, "hash": digest})
         h = merkle.leaf_hash(doc)
         level, j = 0, index
         made[(0, j)] = h
@@ -116,10 +115,9 @@ def append_many(session: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
             made[(level, j)] = h
             rows.append({"level": level, "idx": j, "hash": h})
         prev = digest
-    session.add_all(events)
+    session.execute(sa.insert(AuditEvent), events)  # in order: their seq follows the chain
     session.execute(sa.insert(AuditNode), rows)
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev))
-    return events
 
 
 def head(session: Session) -> tuple[int, bytes]:
