@@ -13,6 +13,9 @@ the same run, rounds interleaved, wall time (time.perf_counter around the child)
                              agent`): each file committed fully or not at all, scanned and
                              flagged, audited
   vault status --json        a vault command's fixed cost with the agent (start-up)
+  vault ingest (before)      with --compare-with DIR: the same ingest by the code checked out
+                             in DIR (PYTHONPATH=DIR; same database schema), e.g. the commit
+                             before a change, into its own fresh engagement
 
 Each round uses a fresh restic repository and a fresh engagement (the vault stores identical
 bytes once per engagement). The page cache is warmed before timing; os.sync() runs before each
@@ -99,8 +102,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     for p in folder.iterdir():  # warm the page cache
         p.read_bytes()
     renv = dict(os.environ, RESTIC_PASSWORD="bench-restic-password")
-    t: dict[str, list[float]] = {row: [] for row in ROWS}
-    rss: dict[str, list[float]] = {row: [] for row in ROWS}
+    rows = ROWS + (["vault ingest (before)"] if args.compare_with else [])
+    t: dict[str, list[float]] = {row: [] for row in rows}
+    rss: dict[str, list[float]] = {row: [] for row in rows}
     failures: list[str] = []
     try:
         for r in range(1, args.runs + 1):
@@ -129,6 +133,18 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             w, m = run([vault, "status", "--json"], env=env)
             t["vault status"].append(w)
             rss["vault status"].append(m)
+            if args.compare_with:
+                before_env = dict(env, PYTHONPATH=str(Path(args.compare_with).resolve()))
+                run([vault, "engagement", "create", f"{eng}-before", "--client", "Bench",
+                     "--standard", "pci-dss-4.0.1"], env=before_env)
+                os.sync()
+                w, m = run([vault, "ingest", f"{eng}-before", str(folder), "--json"], out,
+                           env=before_env)
+                t["vault ingest (before)"].append(w)
+                rss["vault ingest (before)"].append(m)
+                if len([x for x in json.loads(out.read_text()) if "id" in x]) != args.files:
+                    failures.append(f"round {r}: the code in {args.compare_with} did not "
+                                    "ingest every file")
     finally:
         os.kill(agent_pid, signal.SIGTERM)
 
@@ -138,7 +154,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     print(f"\n{args.files} files, {total / 1e6:.1f} MB ({args.text_share:.0%} text), "
           f"{args.runs} run(s); nproc={os.cpu_count()}")
     print(f"{'step':<16}{'min s':>9}{'median s':>10}{'files/s':>10}{'peak RSS MB':>13}")
-    for row in ROWS:
+    for row in rows:
         rate = f"{args.files / best[row]:10.0f}" if row != "vault status" else f"{'-':>10}"
         print(f"{row:<16}{best[row]:9.3f}{med[row]:10.3f}{rate}{peak[row]:13.1f}")
     ratio = best["vault ingest"] / best["restic backup"]
@@ -148,6 +164,11 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     print(f"ms per file: vault {best['vault ingest'] / args.files * 1e3:.2f}, restic "
           f"{best['restic backup'] / args.files * 1e3:.2f} (vault's fixed cost: "
           f"{best['vault status']:.2f} s)")
+    speedup = None
+    if args.compare_with:
+        speedup = best["vault ingest (before)"] / best["vault ingest"]
+        print(f"before / now: {speedup:.2f} x faster (before / restic: "
+              f"{best['vault ingest (before)'] / best['restic backup']:.2f})")
     for failure in failures:
         print(f"CORRECTNESS FAILURE: {failure}")
     print("BENCH_JSON " + json.dumps({
@@ -157,7 +178,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         "min_s": {k: round(v, 4) for k, v in best.items()},
         "median_s": {k: round(v, 4) for k, v in med.items()},
         "all_s": {k: [round(x, 4) for x in v] for k, v in t.items()},
-        "files_per_s": {k: round(args.files / best[k], 1) for k in ROWS[:2]},
+        "files_per_s": {k: round(args.files / best[k], 1) for k in rows if k != "vault status"},
+        "speedup_vs_before": None if speedup is None else round(speedup, 2),
         "peak_rss_mb": {k: round(v, 1) for k, v in peak.items()},
         "ratio": round(ratio, 3), "pass": ok, "correct": not failures, "failures": failures,
     }), flush=True)
@@ -171,6 +193,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", help="where to create the temp dir (default: system temp)")
+    parser.add_argument("--compare-with", metavar="DIR",
+                        help="also time the ingest of the code checked out in DIR")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` cleans up
     tmp = Path(tempfile.mkdtemp(prefix="vault-bench-small-", dir=args.dir))
