@@ -224,3 +224,24 @@ def test_big_files_and_stdin_keep_the_one_by_one_path_in_order(
     assert got == ["s1", "s2", "big", "piped.txt", "s3"]
     assert [r.view.item.original_name for r in results  # type: ignore[union-attr]
             if not isinstance(r, VaultError)] == got
+
+
+def test_progress_is_reported_one_call_at_a_time(vault: Vault, engagement: str) -> None:
+    """The batch seals on two threads; the caller's progress callback is never entered twice
+    at once (the TUI's and the CLI's keep a running total)."""
+    import time
+    inside: list[int] = []
+    overlaps: list[int] = []
+    total: list[int] = []
+
+    def progress(n: int) -> None:
+        if inside:
+            overlaps.append(n)
+        inside.append(n)
+        time.sleep(0.002)
+        total.append(n)
+        inside.pop()
+    data = [b"file %d" % i for i in range(40)]
+    vault.ingest(engagement, [src(f"{i}.txt", d) for i, d in enumerate(data)], IngestOptions(),
+                 progress=progress)
+    assert overlaps == [] and sum(total) == sum(len(d) for d in data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -249,12 +250,19 @@ def _seal_all(cx: Context, files: list[_Pending], recipient: X25519Recipient, sc
     """Seal and scan the batch's files on SEAL_THREADS threads (libmagic, hashing, the scan
     and the writes release the GIL), each thread's writes made durable together when it is
     done (:func:`storage_backends.deferred_sync`)."""
+    n = max(1, min(SEAL_THREADS, len(files)))
+    if progress is not None and n > 1:  # callers' callbacks need not be thread-safe
+        lock, report = threading.Lock(), progress
+
+        def progress(done: int) -> None:
+            with lock:
+                report(done)
+
     def work(part: list[_Pending]) -> None:
         with deferred_sync(cx.store):
             for f in part:
                 _seal_small(cx, f, recipient, scanner, opts, progress)
 
-    n = max(1, min(SEAL_THREADS, len(files)))
     if n == 1:
         work(files)
         return
