@@ -153,10 +153,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     peak = {row: max(v) for row, v in rss.items()}
     print(f"\n{args.files} files, {total / 1e6:.1f} MB ({args.text_share:.0%} text), "
           f"{args.runs} run(s); nproc={os.cpu_count()}")
-    print(f"{'step':<16}{'min s':>9}{'median s':>10}{'files/s':>10}{'peak RSS MB':>13}")
+    print(f"{'step':<22}{'min s':>9}{'median s':>10}{'files/s':>10}{'peak RSS MB':>13}")
     for row in rows:
         rate = f"{args.files / best[row]:10.0f}" if row != "vault status" else f"{'-':>10}"
-        print(f"{row:<16}{best[row]:9.3f}{med[row]:10.3f}{rate}{peak[row]:13.1f}")
+        print(f"{row:<22}{best[row]:9.3f}{med[row]:10.3f}{rate}{peak[row]:13.1f}")
     ratio = best["vault ingest"] / best["restic backup"]
     ok = ratio <= TARGET
     print(f"\ningest / restic backup (min of {args.runs}): {ratio:.2f}  "
