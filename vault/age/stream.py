@@ -9,11 +9,11 @@ chunks straddling two input pieces are copied), and output is yielded chunk by c
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -30,6 +30,7 @@ NONCE_SIZE = 16
 ENC_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 BATCH_CHUNKS = 64
 _MAX_COUNTER = 1 << 88
+_T = TypeVar("_T")
 
 
 def _payload_key(file_key: bytes, nonce: bytes) -> bytes:
@@ -172,7 +173,17 @@ def _encrypt(key: bytes, nonce: bytes, blocks: Iterable[bytes], workers: int) ->
     if first is not None and first[1][3]:  # one batch (a small file): no threads to start
         yield from first[0](*first[1])
         return
-    yield from _pipeline(itertools.chain([first] if first else [], todo), workers)
+    rest = _prepend(first, todo)
+    del first  # not held while the rest streams
+    yield from _pipeline(rest, workers)
+
+
+def _prepend(head: _T | None, rest: Iterator[_T]) -> Iterator[_T]:
+    """`head` (unless None), then `rest`; `head` is let go once it was taken."""
+    if head is not None:
+        yield head
+        del head
+    yield from rest
 
 
 def _opens(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview | bytes) -> bool:
