@@ -245,3 +245,20 @@ def test_progress_is_reported_one_call_at_a_time(vault: Vault, engagement: str) 
     vault.ingest(engagement, [src(f"{i}.txt", d) for i, d in enumerate(data)], IngestOptions(),
                  progress=progress)
     assert overlaps == [] and sum(total) == sum(len(d) for d in data)
+
+
+def test_the_stores_final_sync_failing_keeps_none_of_the_batch(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import storage_backends.local as local
+
+    def broken(path: Path) -> bool:
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(local, "_syncfs", broken)
+    results = vault.ingest(engagement, [src(f"{i}.txt", b"file %d" % i) for i in range(4)],
+                           IngestOptions())
+    assert all(isinstance(r, StorageError) for r in results)
+    assert str(results[0]).startswith("could not make the stored files durable: Input/output")
+    assert _rows(vault) == [] and _payloads(vault) == []
+    assert _events(vault)[-1].outcome == "error"

@@ -259,9 +259,13 @@ def _seal_all(cx: Context, files: list[_Pending], recipient: X25519Recipient, sc
                 report(done)
 
     def work(part: list[_Pending]) -> None:
-        with deferred_sync(cx.store):
-            for f in part:
-                _seal_small(cx, f, recipient, scanner, opts, progress)
+        try:
+            with deferred_sync(cx.store):
+                for f in part:
+                    _seal_small(cx, f, recipient, scanner, opts, progress)
+        except OSError as exc:  # the store's final sync: none of the payloads is surely kept
+            raise StorageError("could not make the stored files durable: "
+                               f"{exc.strerror or exc}") from None
 
     if n == 1:
         work(files)
