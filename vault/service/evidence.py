@@ -258,20 +258,31 @@ def _seal_all(cx: Context, files: list[_Pending], recipient: X25519Recipient, sc
             with lock:
                 report(done)
 
-    def work(part: list[_Pending]) -> None:
-        try:
-            with deferred_sync(cx.store):
-                for f in part:
-                    _seal_small(cx, f, recipient, scanner, opts, progress)
-        except OSError as exc:  # the store's final sync: none of the payloads is surely kept
-            raise StorageError("could not make the stored files durable: "
-                               f"{exc.strerror or exc}") from None
+    def seal(part: list[_Pending]) -> None:
+        for f in part:
+            _seal_small(cx, f, recipient, scanner, opts, progress)
+    try:
+        _on_threads(cx, files, seal)
+    except OSError as exc:  # the store's final sync: none of the payloads is surely kept
+        raise StorageError("could not make the stored files durable: "
+                           f"{exc.strerror or exc}") from None
 
+
+def _on_threads(cx: Context, files: list[_Pending],
+                work: Callable[[list[_Pending]], None]) -> None:
+    """`work` on SEAL_THREADS shares of `files`, each thread's writes to the store made
+    durable together when its share is done (:func:`storage_backends.deferred_sync`); the
+    first exception raised is raised here, once every thread is done."""
+    def share(part: list[_Pending]) -> None:
+        with deferred_sync(cx.store):
+            work(part)
+
+    n = max(1, min(SEAL_THREADS, len(files)))
     if n == 1:
-        work(files)
+        share(files)
         return
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="vault-seal") as pool:
-        for done in [pool.submit(work, files[k::n]) for k in range(n)]:
+        for done in [pool.submit(share, files[k::n]) for k in range(n)]:
             done.result()
 
 
@@ -401,13 +412,14 @@ def _batch_results(cx: Context, eng: Engagement, files: list[_Pending],
         rows = {it.id: it for it in s.exec(select(EvidenceItem).where(
             col(EvidenceItem.id).in_(ids)))} if ids else {}
         views = {v.item.id: v for v in item_views(s, list(rows.values()), eng)}
+    def hold(part: list[_Pending]) -> None:
+        for f in part:
+            try:
+                protect(cx.store, rows[f.item_id], eng.completed_on)
+            except StorageError as exc:
+                problems[f.item_id] = exc
     try:
-        with deferred_sync(cx.store):
-            for f in landed:
-                try:
-                    protect(cx.store, rows[f.item_id], eng.completed_on)
-                except StorageError as exc:
-                    problems[f.item_id] = exc
+        _on_threads(cx, landed, hold)
     except OSError as exc:  # the store's final sync: none of the batch is surely held
         for f in landed:
             problems.setdefault(f.item_id, StorageError(f"could not protect item "
