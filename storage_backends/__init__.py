@@ -5,6 +5,7 @@ Open a store with :func:`open_store`; every backend implements :class:`ObjectSto
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,9 +30,18 @@ __all__ = [
     "check_key",
     "check_prefix",
     "check_retain_until",
+    "deferred_sync",
     "open_store",
     "system_clock",
 ]
+
+
+def deferred_sync(store: ObjectStore) -> AbstractContextManager[None]:
+    """A block whose writes become durable together when it ends normally, where the store
+    can batch that (:meth:`LocalStore.deferred_sync`); elsewhere each write is durable on
+    return already (S3) and the block changes nothing."""
+    method = getattr(store, "deferred_sync", None)
+    return method() if callable(method) else nullcontext()
 
 
 def open_store(url: str, *, clock: Clock | None = None) -> ObjectStore:

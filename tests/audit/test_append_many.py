@@ -15,9 +15,10 @@ from vault.metadata.db import open_database
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-def _events(start: int, n: int) -> list[log.Pending]:
-    return [(T0 + timedelta(seconds=start + i), "job", "item.destroy", f"item-{start + i}", "ok",
-             "e" * 32 if i % 2 else None, f'{{"n":{start + i}}}') for i in range(n)]
+def _events(start: int, n: int) -> list[log.Entry]:
+    return [log.Entry(T0 + timedelta(seconds=start + i), "job", "item.destroy",
+                      f"item-{start + i}", "ok", "e" * 32 if i % 2 else None,
+                      f'{{"n":{start + i}}}') for i in range(n)]
 
 
 def test_append_many_equals_appending_one_by_one(tmp_path: Path) -> None:
@@ -25,9 +26,9 @@ def test_append_many_equals_appending_one_by_one(tmp_path: Path) -> None:
     batches = [(0, 3), (3, 1), (4, 13), (17, 0), (17, 40)]  # odd sizes cross subtree edges
     for start, n in batches:
         with Session(one) as s:
-            for at, actor, action, obj, outcome, eng, detail in _events(start, n):
-                log.append(s, at=at, actor=actor, action=action, obj=obj, outcome=outcome,
-                           engagement_id=eng, detail=detail)
+            for e in _events(start, n):
+                log.append(s, at=e.at, actor=e.actor, action=e.action, obj=e.obj,
+                           outcome=e.outcome, engagement_id=e.engagement_id, detail=e.detail)
             s.commit()
         with Session(many) as s:
             log.append_many(s, _events(start, n))

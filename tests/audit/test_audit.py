@@ -219,3 +219,40 @@ def test_fast_canonical_form_matches_json(text: str) -> None:
     for raw, dt in (("2026-01-02 03:04:05.000006", at),
                     ("2026-01-02 03:04:05.000000", at.replace(microsecond=0))):
         assert verify._iso(raw) == dt.isoformat()
+
+
+@pytest.mark.parametrize("before,batch", [(0, 1), (0, 7), (5, 11), (8, 8)])
+def test_append_many_equals_appends_one_by_one(tmp_path: Path, before: int, batch: int) -> None:
+    """A batch's events get the chain, leaves and tree nodes that one append each would give."""
+    from sqlmodel import Session
+
+    from vault.audit import log
+    from vault.metadata.models import AuditEvent, AuditNode
+
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    entries = [log.Entry(at, "alice", "item.ingest", f"obj{i}", "ok", None, f'{{"n":{i}}}')
+               for i in range(before + batch)]
+
+    def build(name: str, batched: bool) -> tuple[list[tuple[str, str]], list[tuple[int, int,
+                                                                                bytes]]]:
+        engine = open_database(f"sqlite:///{tmp_path / name}")
+        with Session(engine) as s:
+            for e in entries[:before]:
+                log.append(s, at=e.at, actor=e.actor, action=e.action, obj=e.obj,
+                           outcome=e.outcome, detail=e.detail)
+            s.commit()
+            if batched:
+                log.append_many(s, entries[before:])
+            else:
+                for e in entries[before:]:
+                    log.append(s, at=e.at, actor=e.actor, action=e.action, obj=e.obj,
+                               outcome=e.outcome, detail=e.detail)
+            s.commit()
+            events = [(r.prev_hash, r.hash) for r in s.exec(  # type: ignore[call-overload]
+                sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+            nodes = sorted((r.level, r.idx, r.hash) for r in s.exec(  # type: ignore[call-overload]
+                sa.select(AuditNode)).scalars())
+            assert log.head(s)[0] == before + batch
+        return events, nodes
+
+    assert build("batched.db", True) == build("single.db", False)

@@ -232,3 +232,22 @@ def test_nothing_destroyed_can_be_held(vault: Vault, engagement: str) -> None:
     with pytest.raises(InvalidInput, match="engagement 'acme-2026' was destroyed"):
         vault.place_hold(engagement, "matter")
     assert vault.retention_status(engagement) == []        # a tombstone has no date
+
+
+def test_a_batch_of_small_files_into_a_held_engagement_is_held_with_its_years(
+        vault: Vault, engagement: str) -> None:
+    """Several files at once take the batched ingest: each payload gets the engagement's
+    retention years and, under an engagement hold, the store's legal-hold flag."""
+    from tests.conftest import src
+    from vault.service import IngestOptions
+    vault.complete_engagement(engagement, date(2026, 6, 30))
+    vault.set_retention(engagement, 6)
+    vault.place_hold(engagement, "matter 3")
+    results = vault.ingest(engagement, [src(f"f{i}.txt", f"file {i}\n".encode())
+                                        for i in range(5)], IngestOptions())
+    items = [r.view.item for r in results]  # type: ignore[union-attr]
+    assert len(items) == 5
+    for it in items:
+        info = vault.store.head(it.object_key)
+        assert info.legal_hold
+        assert info.retain_until == destruction_date(date(2026, 6, 30), it.ingested_at, 6)

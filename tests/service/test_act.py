@@ -132,16 +132,16 @@ def test_a_full_disk_at_the_commit_leaves_nothing_behind(vault: Vault, engagemen
 
     import sqlalchemy as sa
 
+    from vault.audit import log
     from vault.metadata.models import EvidenceItem
-    from vault.service.context import Context
-    real = Context._append
+    real = log.append_many
 
-    def full(self: Context, s: Session, action: str, *args: object, **kw: object) -> None:
-        if action == "item.ingest" and (args[1:2] or ["ok"])[0] == "ok":
+    def full(s: Session, entries: list[log.Entry]) -> None:
+        if any(e.action == "item.ingest" and e.outcome == "ok" for e in entries):
             raise sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError(
                 "database or disk is full"))
-        real(self, s, action, *args, **kw)  # type: ignore[arg-type]
-    monkeypatch.setattr(Context, "_append", full)
+        real(s, entries)
+    monkeypatch.setattr(log, "append_many", full)
     [r] = vault.ingest(engagement, [src("a.txt", b"alpha")], IngestOptions())
     assert isinstance(r, StorageError)
     assert r.message == "could not write the metadata database: database or disk is full"
@@ -150,6 +150,6 @@ def test_a_full_disk_at_the_commit_leaves_nothing_behind(vault: Vault, engagemen
     root = Path(vault.store.url.removeprefix("file://"))
     assert list(vault.store.list("payload/")) == [] and root.exists()
     assert (events(vault)[-1].action, events(vault)[-1].outcome) == ("item.ingest", "error")
-    monkeypatch.setattr(Context, "_append", real)
+    monkeypatch.setattr(log, "append_many", real)
     [ok] = vault.ingest(engagement, [src("a.txt", b"alpha")], IngestOptions())
     assert not isinstance(ok, Exception) and not ok.duplicate

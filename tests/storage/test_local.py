@@ -7,7 +7,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -411,3 +411,83 @@ def test_check_key_type() -> None:
 @pytest.mark.parametrize("prefix", ["", "a", "a/", "a/b", "a/.", "a/..", "a/.h", "x" * 512])
 def test_check_prefix_accepts(prefix: str) -> None:
     assert check_prefix(prefix) == prefix
+
+
+class TestDeferredSync:
+    """Many small writes made durable together: no fsync per object inside the block, one
+    syncfs of the store's file system when it ends (before the caller commits records)."""
+
+    def _count(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+        import storage_backends.local as local
+        calls = {"fsync": 0, "syncfs": 0}
+        real_fsync, real_syncfs = os.fsync, local._syncfs
+
+        def fsync(fd: int) -> None:
+            calls["fsync"] += 1
+            real_fsync(fd)
+
+        def syncfs(path: Path) -> bool:
+            calls["syncfs"] += 1
+            return real_syncfs(path)
+
+        monkeypatch.setattr(local.os, "fsync", fsync)
+        monkeypatch.setattr(local, "_syncfs", syncfs)
+        return calls
+
+    def test_writes_in_the_block_are_synced_once_at_its_end(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store = LocalStore(tmp_path / "s")
+        store.put("payload/first", [b"x"])  # makes the directory
+        until = datetime.now(UTC) + timedelta(days=1)
+        calls = self._count(monkeypatch)
+        with store.deferred_sync():
+            for i in range(20):
+                store.put(f"payload/{i}", [b"data %d" % i])
+                store.set_retention(f"payload/{i}", until)
+            assert calls == {"fsync": 0, "syncfs": 0}
+            with store.deferred_sync():  # nested: the outer block syncs
+                store.put("payload/nested", [b"n"])
+            assert calls["syncfs"] == 0
+        assert calls["syncfs"] == 1
+        assert [read(store, f"payload/{i}") for i in (0, 19)] == [b"data 0", b"data 19"]
+        assert store.head("payload/3").retain_until is not None
+        store.put("payload/after", [b"a"])  # outside the block: durable on return again
+        assert calls["fsync"] >= 2
+
+    def test_a_failed_block_syncs_nothing_and_other_threads_stay_durable(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store = LocalStore(tmp_path / "s")
+        calls = self._count(monkeypatch)
+        with pytest.raises(Boom), store.deferred_sync():
+            t = threading.Thread(target=store.put, args=("other/thread", [b"t"]))
+            t.start()
+            t.join()
+            assert calls["fsync"] >= 1  # the other thread's put fsynced its file
+            raise Boom()
+        assert calls["syncfs"] == 0
+
+    def test_without_syncfs_each_file_and_directory_is_fsynced(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import storage_backends.local as local
+        store = LocalStore(tmp_path / "s")
+        monkeypatch.setattr(local, "_syncfs", lambda path: False)
+        synced: list[int] = []
+        real = os.fsync
+        monkeypatch.setattr(local.os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+        with store.deferred_sync():
+            store.put("payload/a", [b"a"])
+            store.put("payload/b", [b"b"])
+            store.put("payload/c", [b"c"])
+            store.delete("payload/c")  # gone before the sync: skipped
+            synced.clear()
+        assert len(synced) == 4  # a, b, payload/ and the root (payload/ was made in the block)
+
+
+def test_deferred_sync_is_a_no_op_for_stores_without_it() -> None:
+    from storage_backends import deferred_sync
+
+    class Plain:
+        pass
+
+    with deferred_sync(Plain()):  # type: ignore[arg-type]
+        pass

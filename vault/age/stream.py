@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +30,7 @@ NONCE_SIZE = 16
 ENC_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 BATCH_CHUNKS = 64
 _MAX_COUNTER = 1 << 88
+_T = TypeVar("_T")
 
 
 def _payload_key(file_key: bytes, nonce: bytes) -> bytes:
@@ -170,7 +172,22 @@ def _encrypt(key: bytes, nonce: bytes, blocks: Iterable[bytes], workers: int) ->
             yield _seal_batch, (key, segment, counter, last)
             counter += BATCH_CHUNKS
 
-    yield from _pipeline(tasks(), workers)
+    todo = tasks()
+    first = next(todo, None)
+    if first is not None and first[1][3]:  # one batch (a small file): no threads to start
+        yield from first[0](*first[1])
+        return
+    rest = _prepend(first, todo)
+    del first  # not held while the rest streams
+    yield from _pipeline(rest, workers)
+
+
+def _prepend(head: _T | None, rest: Iterator[_T]) -> Iterator[_T]:
+    """`head` (unless None), then `rest`; `head` is let go once it was taken."""
+    if head is not None:
+        yield head
+        del head
+    yield from rest
 
 
 def _opens(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview | bytes) -> bool:

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,45 +56,31 @@ def node(conn: Connection | Session, level: int, idx: int) -> bytes:
 
 
 def append(session: Session, *, at: datetime, actor: str, action: str, obj: str, outcome: str,
-           engagement_id: str | None = None, detail: str | None = None) -> AuditEvent:
+           engagement_id: str | None = None, detail: str | None = None) -> None:
     """Add one event after the newest; the caller commits (with its own work, atomically)."""
-    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
-                    .values(size=col(AuditHead.size) + 1))
-    found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
-                            .where(AuditHead.id == 1)).first()
-    if found is None:
-        raise damaged("its head record is missing")
-    size, prev = found
-    if size < 1 or not isinstance(prev, str):
-        raise damaged(f"its head record says {size - 1} events")
-    index = size - 1
-    doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
-    digest = hashlib.sha256(doc).hexdigest()
-    event = AuditEvent(at=at, actor=actor, action=action, object=obj, outcome=outcome,
-                       engagement_id=engagement_id, detail=detail, prev_hash=prev, hash=digest)
-    session.add(event)
-    rows = [{"level": 0, "idx": index, "hash": merkle.leaf_hash(doc)}]
-    level, j, h = 0, index, rows[0]["hash"]
-    while j & 1:
-        h = merkle.node_hash(node(session, level, j - 1), h)  # type: ignore[arg-type]
-        level, j = level + 1, j >> 1
-        rows.append({"level": level, "idx": j, "hash": h})
-    session.execute(sa.insert(AuditNode), rows)
-    session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=digest))
-    return event
+    append_many(session, [Entry(at, actor, action, obj, outcome, engagement_id, detail)])
 
 
-Pending = tuple[datetime, str, str, str, str, str | None, str | None]
-"""One event to append: (at, actor, action, object, outcome, engagement id, detail)."""
+@dataclass(frozen=True)
+class Entry:
+    """One event to append (see :func:`append_many`)."""
+
+    at: datetime
+    actor: str
+    action: str
+    obj: str
+    outcome: str
+    engagement_id: str | None = None
+    detail: str | None = None
 
 
-def append_many(session: Session, events: Sequence[Pending]) -> None:
-    """Add `events` after the newest, in order: the same events, chain and tree as
-    :func:`append` called once for each, in a handful of statements (a destruction run appends
-    thousands). The caller commits."""
-    if not events:
+def append_many(session: Session, entries: Sequence[Entry]) -> None:
+    """Add the events after the newest, in order, as :func:`append` would one by one (the same
+    chain, leaves and tree nodes), with one update of the head and one insert of the nodes: a
+    batch of ingests is audited in one go. The caller commits."""
+    if not entries:
         return
-    n = len(events)
+    n = len(entries)
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1)
                     .values(size=col(AuditHead.size) + n))
     found = session.execute(sa.select(AuditHead.size, AuditHead.last_hash)  # type: ignore[call-overload]
@@ -103,28 +90,33 @@ def append_many(session: Session, events: Sequence[Pending]) -> None:
     size, prev = found
     if size < n or not isinstance(prev, str):
         raise damaged(f"its head record says {size - n} events")
-    made: dict[tuple[int, int], bytes] = {}
+    made: dict[tuple[int, int], bytes] = {}  # nodes of this batch, not yet in the table
+
+    def known(level: int, idx: int) -> bytes:
+        h = made.get((level, idx))
+        return h if h is not None else node(session, level, idx)
+
+    events: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for index, (at, actor, action, obj, outcome, engagement_id, detail) in enumerate(
-            events, start=size - n):
-        doc = canonical(prev, at, actor, action, obj, outcome, engagement_id, detail)
+    for index, e in enumerate(entries, start=size - n):
+        doc = canonical(prev, e.at, e.actor, e.action, e.obj, e.outcome, e.engagement_id,
+                        e.detail)
         digest = hashlib.sha256(doc).hexdigest()
-        rows.append({"at": at, "actor": actor, "action": action, "object": obj,
-                     "outcome": outcome, "engagement_id": engagement_id, "detail": detail,
-                     "prev_hash": prev, "hash": digest})
-        level, j, h = 0, index, merkle.leaf_hash(doc)
-        made[(0, index)] = h
-        nodes.append({"level": 0, "idx": index, "hash": h})
+        events.append({"at": e.at, "actor": e.actor, "action": e.action, "object": e.obj,
+                       "outcome": e.outcome, "engagement_id": e.engagement_id,
+                       "detail": e.detail, "prev_hash": prev, "hash": digest})
+        h = merkle.leaf_hash(doc)
+        level, j = 0, index
+        made[(0, j)] = h
+        rows.append({"level": 0, "idx": j, "hash": h})
         while j & 1:
-            left = made.get((level, j - 1)) or node(session, level, j - 1)
-            h = merkle.node_hash(left, h)
+            h = merkle.node_hash(known(level, j - 1), h)
             level, j = level + 1, j >> 1
             made[(level, j)] = h
-            nodes.append({"level": level, "idx": j, "hash": h})
+            rows.append({"level": level, "idx": j, "hash": h})
         prev = digest
-    session.execute(sa.insert(AuditEvent), rows)
-    session.execute(sa.insert(AuditNode), nodes)
+    session.execute(sa.insert(AuditEvent), events)  # in order: their seq follows the chain
+    session.execute(sa.insert(AuditNode), rows)
     session.execute(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_hash=prev))
 
 

@@ -44,8 +44,9 @@ class Command:
     def out(self, data: Any, human: Callable[[], None]) -> None:
         """`data` as one JSON document with --json, else whatever `human` prints."""
         if self.json:
-            json.dump(data, sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
+            # dumps, not dump: dump encodes in Python, piece by piece (a folder's ingest
+            # prints thousands of records)
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
             human()
 

@@ -191,6 +191,17 @@ class ScanFeed:
             except queue.Full:
                 continue
 
+    def scan_whole(self, data: bytes) -> ScanOutcome:
+        """Scan a whole (small) file, given as one block, in this thread: what feeding it as
+        one block and finishing gives, without a thread (a batch of small files)."""
+        if self._thread is not None:
+            raise RuntimeError("this feed was fed already")
+        if data:  # nothing fed is an empty file: no scan, as finish() does
+            self._q.put_nowait(data)
+            self._q.put_nowait(None)
+            self._run()
+        return self._outcome
+
     def finish(self) -> ScanOutcome:
         """Wait for the scan of everything fed so far (nothing fed: an empty file)."""
         if self._thread is not None:

@@ -603,7 +603,8 @@ class Scanner:
         known = size if size is not None else _remaining(f)
         chunk = _ChunkSize(chunk_chars or THREAD_CHUNK)
         jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, chunk), overlap))
-        if workers <= 1 and not processes:
+        one_chunk = size is not None and size <= chunk.n  # one job: no pool to start
+        if (workers <= 1 or one_chunk) and not processes:
             for job in jobs:
                 yield _job_result(self, job)
             return

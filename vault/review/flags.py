@@ -62,7 +62,18 @@ def add_flags(s: Session, item: EvidenceItem, drafts: list[FlagDraft], ids: list
     """One open flag row per draft (`ids`: theirs, in ascending order, so the primary-key index
     takes them page after page), by the driver's executemany: an item can bring tens of
     thousands (SQLAlchemy's per-row parameter processing would double the time)."""
-    if not drafts:
+    add_flags_many(s, [(item, drafts, ids)], now)
+
+
+def add_flags_many(s: Session, batch: list[tuple[EvidenceItem, list[FlagDraft], list[str]]],
+                   now: datetime) -> None:
+    """:func:`add_flags` for several items (a batch of small files) in one executemany."""
+    rows = [(fid, item.id, item.engagement_id, d.kind, d.detector, d.line, d.page,
+             d.member[:1000] if d.member else None, d.occurrences, d.masked, d.confidence,
+             d.value_hash, "open")
+            for item, drafts, ids in batch
+            for fid, d in zip(ids, drafts, strict=True)]
+    if not rows:
         return
     conn = s.connection()
     table = Flag.__table__  # type: ignore[attr-defined]
@@ -70,18 +81,13 @@ def add_flags(s: Session, item: EvidenceItem, drafts: list[FlagDraft], ids: list
     mark = _PLACEHOLDERS[conn.dialect.paramstyle]
     sql = (f"INSERT INTO {table.name} ({', '.join(_FLAG_COLUMNS)}) "
            f"VALUES ({', '.join([mark] * len(_FLAG_COLUMNS))})")
-    item_id, eng_id = item.id, item.engagement_id
-    rows = [(fid, item_id, eng_id, d.kind, d.detector, d.line, d.page,
-             d.member[:1000] if d.member else None, d.occurrences, d.masked, d.confidence,
-             d.value_hash, "open", at)
-            for fid, d in zip(ids, drafts, strict=True)]
     before = None
     if conn.dialect.name == "sqlite" and len(rows) > 1000:
         # the five indexes take random keys: a page cache that holds them (~1/3 faster)
         before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
         conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_BULK_CACHE_KIB}")
     try:
-        conn.exec_driver_sql(sql, rows)
+        conn.exec_driver_sql(sql, [(*r, at) for r in rows])
     finally:
         if before is not None:  # as it was, for this pooled connection
             conn.exec_driver_sql(f"PRAGMA cache_size={before}")

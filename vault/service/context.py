@@ -59,11 +59,6 @@ Clock = Callable[[], datetime]
 Rng = Callable[[int], bytes]
 
 
-BATCHED_EVENTS = 16
-"""An action with this many audit events or more appends them in one batch
-(:func:`vault.audit.log.append_many`: the same events, chain and tree)."""
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -187,17 +182,15 @@ class Context:
 
     def _finish(self, a: Act) -> None:
         try:
-            events = [(a.action, a.obj, a.outcome, a.detail)] if a.record else []
-            events += [(action, obj, outcome, detail)
-                       for action, obj, outcome, detail in a._events]
-            if len(events) < BATCHED_EVENTS:
-                for action, obj, outcome, detail in events:
-                    self._append(a.s, action, obj, outcome, a.engagement_id, detail)
-            else:  # one batch of statements: a destruction run writes thousands
+            todo = [(a.action, a.obj, a.outcome, a.detail)] if a.record else []
+            todo += [(action, obj, outcome, detail) for action, obj, outcome, detail
+                     in a._events]
+            if todo:  # one append for all: a batch of ingests brings hundreds
+                actor = self.user.name
                 audit.append_many(a.s, [
-                    (self.clock(), self.user.name, action, obj, outcome, a.engagement_id,
-                     json.dumps(detail, sort_keys=True) if detail else None)
-                    for action, obj, outcome, detail in events])
+                    audit.Entry(self.clock(), actor, action, obj, outcome, a.engagement_id,
+                                json.dumps(detail, sort_keys=True) if detail else None)
+                    for action, obj, outcome, detail in todo])
             a.s.commit()
         except sa.exc.OperationalError as exc:  # disk full, database locked for too long
             a.s.rollback()

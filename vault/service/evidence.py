@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
+import threading
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from storage_backends import deferred_sync
 from vault import catalogue
 from vault.age import X25519Identity, X25519Recipient
 from vault.errors import (
@@ -38,11 +42,11 @@ from vault.metadata.models import (
 )
 from vault.pii.feed import FlagDraft, ScanFeed, ScanOutcome
 from vault.pii.fields import card_findings, masked, refuse_card_data
-from vault.retention.holds import is_held, mirror
+from vault.retention.holds import held_item_ids, is_held, mirror
 from vault.retention.protect import protect
 from vault.review import flags as flagging
 from vault.service import catalogue as catalogues
-from vault.service.context import Act, Context, target
+from vault.service.context import Act, Context, failure_outcome, target
 from vault.service.views import (
     IngestOptions,
     IngestResult,
@@ -113,18 +117,370 @@ def ingest(cx: Context, ref: str, sources: Iterable[Source], opts: IngestOptions
     opts, warnings = _check_options(cx, eng, opts)
     _check_store(cx, opts)
     results: list[IngestResult | VaultError] = []
-    for src in sources:
-        r: IngestResult | VaultError
-        try:
-            done = ingest_one(cx, eng, src, opts, progress)
-            # a duplicate keeps its first mapping: nothing to warn about
-            r = replace(done, warnings=warnings) if warnings and not done.duplicate else done
-        except VaultError as exc:
-            r = exc
+
+    def done(src: Source, r: IngestResult | VaultError) -> None:
+        # a duplicate keeps its first mapping: nothing to warn about
+        if warnings and isinstance(r, IngestResult) and not r.duplicate:
+            r = replace(r, warnings=warnings)
         results.append(r)
         if on_result is not None:
             on_result(src, r)
+
+    run: list[Source] = []  # small files in a row: ingested as a batch
+    run_bytes = 0
+
+    def flush() -> None:
+        nonlocal run_bytes
+        run_bytes = 0
+        if len(run) > 1:
+            for src, r in zip(run, _ingest_batch(cx, eng, run, opts, progress), strict=True):
+                done(src, r)
+        elif run:
+            one(run[0])
+        run.clear()
+
+    def one(src: Source) -> None:
+        r: IngestResult | VaultError
+        try:
+            r = ingest_one(cx, eng, src, opts, progress)
+        except VaultError as exc:
+            r = exc
+        done(src, r)
+
+    for src in sources:
+        if not _batchable(src):
+            flush()
+            one(src)
+            continue
+        run.append(src)
+        run_bytes += src.size or 0
+        if len(run) >= BATCH_FILES or run_bytes >= BATCH_BYTES:
+            flush()
+    flush()
     return results
+
+
+SMALL_FILE = 1 << 20
+"""Files up to this size are ingested in batches (one block each: read, hashed, scanned and
+encrypted in this thread)."""
+BATCH_FILES = 500
+BATCH_BYTES = 32 << 20
+
+
+def _batchable(src: Source) -> bool:
+    """A file of known small size (not standard input, not a skipped entry)."""
+    return src.size is not None and src.size <= SMALL_FILE and src.skipped is None
+
+
+@dataclass
+class _Pending:
+    """One file of a batch: its item's id, masked name, object key and what ingest learnt."""
+
+    src: Source
+    item_id: str
+    name: str
+    object_key: str
+    in_name: list[Any]
+    sealed: pipeline.Sealed | None = None
+    kind: str = "other"
+    outcome: ScanOutcome | None = None
+    failed: VaultError | None = None
+    duplicate_of: str | None = None
+
+
+def _ingest_batch(cx: Context, eng: Engagement, srcs: list[Source], opts: IngestOptions,
+                  progress: pipeline.Progress | None) -> list[IngestResult | VaultError]:
+    """Small files as one batch, each still committed fully or not at all.
+
+    Their pending rows are committed together (a crash leaves what `vault doctor` finds);
+    each payload is sealed and scanned in this thread, without a durable write of its own;
+    the store makes them all durable at once (:func:`storage_backends.deferred_sync`) before
+    the one transaction that turns the rows active (or quarantined) with their flags,
+    requirements and audit events. A file that fails (unreadable, changed while read, its
+    payload refused by the store) is put aside: its row and payload go, its failure is audited
+    in that transaction, the others land. A failure of the batch itself (the database, the
+    store's final sync) fails every file of it and leaves none of them."""
+    out: list[IngestResult | VaultError | None] = [None] * len(srcs)
+    for i, src in enumerate(srcs):
+        if len(src.name) > 4096 or not src.name:
+            out[i] = InvalidInput("a file name must be 1-4096 characters")
+    files: list[_Pending] = []
+    committed: list[_Pending] = []
+    try:
+        with cx.act("item.ingest", eng) as a:
+            a.record = False  # one event per file, below
+            s = a.s
+            key = cx.current_key(s, eng)
+            recipient = X25519Recipient.from_str(key.recipient)
+            scanner = cx.scanner(s, eng)
+            cards = cx.scanner(s, eng, cards_only=True)
+            rows = []
+            for i, src in enumerate(srcs):
+                if out[i] is not None:
+                    continue
+                item_id = cx.new_id()
+                in_name = card_findings(src.name, cards)
+                name = masked(src.name, in_name)
+                files.append(_Pending(src, item_id, name, f"payload/{item_id}", in_name))
+                rows.append({
+                    "id": item_id, "engagement_id": eng.id, "key_id": key.id,
+                    "kind": opts.kind or "other", "original_name": name,
+                    "declared_mime": mimetypes.guess_type(name)[0],
+                    "ingested_at": cx.clock(), "ingested_by": cx.user.id,
+                    "system": opts.system, "description": opts.description,
+                    "disclosure": opts.disclosure, "state": ItemState.PENDING,
+                    "supersedes_id": None, "object_key": f"payload/{item_id}"})
+            s.execute(sa.insert(EvidenceItem), rows)
+            s.commit()  # a killed ingest leaves pending rows that `vault doctor` finds
+            _seal_all(cx, files, recipient, scanner, opts, progress)
+            # every payload is durable now: only from here may a record say it is there
+            committed = _finalise_batch(cx, a, eng, files, opts)
+            a.commit()
+    except VaultError as exc:  # the batch's own failure: none of its files is kept
+        _drop_batch(cx, files)
+        return [r if r is not None else exc for r in out]
+    except BaseException:
+        _drop_batch(cx, files)
+        raise
+    for f in files:  # records gone in the commit: their payloads now
+        if f.failed is not None or f.duplicate_of is not None:
+            _delete_payload(cx, f.object_key)
+    return _batch_results(cx, eng, files, committed, out)
+
+
+def _seal_all(cx: Context, files: list[_Pending], recipient: X25519Recipient, scanner: Any,
+              opts: IngestOptions, progress: pipeline.Progress | None) -> None:
+    """Seal and scan the batch's files on SEAL_THREADS threads (libmagic, hashing, the scan
+    and the writes release the GIL), each thread's writes made durable together when it is
+    done (:func:`storage_backends.deferred_sync`)."""
+    n = max(1, min(SEAL_THREADS, len(files)))
+    if progress is not None and n > 1:  # callers' callbacks need not be thread-safe
+        lock, report = threading.Lock(), progress
+
+        def progress(done: int) -> None:
+            with lock:
+                report(done)
+
+    def seal(part: list[_Pending]) -> None:
+        for f in part:
+            _seal_small(cx, f, recipient, scanner, opts, progress)
+    try:
+        _on_threads(cx, files, seal)
+    except OSError as exc:  # the store's final sync: none of the payloads is surely kept
+        raise StorageError("could not make the stored files durable: "
+                           f"{exc.strerror or exc}") from None
+
+
+def _on_threads(cx: Context, files: list[_Pending],
+                work: Callable[[list[_Pending]], None]) -> None:
+    """`work` on SEAL_THREADS shares of `files`, each thread's writes to the store made
+    durable together when its share is done (:func:`storage_backends.deferred_sync`); the
+    first exception raised is raised here, once every thread is done."""
+    def share(part: list[_Pending]) -> None:
+        with deferred_sync(cx.store):
+            work(part)
+
+    n = max(1, min(SEAL_THREADS, len(files)))
+    if n == 1:
+        share(files)
+        return
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="vault-seal") as pool:
+        for done in [pool.submit(share, files[k::n]) for k in range(n)]:
+            done.result()
+
+
+SEAL_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _seal_small(cx: Context, f: _Pending, recipient: X25519Recipient, scanner: Any,
+                opts: IngestOptions, progress: pipeline.Progress | None) -> None:
+    """Seal and scan one small file of a batch; a failure is kept in `f.failed`."""
+    blocks: list[bytes] = []
+    feed = ScanFeed(scanner, f.name, size=f.src.size, caps=flagging.caps())
+    try:
+        stream = f.src.open()
+        try:
+            sealed = pipeline.seal(stream, cx.store, f.object_key, recipient, name=f.name,
+                                   rng=cx.rng, progress=progress, tap=blocks.append,
+                                   labels=[binding.label(f.item_id)])
+        finally:
+            if f.src.path is not None:
+                stream.close()
+    except VaultError as exc:
+        f.failed = exc
+        return
+    except OSError as exc:
+        f.failed = StorageError(f"could not store {f.name!r}: {exc.strerror or exc}")
+        return
+    outcome = feed.scan_whole(b"".join(blocks))
+    outcome.drafts += [FlagDraft(x.kind, "file name", None, None, x.masked, x.confidence,
+                                 x.value_hash) for x in f.in_name]
+    f.kind = opts.kind or guess_kind(sealed.detected_mime, sealed.head)
+    f.sealed, f.outcome = replace(sealed, head=b""), outcome  # the head is not kept
+
+
+def _finalise_batch(cx: Context, a: Act, eng: Engagement, files: list[_Pending],
+                    opts: IngestOptions) -> list[_Pending]:
+    """The batch's one transaction (committed by the caller): the files that landed, each
+    with its row made active or quarantined, its flags, requirements, members and event;
+    duplicates and failed files lose their pending rows."""
+    s = a.s
+    for _attempt in range(3):
+        ok = [f for f in files if f.failed is None]
+        shas = {f.sealed.sha256 for f in ok if f.sealed is not None}
+        existing = dict(s.exec(select(EvidenceItem.sha256, EvidenceItem.id).where(
+            EvidenceItem.engagement_id == eng.id, col(EvidenceItem.state) != ItemState.PENDING,
+            col(EvidenceItem.sha256).in_(shas))).all()) if shas else {}
+        first: dict[str, str] = {}
+        landing: list[_Pending] = []
+        for f in ok:
+            assert f.sealed is not None
+            sha = f.sealed.sha256
+            f.duplicate_of = existing.get(sha) or first.get(sha)
+            if f.duplicate_of is None:
+                first[sha] = f.item_id
+                landing.append(f)
+        items = {it.id: it for it in s.exec(select(EvidenceItem).where(
+            col(EvidenceItem.id).in_([f.item_id for f in landing])))} if landing else {}
+        flags: list[tuple[EvidenceItem, list[FlagDraft], list[str]]] = []
+        for f in landing:
+            item, sealed, outcome = items[f.item_id], f.sealed, f.outcome
+            assert sealed is not None and outcome is not None
+            item.sha256, item.size = sealed.sha256, sealed.size
+            item.detected_mime, item.age_header = sealed.detected_mime, sealed.header
+            item.kind = f.kind
+            move(item, ItemState.QUARANTINED if quarantines(outcome.counts())
+                 else ItemState.ACTIVE)
+            # random ids handed out in ascending order (see flagging.add_flags)
+            flags.append((item, outcome.drafts, sorted(cx.new_id() for _ in outcome.drafts)))
+        gone = [f.item_id for f in files if f.failed is not None or f.duplicate_of is not None]
+        try:
+            s.flush()  # the unique (engagement, sha256) constraint decides races here
+            if gone:
+                s.execute(sa.delete(EvidenceItem).where(
+                    col(EvidenceItem.id).in_(gone),
+                    col(EvidenceItem.state) == ItemState.PENDING))
+        except sa.exc.IntegrityError:
+            s.rollback()  # a concurrent ingest of the same bytes won a race: look again
+            continue
+        break
+    else:
+        raise StorageError("could not record the batch: other ingests of the same files "
+                           "kept racing it", hint="ingest them again")
+    reqs = [{"item_id": f.item_id, "requirement_id": r} for f in landing
+            for r in dict.fromkeys(opts.requirements)]
+    if reqs:
+        s.execute(sa.insert(ItemRequirement), reqs)
+    flagging.add_flags_many(s, flags, cx.clock())
+    members = [{"item_id": f.item_id, "seq": i, "path": where[:4096], "size": size,
+                "note": why[:300] if why else None}
+               for f in landing if f.outcome is not None
+               for i, (where, size, why) in enumerate(f.outcome.members)]
+    if members:
+        s.execute(sa.insert(ItemMember), members)
+    for f in files:  # the events in the order the files were given
+        if f.failed is not None:
+            a.event("item.ingest", eng.id, {"error": type(f.failed).__name__},
+                    outcome=failure_outcome(f.failed))
+        elif f.duplicate_of is None:
+            a.event("item.ingest", f.item_id, _ingest_detail(items[f.item_id], f.outcome))
+    return landing
+
+
+def _ingest_detail(item: EvidenceItem, outcome: ScanOutcome | None) -> dict[str, Any]:
+    """What an item's ingest event records (as :func:`_finalise` does for one file)."""
+    assert outcome is not None
+    detail: dict[str, Any] = {"sha256": item.sha256, "size": item.size}
+    if outcome.drafts:
+        detail["flags"] = outcome.counts()
+        detail["state"] = item.state
+    if outcome.dropped:
+        detail["flags_not_kept"] = outcome.dropped
+    if outcome.members:
+        detail["members"] = len(outcome.members) + outcome.members_not_kept
+    if item.supersedes_id:
+        detail["supersedes"] = item.supersedes_id
+    return detail
+
+
+def _batch_results(cx: Context, eng: Engagement, files: list[_Pending],
+                   landed: list[_Pending], out: list[IngestResult | VaultError | None]
+                   ) -> list[IngestResult | VaultError]:
+    """Each file's result, in order; the landed ones' payloads held until their destruction
+    date (now that their records are committed, as :func:`ingest_one` does)."""
+    problems: dict[str, StorageError] = {}
+    with cx.session() as s:
+        ids = [f.item_id for f in landed] + [f.duplicate_of for f in files
+                                             if f.duplicate_of is not None]
+        rows = {it.id: it for it in s.exec(select(EvidenceItem).where(
+            col(EvidenceItem.id).in_(ids)))} if ids else {}
+        views = {v.item.id: v for v in item_views(s, list(rows.values()), eng)}
+        held = held_item_ids(s, eng.id) if landed else set()
+
+    def hold(part: list[_Pending]) -> None:
+        for f in part:
+            try:
+                protect(cx.store, rows[f.item_id], eng.completed_on, eng.retention_years)
+                # a hold on the whole engagement holds new evidence too
+                failed = mirror(cx.store, [rows[f.item_id].object_key], True) \
+                    if f.item_id in held else []
+                if failed:
+                    raise StorageError("could not set the legal hold on its payload: "
+                                       f"{failed[0]}")
+            except StorageError as exc:
+                problems[f.item_id] = exc
+    try:
+        _on_threads(cx, landed, hold)
+    except OSError as exc:  # the store's final sync: none of the batch is surely held
+        for f in landed:
+            problems.setdefault(f.item_id, StorageError(f"could not protect item "
+                                                        f"{f.item_id[:12]} with retention: "
+                                                        f"{exc.strerror or exc}"))
+    it = iter(files)
+    results: list[IngestResult | VaultError] = []
+    for r in out:
+        if r is not None:
+            results.append(r)
+            continue
+        f = next(it)
+        if f.failed is not None:
+            results.append(f.failed)
+        elif f.duplicate_of is not None:
+            results.append(IngestResult(views[f.duplicate_of], duplicate=True))
+        elif f.item_id in problems:
+            view = views[f.item_id]
+            results.append(StorageError(
+                f"{view.item.original_name!r} is stored as item {view.item.id[:12]}, but "
+                f"{problems[f.item_id].message}",
+                hint="`vault doctor --repair` sets it once the store answers"))
+        else:
+            assert f.outcome is not None
+            results.append(IngestResult(views[f.item_id], duplicate=False,
+                                        flags=f.outcome.counts()))
+    return results
+
+
+def _delete_payload(cx: Context, object_key: str) -> None:
+    try:
+        cx.store.delete(object_key)
+    except OSError:
+        pass  # locked or unreachable: an orphan payload (no record) that `vault doctor` finds
+
+
+def _drop_batch(cx: Context, files: list[_Pending]) -> None:
+    """Undo a batch that did not commit: its payloads, then its pending rows."""
+    if not files:
+        return
+    for f in files:
+        _delete_payload(cx, f.object_key)
+    try:
+        with cx.session() as s:
+            s.execute(sa.delete(EvidenceItem).where(
+                col(EvidenceItem.id).in_([f.item_id for f in files]),
+                col(EvidenceItem.state) == ItemState.PENDING))
+            s.commit()
+    except sa.exc.OperationalError:
+        pass  # the database cannot be written: `vault doctor` finds the pending rows
 
 
 def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
