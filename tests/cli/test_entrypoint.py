@@ -49,3 +49,22 @@ def test_progress_only_on_a_terminal_for_large_work() -> None:
 def test_safe_escapes_control_characters() -> None:
     assert safe("plain name.txt") == "plain name.txt"
     assert safe("a\nb\x1b[31m") == "a\\nb\\x1b[31m"
+
+
+def _luhn(body: str) -> str:
+    total = 0
+    for k, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if k % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str(-total % 10)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`vault scan ... | head -c 1`: the pipe closes while vault still writes (far more than
+    a pipe's buffer); it exits quietly."""
+    log = tmp_path / "gw.log"
+    log.write_text("".join(f"txn {i} card {_luhn(f'4111{i * 37:011d}')} ok\n"
+                           for i in range(60000)))
+    r = subprocess.run(["bash", "-c", f"'{VAULT}' scan '{log}' | head -c 1 >/dev/null"],
+                       capture_output=True, timeout=300)
+    assert b"Traceback" not in r.stderr and b"BrokenPipe" not in r.stderr, r.stderr

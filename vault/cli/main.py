@@ -12,6 +12,8 @@ Every verb takes --json.
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -333,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VaultError as exc:
         report_error(exc)
         return EXIT_ERROR
+    except BrokenPipeError:  # `vault ... | head`: the reader left; nothing more to say
+        _quiet_stdout()
+        return EXIT_ERROR
     except Exception as exc:
         damaged = _database_error(exc)
         if damaged is None:
@@ -342,8 +347,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vault: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_ERROR
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush into the closed pipe
+    does not print a traceback of its own."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests): nothing will be flushed into a pipe
 
 
 def _database_error(exc: Exception) -> VaultError | None:
