@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.export.conftest import Firm
 from vault.errors import InvalidInput
 from vault.export.refs import roc_refs
 
@@ -16,3 +17,18 @@ def test_a_roc_reference_never_carries_a_card_number(ref: str) -> None:
     with pytest.raises(InvalidInput, match="not a ROC reference") as err:
         roc_refs([ref])
     assert "1111" not in str(err.value)
+
+
+def test_an_export_is_never_written_inside_the_vault_home(firm: Firm) -> None:
+    # `-o ~/.vault/vault.db --force` would replace the database (every item's header) with
+    # the bundle: anything inside the vault home is refused before anything is read
+    v = firm.v
+    home = v.tmp_dir.parent
+    db = home / "vault.db"
+    for out in (db, home / "objects" / "x.age", home / "bundle.age"):
+        before = db.read_bytes() if db.exists() else None
+        with pytest.raises(InvalidInput, match="inside the vault home"):
+            v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=out,
+                     force=True)
+        assert not (home / "bundle.age").exists()
+        assert (db.read_bytes() if db.exists() else None) == before

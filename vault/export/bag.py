@@ -241,10 +241,14 @@ class Written:
     size: int
 
 
-def check_output(dest: Path, force: bool) -> Path:
+def check_output(dest: Path, force: bool, home: Path | None = None) -> Path:
     """The absolute output path, refused before anything is read: a missing directory, a
-    directory, an existing file without `force`."""
+    directory, an existing file without `force`, anything inside the vault `home` (where
+    ``--force`` could replace the database or a stored object), links resolved."""
     dest = dest.absolute()
+    if home is not None and dest.parent.resolve().is_relative_to(home.resolve()):
+        raise InvalidInput(f"output is inside the vault home: {dest}",
+                           hint="write the bundle outside the vault's own directory")
     if not dest.parent.is_dir():
         raise NotFound(f"no such directory: {dest.parent}")
     if dest.is_dir():

@@ -400,7 +400,8 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
             reqs.append(found[0].id)
     scope = Scope(roc_refs(scope.roc_refs), tuple(dict.fromkeys(reqs)), scope.kinds,
                   scope.since, scope.until, tuple(dict.fromkeys(items)))
-    dest = None if dry_run or output is None else bag.check_output(output, force)
+    dest = None if dry_run or output is None else bag.check_output(output, force,
+                                                                  cx.tmp_dir.parent)
     if dest is None and not dry_run:
         raise InvalidInput("an export needs an output file (-o FILE)")
     with cx.act("export.create", eng) as a:  # the engagement's client named only past the check
