@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import ingest_one
 from tests.export.conftest import Firm
+from tests.export.test_export import _auditor, _first_failure, _readme, _sh
 from vault.errors import InvalidInput
+from vault.export.names import payload_path
 from vault.export.refs import roc_refs
+from vault.service.exports import Scope
 
 
 @pytest.mark.parametrize("ref", ["4111-1111-1111-1111", "DOC-4111111111111111",
@@ -32,3 +39,34 @@ def test_an_export_is_never_written_inside_the_vault_home(firm: Firm) -> None:
                      force=True)
         assert not (home / "bundle.age").exists()
         assert (db.read_bytes() if db.exists() else None) == before
+
+
+@pytest.mark.parametrize("name", ["4111–1111–1111–1111.txt", "4111‒1111‒1111‒1111.txt",
+                                  "4111_1111_1111_1111.txt", "scan ٤١١١١١١١١١١١١١١١.pdf"])
+def test_a_payload_name_never_carries_a_card_number(name: str) -> None:
+    # en and figure dashes become '_' in a bag path: the scan sees the name as the bag does
+    path = payload_path("document", "abcdefabcdef0000", name)
+    digits = "".join(str(unicodedata.decimal(c)) for c in path if c.isdecimal())
+    assert "4111111111111111" not in digits, path
+    assert "411111xxxxxx1111" in path and path.startswith("data/document/abcdefabcdef-")
+
+
+def test_odd_names_verify_with_bagit_and_carry_no_card_number(firm: Firm,
+                                                             tmp_path: Path) -> None:
+    # spaces, '%', a newline, non-ASCII letters (decomposed), and a card number behind en
+    # dashes: the bag validates with bagit, and no tag file or name carries the number
+    v = firm.v
+    for name in ("Prüfung 100%\nfinal.txt", "Prüfung.txt", "4111–1111–1111–1111.txt"):
+        ingest_one(v, "acme-2026", name, name.encode() + b" evidence\n", roc_refs=("DOC-9",))
+    r = v.export("acme-2026", to="PCI SSC QA", request_ref="QA-9", output=tmp_path / "b.age",
+                 scope=Scope(roc_refs=("DOC-9",)))
+    assert len(r.included) == 3
+    work = tmp_path / "desk"
+    env = _auditor(firm, tmp_path / "b.age", firm.council_key, r.bag_name, work)
+    assert _sh(_readme()[0][1], work, env).returncode == 0
+    assert _first_failure(work, env) is None
+    bag = work / r.bag_name
+    for f in bag.rglob("*"):
+        assert "4111–1111" not in str(f) and "4111_1111" not in str(f)
+        if f.is_file() and not str(f.relative_to(bag)).startswith("data/"):
+            assert "4111–1111".encode() not in f.read_bytes(), f

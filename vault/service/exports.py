@@ -133,7 +133,7 @@ def _mask(text: str | None) -> str:
     """Free text going into the bag (a reason): card data masked, one line."""
     if not text:
         return ""
-    return " ".join(masked(text, card_findings(text)).split())
+    return " ".join(masked(text, card_findings(names.card_probe(text))).split())
 
 
 @dataclass
