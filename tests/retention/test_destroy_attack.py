@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from tests.conftest import StepClock, ingest_one
 from tests.retention.test_destroy import _item, job  # noqa: F401  (the fixture)
 from vault.evidence.lifecycle import ItemState
-from vault.metadata.models import Destruction
+from vault.metadata.models import Destruction, ItemRocRef, ItemSearch
 from vault.service import Vault
 from vault.service import destruction as destroying
 
@@ -61,3 +61,19 @@ def test_a_resumed_claim_is_due_again_before_it_is_shredded(vault: Vault, engage
     assert report.items == []
     t = _item(vault, it.id)
     assert t.state == ItemState.ACTIVE and t.age_header is not None
+
+
+def test_a_tombstone_keeps_no_roc_reference(vault: Vault, engagement: str,
+                                             job: Vault,  # noqa: F811
+                                             clock: StepClock) -> None:
+    # the ROC references that cited the item go with its requirement links: a destroyed item
+    # is no longer offered for an export's scope, nor described by what it evidenced
+    it = ingest_one(vault, engagement, "a.txt", b"a\n", roc_refs=("DOC-7",)).view.item
+    vault.complete_engagement(engagement, date(2026, 3, 1))
+    clock.advance(timedelta(days=4 * 366))
+    assert [i.id for i in destroying.destroy_due(job).items] == [it.id]
+    with Session(vault.engine) as s:
+        assert s.exec(select(ItemRocRef).where(ItemRocRef.item_id == it.id)).all() == []
+        [row] = s.exec(select(ItemSearch).where(ItemSearch.item_id == it.id)).all()
+        assert row.body.strip("\x1f") == ""                 # the search copy is emptied
+    assert vault.engagement_roc_refs(it.engagement_id) == []   # (its name is gone too)
