@@ -70,3 +70,18 @@ def test_odd_names_verify_with_bagit_and_carry_no_card_number(firm: Firm,
         assert "4111–1111" not in str(f) and "4111_1111" not in str(f)
         if f.is_file() and not str(f.relative_to(bag)).startswith("data/"):
             assert "4111–1111".encode() not in f.read_bytes(), f
+
+
+@pytest.mark.parametrize("sep", ["–", "—", "\u2212", "\u00a0", "\u202f"])
+def test_a_card_number_behind_unicode_dashes_or_spaces_is_quarantined(firm: Firm,
+                                                                      sep: str) -> None:
+    # word processors and web pages write en dashes and no-break spaces: such a card number
+    # was not found, so its item was active and went to the client
+    v = firm.v
+    text = f"auth {sep.join(['4111', '1111', '1111', '1111'])} approved\n"
+    it = ingest_one(v, "acme-2026", "auth.txt", text.encode(), disclosure="client",
+                    roc_refs=("DOC-8",)).view.item
+    assert it.state == "quarantined"
+    r = v.export("acme-2026", to="Acme security", request_ref="ACME-8", output=None,
+                 scope=Scope(roc_refs=("DOC-8",)), dry_run=True)
+    assert r.included == [] and [w.item_id for w in r.withheld] == [it.id]
