@@ -85,3 +85,13 @@ def test_a_card_number_behind_unicode_dashes_or_spaces_is_quarantined(firm: Firm
     r = v.export("acme-2026", to="Acme security", request_ref="ACME-8", output=None,
                  scope=Scope(roc_refs=("DOC-8",)), dry_run=True)
     assert r.included == [] and [w.item_id for w in r.withheld] == [it.id]
+
+
+def test_an_item_of_another_engagement_is_refused_without_naming_it(firm: Firm) -> None:
+    # the check runs before the permission check: whoever tries must not learn the other
+    # engagement's name (nor its client) from an id prefix they guessed
+    other = firm.items["globex"]
+    with pytest.raises(InvalidInput, match="belongs to another engagement") as err:
+        firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-1", output=None,
+                      scope=Scope(items=(other[:8],)), dry_run=True)
+    assert "globex" not in str(err.value).lower() and other[8:12] not in str(err.value)

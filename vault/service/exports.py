@@ -386,9 +386,9 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
         items: list[str] = []
         for i in scope.items:
             it, owner = cx.find_item(s, i)
-            if owner.id != eng.id:
-                raise InvalidInput(f"item {it.id[:12]} belongs to another engagement "
-                                   f"({owner.name!r}), not {eng.name!r}")
+            if owner.id != eng.id:  # named neither: this is before the permission check
+                raise InvalidInput(f"item {i.strip()[:12]!r} belongs to another engagement, "
+                                   f"not {eng.name!r}")
             items.append(it.id)
     reqs: list[str] = []
     if scope.requirements:
