@@ -53,11 +53,13 @@ def test_a_payload_name_never_carries_a_card_number(name: str) -> None:
 
 def test_odd_names_verify_with_bagit_and_carry_no_card_number(firm: Firm,
                                                              tmp_path: Path) -> None:
-    # spaces, '%', a newline, non-ASCII letters (decomposed), and a card number behind en
-    # dashes: the bag validates with bagit, and no tag file or name carries the number
+    # spaces, '%', a newline, non-ASCII letters, and a card number split by underscores
+    # (which the detector does not take for one): the bag validates with bagit, and no tag
+    # file or name carries the number
     v = firm.v
-    for name in ("Prüfung 100%\nfinal.txt", "Prüfung.txt", "4111–1111–1111–1111.txt"):
-        ingest_one(v, "acme-2026", name, name.encode() + b" evidence\n", roc_refs=("DOC-9",))
+    for name in ("Prüfung 100%\nfinal.txt", "Prüfung.txt", "4111_1111_1111_1111.txt"):
+        ingest_one(v, "acme-2026", name, f"evidence {len(name)}\n".encode(),
+                   roc_refs=("DOC-9",))
     r = v.export("acme-2026", to="PCI SSC QA", request_ref="QA-9", output=tmp_path / "b.age",
                  scope=Scope(roc_refs=("DOC-9",)))
     assert len(r.included) == 3
@@ -67,9 +69,9 @@ def test_odd_names_verify_with_bagit_and_carry_no_card_number(firm: Firm,
     assert _first_failure(work, env) is None
     bag = work / r.bag_name
     for f in bag.rglob("*"):
-        assert "4111–1111" not in str(f) and "4111_1111" not in str(f)
+        assert "4111_1111" not in str(f)
         if f.is_file() and not str(f.relative_to(bag)).startswith("data/"):
-            assert "4111–1111".encode() not in f.read_bytes(), f
+            assert b"4111_1111" not in f.read_bytes(), f
 
 
 @pytest.mark.parametrize("sep", ["–", "—", "\u2212", "\u00a0", "\u202f"])

@@ -241,14 +241,16 @@ class Written:
     size: int
 
 
-def check_output(dest: Path, force: bool, home: Path | None = None) -> Path:
+def check_output(dest: Path, force: bool, vault_dirs: Iterable[Path] = ()) -> Path:
     """The absolute output path, refused before anything is read: a missing directory, a
-    directory, an existing file without `force`, anything inside the vault `home` (where
-    ``--force`` could replace the database or a stored object), links resolved."""
+    directory, an existing file without `force`, anything inside the vault's own directories
+    (`vault_dirs`: its home, where ``--force`` could replace the database, or its store),
+    links resolved."""
     dest = dest.absolute()
-    if home is not None and dest.parent.resolve().is_relative_to(home.resolve()):
+    where = dest.parent.resolve()
+    if any(where.is_relative_to(d.resolve()) for d in vault_dirs):
         raise InvalidInput(f"output is inside the vault home: {dest}",
-                           hint="write the bundle outside the vault's own directory")
+                           hint="write the bundle outside the vault's own directories")
     if not dest.parent.is_dir():
         raise NotFound(f"no such directory: {dest.parent}")
     if dest.is_dir():

@@ -368,6 +368,20 @@ def _firm(ca_pem: str) -> str:
 Progress = Callable[[int], None]
 
 
+def _vault_dirs(cx: Context) -> list[Path]:
+    """The vault's own directories, where no bundle may be written: its temporary directory,
+    the SQLite database's directory (the vault home), a local store's root."""
+    dirs = [cx.tmp_dir]
+    db = cx.engine.url.database
+    if cx.engine.dialect.name == "sqlite" and db and db != ":memory:" \
+            and not db.startswith("file:"):
+        dirs.append(Path(db).parent)
+    root = getattr(cx.store, "root", None)  # the local store's
+    if isinstance(root, Path):
+        dirs.append(root)
+    return dirs
+
+
 def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | None,
            scope: Scope, dry_run: bool = False, force: bool = False,
            progress: Progress | None = None,
@@ -401,7 +415,7 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
     scope = Scope(roc_refs(scope.roc_refs), tuple(dict.fromkeys(reqs)), scope.kinds,
                   scope.since, scope.until, tuple(dict.fromkeys(items)))
     dest = None if dry_run or output is None else bag.check_output(output, force,
-                                                                  cx.tmp_dir.parent)
+                                                                  _vault_dirs(cx))
     if dest is None and not dry_run:
         raise InvalidInput("an export needs an output file (-o FILE)")
     with cx.act("export.create", eng) as a:  # the engagement's client named only past the check
