@@ -25,3 +25,22 @@ def test_an_engagement_under_hold_keeps_its_events(vault: Vault, clock: StepCloc
                 if not e.pruned]
     assert ("hold.place", held.id) in kept
     assert ("engagement.create", held.id) in kept
+
+
+def test_a_redacted_original_keeps_its_events_while_its_redacted_version_lives(
+        vault: Vault, clock: StepClock) -> None:
+    # the redacted version's custody starts with its original (ingest, flag decision,
+    # shred): an export's audit excerpt proves it; those events stay while the version lives
+    from tests.conftest import ingest_one
+    vault.create_engagement("e", client="c", standard="pci-dss-4.0.1")
+    orig = ingest_one(vault, "e", "auth.log", b"ok\nauth 4111111111111111 approved\n"
+                      ).view.item
+    [flag] = vault.flags("e", item=orig.id)
+    vault.resolve_flag(flag.flag.id, "redact", "card number in an authorisation log")
+    vault.create_engagement("old", client="c", standard="pci-dss-4.0.1")
+    clock.advance(timedelta(days=3 * 366 + 1))
+    assert vault.audit_prune().events > 0                    # "old"'s creation went
+    with Session(vault.engine) as s:
+        kept = {(e.action, e.object) for e in s.exec(select(AuditEvent)).all()
+                if not e.pruned}
+    assert ("item.ingest", orig.id) in kept and ("item.shred", orig.id) in kept
