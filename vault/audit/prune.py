@@ -6,7 +6,9 @@ detail — is cleared. The tree, the signed tree heads and the inclusion proofs 
 that remain therefore still verify; `vault audit verify` checks a pruned event's chain links by
 its stored hashes and takes its leaf from the tree.
 
-Kept whatever their age: events about a held item (or a flag of one), and events about an item
+Kept whatever their age: events about a held item (or a flag of one), every event of an
+engagement under a hold of the whole engagement, events about the original a living redacted
+version came from, and events about an item
 whose content still exists (its ingest event is what `vault verify` checks it against). The
 retention is rolling: ``now`` minus :data:`RETENTION_YEARS` years, from the caller's clock.
 Before it clears anything, the prune re-checks each event it clears against its hash and its
@@ -24,7 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from vault.audit.log import canonical, damaged
-from vault.metadata.models import AuditEvent, AuditNode, EvidenceItem, Flag
+from vault.metadata.models import AuditEvent, AuditNode, EvidenceItem, Flag, LegalHold
 
 RETENTION_YEARS = 3
 ACTION = "audit.prune"
@@ -82,7 +84,14 @@ def prune_events(s: Session, now: datetime, held_item_ids: Collection[str], *,
          .order_by(col(AuditEvent.seq)))
     if boundary is not None:
         q = q.where(col(AuditEvent.seq) < boundary)
-    rows = [r for r in s.execute(q) if r.object not in held and r.item_id not in held]
+    # a hold on a whole engagement keeps every event of it (its own ``hold.place`` too)
+    held_engs = set(s.execute(sa.select(LegalHold.engagement_id).where(  # type: ignore[call-overload]
+        col(LegalHold.released_at).is_(None), col(LegalHold.item_id).is_(None))).scalars())
+    # the originals a living redacted version came from: its custody starts with them
+    origins = _origins(s)
+    rows = [r for r in s.execute(q) if r.object not in held and r.item_id not in held
+            and r.engagement_id not in held_engs and r.object not in held_engs
+            and r.object not in origins]
     if not rows:
         return Pruned(0, None, before)
     # leaf index = number of events before it (the rows skipped above count too)
@@ -115,6 +124,24 @@ def prune_events(s: Session, now: datetime, held_item_ids: Collection[str], *,
     for start in range(0, len(due), _BATCH):  # all checked first: nothing is half-pruned
         _clear(s, [b[0] for b in due[start:start + _BATCH]])
     return Pruned(len(due), max(b[0] for b in due), before)
+
+
+def _origins(s: Session) -> set[str]:
+    """Ids of the items that a living item supersedes, directly or through others (one
+    query)."""
+    rows = s.execute(sa.select(EvidenceItem.id, EvidenceItem.supersedes_id,  # type: ignore[call-overload]
+                               EvidenceItem.state).where(
+        col(EvidenceItem.supersedes_id).is_not(None))).all()
+    older = {r.id: r.supersedes_id for r in rows}
+    out: set[str] = set()
+    for r in rows:
+        if r.state not in LIVE_STATES:
+            continue
+        cur = r.supersedes_id
+        while cur is not None and cur not in out:
+            out.add(cur)
+            cur = older.get(cur)
+    return out
 
 
 def _clear(s: Session, seqs: list[int]) -> None:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from vault.errors import InvalidInput
-from vault.metadata.models import EvidenceItem, Flag, ItemMember, ItemRequirement
+from vault.metadata.models import EvidenceItem, Flag, ItemMember, ItemRequirement, ItemRocRef
 from vault.pii import CARD_KINDS
 from vault.pii.feed import UNSCANNABLE
 
@@ -129,12 +129,13 @@ link to a redacted version stay (none of them is content)."""
 def tombstone(s: Session, ids: Sequence[str]) -> int:
     """Turn shredded items whose payload is purged into tombstones (:data:`TOMBSTONE`), and
     delete what described their content: flags, a container's member list, requirement links
-    (coverage must not count evidence that is gone). The database's triggers clear the search
-    copy. One statement per table for the whole batch; the caller commits. Returns how many
-    rows became tombstones (already destroyed ones are left as they are)."""
+    and ROC references (coverage must not count evidence that is gone). The database's
+    triggers clear the search copy. One statement per table for the whole batch; the caller
+    commits. Returns how many rows became tombstones (already destroyed ones are left as they
+    are)."""
     if not ids:
         return 0
-    for table in (Flag, ItemMember, ItemRequirement):
+    for table in (Flag, ItemMember, ItemRequirement, ItemRocRef):
         s.execute(sa.delete(table).where(col(table.item_id).in_(ids)))
     done = s.execute(sa.update(EvidenceItem)
                      .where(col(EvidenceItem.id).in_(ids),

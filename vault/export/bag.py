@@ -241,10 +241,16 @@ class Written:
     size: int
 
 
-def check_output(dest: Path, force: bool) -> Path:
+def check_output(dest: Path, force: bool, vault_dirs: Iterable[Path] = ()) -> Path:
     """The absolute output path, refused before anything is read: a missing directory, a
-    directory, an existing file without `force`."""
+    directory, an existing file without `force`, anything inside the vault's own directories
+    (`vault_dirs`: its home, where ``--force`` could replace the database, or its store),
+    links resolved."""
     dest = dest.absolute()
+    where = dest.parent.resolve()
+    if any(where.is_relative_to(d.resolve()) for d in vault_dirs):
+        raise InvalidInput(f"output is inside the vault home: {dest}",
+                           hint="write the bundle outside the vault's own directories")
     if not dest.parent.is_dir():
         raise NotFound(f"no such directory: {dest.parent}")
     if dest.is_dir():

@@ -14,10 +14,20 @@ _MAX = 100
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(c if c.isprintable() else " " for c in text)
-    text = masked(text, card_findings(text))  # the vault masks names at ingest; again here
+    # the vault masks names at ingest; again here, also where a card number hides behind
+    # other digits (٤١١١…), dashes (–) or the underscores the path-safe name will have
+    text = masked(text, card_findings(card_probe(text)))
     text = text.replace("*", "x")
     text = _UNSAFE.sub("_", text).strip("._-")
     return text
+
+
+def card_probe(text: str) -> str:
+    """`text` for the card-data scan, with the same length (so the findings' offsets hold):
+    decimal digits as ASCII digits, dashes as '-', '_' and spaces as ' '."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal()
+                   else "-" if unicodedata.category(c) == "Pd"
+                   else " " if c == "_" or c.isspace() else c for c in text)
 
 
 def payload_path(group: str, item_id: str, original_name: str) -> str:

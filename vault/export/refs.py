@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from vault.age import X25519Recipient
 from vault.errors import InvalidInput
 from vault.evidence.vocabulary import ROC_REF_PATTERN
+from vault.pii.fields import card_findings
 
 _REF = re.compile(ROC_REF_PATTERN)
 
@@ -19,7 +20,8 @@ def roc_refs(refs: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for raw in refs:
         ref = raw.strip()
-        if not _REF.fullmatch(ref) or (ref.isdigit() and len(ref) >= 12):
+        if (not _REF.fullmatch(ref) or (ref.isdigit() and len(ref) >= 12)
+                or card_findings(ref)):  # a PAN split by '-' or '.', or after a prefix
             raise InvalidInput(f"not a ROC reference: {_shown(ref)}",
                                hint="letters, digits, '.', '-' and '_', at most 64 "
                                     "characters (for example DOC-12)")

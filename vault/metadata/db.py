@@ -74,6 +74,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 ERASED_TABLES = ("evidence_item", "item_search", "item_member", "item_requirement", "flag",
+                 "item_roc_ref",
                  "key_grant", "engagement", "destruction")
 """Tables whose rows a redaction or a destruction erases or empties (what VACUUM cleans)."""
 

@@ -10,6 +10,13 @@ _FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
 _FULLWIDTH.update({0xFF21 + i: 0x41 + i for i in range(26)})
 _FULLWIDTH.update({0xFF41 + i: 0x61 + i for i in range(26)})
 _FULLWIDTH.update({0xFF0D: 0x2D, 0x3000: 0x20, 0xFF1A: 0x3A, 0xFF1D: 0x3D})
+_SEPARATORS = {c: 0x2D for c in (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212,
+                                 0xFE58, 0xFE63)}
+_SEPARATORS.update({c: 0x20 for c in (0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F)})
+"""Unicode dashes and spaces (a card number split by en dashes or no-break spaces, as word
+processors and web pages write it) seen as '-' and ' ', one character for one."""
+_FULLWIDTH.update(_SEPARATORS)
+_LATIN1_SEPARATORS = {c: r for c, r in _SEPARATORS.items() if c < 0x100}
 
 
 def detect_encoding(head: bytes, *, complete: bool = False) -> str:
@@ -54,14 +61,15 @@ def decode_text(head: bytes) -> str:
 def byte_view(text: str) -> tuple[bytes, str | None]:
     """(one byte per character, text-or-None).
 
-    Latin-1-representable text maps 1:1 to bytes and the second item is None. Other text has
-    full-width digits/letters folded to ASCII (same length) and every character outside
-    Latin-1 replaced by '?'; the folded text is returned for the non-ASCII label pass.
+    Latin-1-representable text maps 1:1 to bytes (a no-break space as a space) and the second
+    item is None. Other text has full-width digits/letters and Unicode dashes and spaces folded
+    to ASCII (same length) and every character outside Latin-1 replaced by '?'; the folded
+    text is returned for the non-ASCII label pass.
     """
     if text.isascii():
         return text.encode("ascii"), None
     try:
-        return text.encode("latin-1"), None
+        return text.translate(_LATIN1_SEPARATORS).encode("latin-1"), None
     except UnicodeEncodeError:
         pass
     folded = text.translate(_FULLWIDTH)

@@ -52,6 +52,7 @@ from vault.metadata.models import (
     KeyGrant,
     LegalHold,
 )
+from vault.retention.dates import destruction_date
 from vault.retention.due import DESTROYABLE, Due, due_items
 from vault.retention.holds import held_item_ids, mirror
 from vault.retention.report import (
@@ -358,18 +359,29 @@ def _shred(cx: Context, run_id: str, ids: list[str]) -> None:
             a.record = False
             s = a.s
             held = held_item_ids(s, eng_id)  # a hold placed since the claim still wins
+            eng = s.get(Engagement, eng_id)
+            now = cx.clock()
             mine = _mine(s, run_id, [g.item_id for g in group], "claimed")
             items = {it.id: it for it in _items(s, [d.item_id for d in mine])}
             for d in mine:
-                if d.item_id in held:
+                it = items[d.item_id]
+                # and so does a retention extended (years, completion date) since the claim,
+                # also one a gone run made: the item is judged again, in this transaction
+                if d.item_id in held or not _still_due(eng, it, now):
                     s.delete(d)
                     continue
-                it = items[d.item_id]
                 if it.state != ItemState.SHREDDED:
                     shred(it, a.event, why={"destruction_run": run_id})
                     s.add(it)
                 d.step = "shredded"
                 s.add(d)
+
+
+def _still_due(eng: Engagement | None, it: EvidenceItem, now: datetime) -> bool:
+    """Whether the item is due at `now` by its engagement's dates as they are now."""
+    if eng is None or eng.completed_on is None or eng.destroyed_at is not None:
+        return False
+    return destruction_date(eng.completed_on, it.ingested_at, eng.retention_years) <= now
 
 
 def _stale_hold(cx: Context, key: str) -> bool:

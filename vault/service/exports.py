@@ -133,7 +133,7 @@ def _mask(text: str | None) -> str:
     """Free text going into the bag (a reason): card data masked, one line."""
     if not text:
         return ""
-    return " ".join(masked(text, card_findings(text)).split())
+    return " ".join(masked(text, card_findings(names.card_probe(text))).split())
 
 
 @dataclass
@@ -368,6 +368,20 @@ def _firm(ca_pem: str) -> str:
 Progress = Callable[[int], None]
 
 
+def _vault_dirs(cx: Context) -> list[Path]:
+    """The vault's own directories, where no bundle may be written: its temporary directory,
+    the SQLite database's directory (the vault home), a local store's root."""
+    dirs = [cx.tmp_dir]
+    db = cx.engine.url.database
+    if cx.engine.dialect.name == "sqlite" and db and db != ":memory:" \
+            and not db.startswith("file:"):
+        dirs.append(Path(db).parent)
+    root = getattr(cx.store, "root", None)  # the local store's
+    if isinstance(root, Path):
+        dirs.append(root)
+    return dirs
+
+
 def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | None,
            scope: Scope, dry_run: bool = False, force: bool = False,
            progress: Progress | None = None,
@@ -386,9 +400,9 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
         items: list[str] = []
         for i in scope.items:
             it, owner = cx.find_item(s, i)
-            if owner.id != eng.id:
-                raise InvalidInput(f"item {it.id[:12]} belongs to another engagement "
-                                   f"({owner.name!r}), not {eng.name!r}")
+            if owner.id != eng.id:  # named neither: this is before the permission check
+                raise InvalidInput(f"item {i.strip()[:12]!r} belongs to another engagement, "
+                                   f"not {eng.name!r}")
             items.append(it.id)
     reqs: list[str] = []
     if scope.requirements:
@@ -400,7 +414,8 @@ def export(cx: Context, ref: str, *, to: str, request_ref: str, output: Path | N
             reqs.append(found[0].id)
     scope = Scope(roc_refs(scope.roc_refs), tuple(dict.fromkeys(reqs)), scope.kinds,
                   scope.since, scope.until, tuple(dict.fromkeys(items)))
-    dest = None if dry_run or output is None else bag.check_output(output, force)
+    dest = None if dry_run or output is None else bag.check_output(output, force,
+                                                                  _vault_dirs(cx))
     if dest is None and not dry_run:
         raise InvalidInput("an export needs an output file (-o FILE)")
     with cx.act("export.create", eng) as a:  # the engagement's client named only past the check
