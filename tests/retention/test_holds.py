@@ -38,11 +38,11 @@ def test_retention_extends_only_and_moves_every_payload(vault: Vault, engagement
     a = ingest_one(vault, engagement, "a.txt", b"a").view.item
     b = ingest_one(vault, engagement, "b.txt", b"b").view.item
     vault.complete_engagement(engagement, date(2026, 6, 30))
-    assert vault.store.head(a.object_key).retain_until == datetime(2029, 6, 30, tzinfo=UTC)
+    assert vault.store.head(a.object_key).retain_until == datetime(2029, 7, 1, tzinfo=UTC)
     e = vault.set_retention(engagement, 7)
     assert e.retention_years == 7
     for item in (a, b):
-        assert vault.store.head(item.object_key).retain_until == datetime(2033, 6, 30,
+        assert vault.store.head(item.object_key).retain_until == datetime(2033, 7, 1,
                                                                          tzinfo=UTC)
     with pytest.raises(InvalidInput, match="may only be made longer, not 5"):
         vault.set_retention(engagement, 5)
@@ -59,7 +59,7 @@ def test_retention_extends_only_and_moves_every_payload(vault: Vault, engagement
     assert vault.store.head(c.object_key).retain_until == destruction_date(
         date(2026, 6, 30), c.ingested_at, 7)
     vault.complete_engagement(engagement, date(2026, 9, 30))
-    assert vault.store.head(a.object_key).retain_until == datetime(2033, 9, 30, tzinfo=UTC)
+    assert vault.store.head(a.object_key).retain_until == datetime(2033, 10, 1, tzinfo=UTC)
 
 
 def test_doctor_repairs_retention_with_the_engagements_years(vault: Vault,
@@ -82,18 +82,18 @@ def test_status_dates_days_left_and_no_completion_date(vault: Vault, engagement:
     assert vault.retention_status(engagement, upcoming=100000) == []   # never due
     vault.complete_engagement(engagement, date(2026, 6, 30))
     [row] = vault.retention_status(engagement)
-    assert row.due == datetime(2029, 6, 30, tzinfo=UTC)
-    assert row.days_left == (date(2029, 6, 30) - date(2026, 3, 1)).days
+    assert row.due == datetime(2029, 7, 1, tzinfo=UTC)
+    assert row.days_left == (date(2029, 7, 1) - date(2026, 3, 1)).days
     assert (row.item_id, row.name, row.note) == (item.id, "a.txt", "")
     assert vault.retention_status(engagement, upcoming=30) == []
-    clock.advance(datetime(2029, 6, 1, tzinfo=UTC) - clock.now)
+    clock.advance(datetime(2029, 6, 2, tzinfo=UTC) - clock.now)
     [row] = vault.retention_status(upcoming=30)
     assert row.days_left == 29
-    clock.advance(timedelta(days=29))                       # 2029-06-30, midnight passed
+    clock.advance(timedelta(days=29))                       # 2029-07-01, midnight passed
     [row] = vault.retention_status(engagement)
     assert (row.days_left, row.note) == (0, "due")
     d = row.as_dict()
-    assert (d["destruction_date"], d["days_left"], d["held"]) == ("2029-06-30", 0, False)
+    assert (d["destruction_date"], d["days_left"], d["held"]) == ("2029-07-01", 0, False)
     with pytest.raises(InvalidInput, match="--upcoming"):
         vault.retention_status(upcoming=-1)
 

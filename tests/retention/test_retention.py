@@ -19,11 +19,13 @@ from vault.service import IngestOptions, IngestResult, Vault
 
 def test_destruction_date_rules() -> None:
     at = datetime(2026, 5, 10, 15, 30, tzinfo=UTC)
-    assert destruction_date(None, at) == datetime(2029, 5, 10, tzinfo=UTC)
-    assert destruction_date(date(2026, 9, 1), at) == datetime(2029, 9, 1, tzinfo=UTC)
-    assert destruction_date(date(2026, 1, 1), at) == datetime(2029, 5, 10, tzinfo=UTC)
-    assert destruction_date(date(2028, 2, 29), at) == datetime(2031, 3, 1, tzinfo=UTC)
-    assert destruction_date(None, at, years=5) == datetime(2031, 5, 10, tzinfo=UTC)
+    # the start of the day after the anniversary: never before three full years
+    assert destruction_date(None, at) == datetime(2029, 5, 11, tzinfo=UTC)
+    assert destruction_date(None, at) > at.replace(year=2029)
+    assert destruction_date(date(2026, 9, 1), at) == datetime(2029, 9, 2, tzinfo=UTC)
+    assert destruction_date(date(2026, 1, 1), at) == datetime(2029, 5, 11, tzinfo=UTC)
+    assert destruction_date(date(2028, 2, 29), at) == datetime(2031, 3, 2, tzinfo=UTC)
+    assert destruction_date(None, at, years=5) == datetime(2031, 5, 11, tzinfo=UTC)
     with pytest.raises(ValueError, match="may not be shorter than 3 years"):
         destruction_date(None, at, years=2)
 
@@ -43,7 +45,7 @@ def test_payload_is_held_until_destruction_and_extended_on_completion(
     with pytest.raises(PermissionError):
         vault.store.delete(item.object_key)
     vault.complete_engagement(engagement, date(2026, 12, 31))
-    assert vault.store.head(item.object_key).retain_until == datetime(2029, 12, 31, tzinfo=UTC)
+    assert vault.store.head(item.object_key).retain_until == datetime(2030, 1, 1, tzinfo=UTC)
     clock.advance(timedelta(days=4 * 366))
     assert vault.store.delete(item.object_key) == 1   # only after the date
 

@@ -4,7 +4,7 @@ holds` through the command line: output, --json, and one-line errors (exit 2).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tests.conftest import Result
 
@@ -32,8 +32,8 @@ def test_status_says_not_due_without_completion_then_dates(initialised: Run) -> 
     today = datetime.now(UTC).date()
     [row] = run("retention", "status", "acme-2026", "--json").json()  # type: ignore[misc]
     ingested = date.fromisoformat(row["ingested_at"][:10])
-    due = ingested.replace(year=ingested.year + 3) if (ingested.month, ingested.day) != (
-        2, 29) else date(ingested.year + 3, 3, 1)
+    due = (ingested.replace(year=ingested.year + 3) if (ingested.month, ingested.day) != (
+        2, 29) else date(ingested.year + 3, 3, 1)) + timedelta(days=1)
     assert row["destruction_date"] == due.isoformat()
     assert row["days_left"] == (due - today).days and row["holds"] == []
     assert run("retention", "status", "--upcoming", "30").text.strip() == (

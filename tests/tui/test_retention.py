@@ -83,7 +83,7 @@ def test_upcoming_destructions_across_engagements(vault: Vault, engagement: str,
     vault.create_engagement("globex-3ds", client="Globex", standard="pci-3ds-1.0")
     ingest_one(vault, "globex-3ds", "notes.md", b"notes")        # never due: not completed
     vault.complete_engagement(engagement, date(2026, 6, 30))
-    clock.advance(datetime(2029, 5, 1, tzinfo=UTC) - clock.now)   # 60 days before the date
+    clock.advance(datetime(2029, 5, 2, tzinfo=UTC) - clock.now)   # 60 days before the date
     vault.place_hold(a.id, "matter")
 
     async def script(pilot: Pilot[Any]) -> None:
@@ -95,7 +95,7 @@ def test_upcoming_destructions_across_engagements(vault: Vault, engagement: str,
         table = screen.query_one("#upcoming", DataTable)
         assert table.row_count == 1
         assert [_text(table, 0, c) for c in (0, 2, 3, 4, 6)] == [
-            engagement, "fw-rules.txt", "2029-06-30", "60", "held"]
+            engagement, "fw-rules.txt", "2029-07-01", "60", "held"]
         title = str(screen.query_one("#upcoming-title", Static).render())
         assert "within 90 days: 1 items" in title and "1 held" in title
         await pilot.press("slash")

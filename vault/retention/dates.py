@@ -7,7 +7,7 @@ period (3 years; a firm may set longer, never shorter). Object stores that can e
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 RETENTION_YEARS = 3
 MAX_RETENTION_YEARS = 100
@@ -26,13 +26,15 @@ def add_years(d: date, years: int) -> date:
 
 def destruction_date(completed_on: date | None, ingested_at: datetime,
                      years: int = RETENTION_YEARS) -> datetime:
-    """Midnight UTC at the start of the day after max(completion, ingest) + `years`."""
+    """Midnight UTC at the start of the day after max(completion, ingest) + `years`: never
+    before the anniversary of the ingest's moment, nor before the anniversary of the completion
+    day has ended in UTC."""
     if years < RETENTION_YEARS:
         raise ValueError(f"retention may not be shorter than {RETENTION_YEARS} years")
     start = ingested_at.astimezone(UTC).date()
     if completed_on is not None and completed_on > start:
         start = completed_on
-    end = add_years(start, years)
+    end = add_years(start, years) + timedelta(days=1)
     return datetime.combine(end, time(0, 0), tzinfo=UTC)
 
 
