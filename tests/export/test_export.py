@@ -195,6 +195,9 @@ def test_a_certificate_from_another_ca_fails(firm: Firm, tmp_path: Path,
 
 
 def test_a_client_gets_only_its_client_items(firm: Firm, tmp_path: Path) -> None:
+    council = firm.v.export("acme-2026", to="PCI SSC QA", request_ref="QA-0",
+                            output=tmp_path / "council.age")  # an earlier export, to the Council
+    assert council.included
     r = firm.v.export("acme-2026", to="Acme security", request_ref="ACME-7",
                       output=tmp_path / "client.age")
     its = firm.items
@@ -206,6 +209,8 @@ def test_a_client_gets_only_its_client_items(firm: Firm, tmp_path: Path) -> None
     env = _auditor(firm, tmp_path / "client.age", firm.client_key, r.bag_name, work)
     assert _sh(_readme()[0][1], work, env).returncode == 0
     assert _first_failure(work, env) is None
+    excerpt = (work / r.bag_name / "audit/events.jsonl").read_text()
+    assert "item.ingest" in excerpt and "item.export" not in excerpt  # no other recipients
     files = {p.read_bytes() for p in (work / r.bag_name / "data").rglob("*") if p.is_file()}
     assert b"for the council only\n" not in files and b"permit tcp any any eq 443\n" not in files
     # the council's key does not open it

@@ -330,12 +330,15 @@ def _nodes(s: Session, size: int, indexes: list[int]) -> merkle.NodeLookup:
 def _audit_excerpt(s: Session, p: _Plan, signer: bag.Signer, at: datetime
                    ) -> list[tuple[str, bytes]]:
     """The events of the included items (and of the originals they replace), each with its
-    inclusion proof against the log's current tree head, which the exporter signs."""
+    inclusion proof against the log's current tree head, which the exporter signs. A client
+    does not see the item's earlier exports (they name other recipients)."""
     size, root = audit.head(s)
     objs = [i.id for i in p.included] + list(p.replaced)
-    events = list(s.exec(select(AuditEvent).where(
-        AuditEvent.engagement_id == p.eng.id, col(AuditEvent.object).in_(objs))
-        .order_by(col(AuditEvent.seq))).all())
+    q = select(AuditEvent).where(AuditEvent.engagement_id == p.eng.id,
+                                 col(AuditEvent.object).in_(objs))
+    if p.recipient.type != "council":  # earlier exports name their recipients: Council only
+        q = q.where(AuditEvent.action != "item.export")
+    events = list(s.exec(q.order_by(col(AuditEvent.seq))).all())
     last = events[-1].seq if events else 0
     seqs = list(s.exec(select(col(AuditEvent.seq)).where(col(AuditEvent.seq) <= last)
                        .order_by(col(AuditEvent.seq))).all())
