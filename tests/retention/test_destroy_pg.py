@@ -127,3 +127,29 @@ def test_a_crashed_worker_is_taken_over(tmp_path: Path, pg_url: str) -> None:
             "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'evidence_item'"
         )).scalar()
     assert dead in (0, None)
+
+
+def test_a_hold_committed_while_the_run_checks_is_never_missed(tmp_path: Path,
+                                                                pg_url: str) -> None:
+    """A hold being placed (its transaction holds the engagement's row) makes the run's last
+    check wait, then see it: the item is not shredded."""
+    from vault.metadata.models import Engagement, LegalHold
+    from vault.retention.holds import lock_engagement
+    f, ids = _firm(tmp_path, pg_url, 3)
+    worker = _worker(f, pg_url)
+    with Session(f.admin.engine) as s:
+        eng = s.exec(select(Engagement).where(Engagement.name == "e")).one()
+        lock_engagement(s, eng.id)  # what place_hold does first
+        s.add(LegalHold(id="h" * 32, engagement_id=eng.id, item_id=None, reason="case",
+                        placed_by=f.admin.user.id, placed_at=AT))
+        s.flush()
+        done: list[RunReport] = []
+        t = threading.Thread(target=lambda: done.append(destroying.destroy_due(worker)))
+        t.start()
+        t.join(3)
+        assert t.is_alive()  # the run waits at its last check for the hold's transaction
+        s.commit()
+    t.join(60)
+    assert done and done[0].items == []
+    with Session(f.admin.engine) as s:
+        assert set(s.exec(select(EvidenceItem.state)).all()) == {"active"}

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage_backends import ObjectStore
-from vault.metadata.models import EvidenceItem, LegalHold
+from vault.metadata.models import Engagement, EvidenceItem, LegalHold
 from vault.retention.protect import enforces_retention
 
 
@@ -26,6 +26,16 @@ def _active() -> sa.ColumnElement[bool]:
 def _covers(item: EvidenceItem) -> sa.ColumnElement[bool]:
     return sa.and_(_active(), col(LegalHold.engagement_id) == item.engagement_id,
                    sa.or_(col(LegalHold.item_id) == item.id, col(LegalHold.item_id).is_(None)))
+
+
+def lock_engagement(s: Session, engagement_id: str) -> Engagement | None:
+    """Lock the engagement's row until the transaction ends (PostgreSQL: FOR NO KEY UPDATE;
+    SQLite serialises writers anyway) and read it as committed. Placing a hold and the
+    destruction's last check both take it, so neither misses the other's commit; changing the
+    retention years or the completion date updates the row, which waits for it likewise."""
+    return s.exec(select(Engagement).where(Engagement.id == engagement_id)
+                  .with_for_update(key_share=True)
+                  .execution_options(populate_existing=True)).first()
 
 
 def held_item_ids(s: Session, engagement_id: str | None = None) -> set[str]:

@@ -54,7 +54,7 @@ from vault.metadata.models import (
 )
 from vault.retention.dates import destruction_date
 from vault.retention.due import DESTROYABLE, Due, due_items
-from vault.retention.holds import held_item_ids, mirror
+from vault.retention.holds import held_item_ids, lock_engagement, mirror
 from vault.retention.report import (
     METHOD_PENDING,
     METHOD_PURGED,
@@ -358,8 +358,8 @@ def _shred(cx: Context, run_id: str, ids: list[str]) -> None:
         with _engagement_act(cx, run_id, eng_id) as a:
             a.record = False
             s = a.s
+            eng = lock_engagement(s, eng_id)  # no hold or retention change commits meanwhile
             held = held_item_ids(s, eng_id)  # a hold placed since the claim still wins
-            eng = s.get(Engagement, eng_id)
             now = cx.clock()
             mine = _mine(s, run_id, [g.item_id for g in group], "claimed")
             items = {it.id: it for it in _items(s, [d.item_id for d in mine])}

@@ -28,7 +28,7 @@ from vault.retention.dates import (
     days_left,
     due_at,
 )
-from vault.retention.holds import held_item_ids, mirror
+from vault.retention.holds import held_item_ids, lock_engagement, mirror
 from vault.retention.protect import protect
 from vault.service.context import Context, Target
 from vault.service.evidence import typed_text
@@ -265,6 +265,7 @@ def place_hold(cx: Context, ref: str, reason: str) -> HoldView:
     with cx.session() as s:
         eng, item = _hold_target(cx, s, ref)
     with cx.act("hold.place", item if item is not None else eng, eng) as a:
+        lock_engagement(a.s, eng.id)  # a destruction run's last check waits for this hold
         h = LegalHold(id=cx.new_id(), engagement_id=eng.id,
                       item_id=item.id if item is not None else None, reason=why,
                       placed_by=cx.user.id, placed_at=cx.clock())
