@@ -3,7 +3,8 @@ memory: the caller keeps producing (decrypting, encrypting) while the bytes are 
 written; `hashlib` and file writes release the GIL on large buffers, so both really run at once.
 
 Blocks are gathered into batches of about :data:`BATCH` bytes (one thread hand-over per batch,
-not per 64 KiB chunk); at most ``depth`` batches wait for the helper, then the caller waits.
+not per 64 KiB chunk); when more than ``depth`` batches' worth of bytes wait for the helper,
+the caller waits.
 The blocks must not change once given (bytes, or views of bytes). An exception raised by a sink
 is raised again to the caller, at a later :meth:`Feeder.update` or at :meth:`Feeder.close`.
 """
@@ -34,7 +35,8 @@ class Feeder:
         self._sinks = tuple(sinks)
         self._depth = depth
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._pending: deque[Future[None]] = deque()
+        self._pending: deque[tuple[Future[None], int]] = deque()
+        self._behind = 0
         self._batch: list[bytes] = []
         self._size = 0
 
@@ -46,25 +48,31 @@ class Feeder:
 
     def _submit(self) -> None:
         if self._batch:
-            self._pending.append(self._pool.submit(_feed, self._sinks, self._batch))
+            self._pending.append((self._pool.submit(_feed, self._sinks, self._batch),
+                                  self._size))
+            self._behind += self._size
             self._batch, self._size = [], 0
-        while len(self._pending) > self._depth or (self._pending and self._pending[0].done()):
-            self._pending.popleft().result()
+        while self._pending and (self._pending[0][0].done()
+                                 or self._behind > self._depth * BATCH):
+            future, size = self._pending.popleft()
+            self._behind -= size
+            future.result()
 
     def close(self) -> None:
         """Feed what is left and wait for it; raises what a sink raised."""
         try:
             self._submit()
             while self._pending:
-                self._pending.popleft().result()
+                self._pending.popleft()[0].result()
         finally:
             self.abort()
 
     def abort(self) -> None:
         """Stop without feeding what is left (on an error elsewhere)."""
-        for future in self._pending:
+        for future, _ in self._pending:
             future.cancel()
         self._pending.clear()
+        self._behind = 0
         self._batch = []
         self._pool.shutdown(wait=True, cancel_futures=True)
 
