@@ -67,3 +67,12 @@ def test_content_that_does_not_match_its_size_stops_the_stream() -> None:
         b"".join(tar_stream(_bag(size=10)))
     with pytest.raises(IntegrityError, match="less content"):
         b"".join(tar_stream(_bag(size=300_000)))
+
+
+def test_malloc_is_tuned_for_the_stream_with_glibc_only() -> None:
+    import platform
+
+    from vault.export import bag as bag_module
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert bag_module._tune_malloc() is glibc
+    assert bag_module._tune_malloc() is glibc  # once per process

@@ -42,6 +42,7 @@ from typing import BinaryIO
 from storage_backends import ObjectStore
 from storage_backends.durable import BackgroundSync
 from vault.age import AgeError, X25519Identity, decrypt_payload, unwrap_file_key
+from vault.crypto.feeder import Feeder
 from vault.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
 from vault.evidence.binding import check_bound
 from vault.metadata.models import EvidenceItem
@@ -101,7 +102,10 @@ def plaintext(item: EvidenceItem, store: ObjectStore, key: X25519Identity
     digest = hashlib.sha256()
     size = 0
     # a payload of one batch gains nothing from threads: decrypted inline, without a pool
-    blocks = decrypt_payload(file_key, chunks, workers=1 if item.size <= SMALL else 2)
+    big = item.size > SMALL
+    blocks = decrypt_payload(file_key, chunks, workers=2 if big else 1)
+    # a big payload is hashed on a helper thread while the next blocks are decrypted
+    hashing = Feeder([digest.update], name="get-hash") if big else None
     try:
         while True:
             try:  # reading from the store and authenticating
@@ -113,10 +117,17 @@ def plaintext(item: EvidenceItem, store: ObjectStore, key: X25519Identity
                                    ) from None
             if block is None:
                 break
-            digest.update(block)
+            if hashing is None:
+                digest.update(block)
+            else:
+                hashing.update(block)
             size += len(block)
             yield block
+        if hashing is not None:
+            hashing.close()
     finally:
+        if hashing is not None:
+            hashing.abort()
         for it in (blocks, chunks):
             close = getattr(it, "close", None)
             if close is not None:
