@@ -11,3 +11,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO vault_app
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_node, audit_checkpoint FROM vault_app;
 GRANT UPDATE ON audit_head TO vault_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO vault_app;
+-- Pruning the audit log (the destruction job, three years on) goes through this function only,
+-- which runs as the owner and can do nothing but the prune: no other role may call it.
+REVOKE EXECUTE ON FUNCTION vault_audit_prune(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vault_audit_prune(bigint[]) TO vault_app;
+-- Destruction certificates outlive what they describe: never changed or deleted.
+REVOKE UPDATE, DELETE, TRUNCATE ON destruction_certificate, certificate_engagement FROM vault_app;

@@ -334,6 +334,21 @@ def test_the_least_privilege_role_prunes_through_the_function_only(pg_server, pg
         with app.begin() as c:  # an event pruned already is left as it is
             assert c.execute(sa.text(f"SELECT vault_audit_prune(ARRAY[{first}]::bigint[])")
                              ).scalar() == 0
+        with app.begin() as c, pytest.raises(sa.exc.ProgrammingError,
+                                             match="permission denied"):
+            c.execute(sa.text("DELETE FROM destruction_certificate"))
+        with aged.engine.begin() as conn:  # another role may not call the prune function
+            conn.exec_driver_sql("CREATE ROLE vault_other LOGIN PASSWORD 'o'")
+        other = sa.create_engine(sa.engine.make_url(pg_url).set(username="vault_other",
+                                                                password="o"))
+        try:
+            with other.begin() as c, pytest.raises(sa.exc.ProgrammingError,
+                                                   match="permission denied"):
+                c.execute(sa.text("SELECT vault_audit_prune(ARRAY[2]::bigint[])"))
+        finally:
+            other.dispose()
+            with aged.engine.begin() as conn:
+                conn.exec_driver_sql("DROP OWNED BY vault_other; DROP ROLE vault_other")
         [problem] = aged.v.audit_verify().problems  # prune() alone leaves no event
         assert problem.endswith("was pruned, but no audit.prune event covers it (its content "
                                 "was cleared outside the retention rule)")
