@@ -24,6 +24,7 @@ from vault.metadata.models import (
     Destruction,
     Engagement,
     EvidenceItem,
+    ExportRecord,
     Flag,
     ItemRequirement,
     KeyGrant,
@@ -148,10 +149,19 @@ def test_held_items_and_engagements_are_not_destroyed(vault: Vault, engagement: 
     with Session(vault.engine) as s:
         eng = s.get(Engagement, a.engagement_id)
         assert eng is not None and eng.destroyed_at is None   # one item lives on
+    with Session(vault.engine) as s:  # an export made of it once, its bag named after it
+        s.add(ExportRecord(id="x" * 32, engagement_id=a.engagement_id, recipient="QA",
+                           recipient_type="council", recipient_fingerprint="f" * 16,
+                           request_ref="QA-1", bag_name="acme-2026_QA-1", bundle_sha256="0" * 64,
+                           created_at=vault.clock(), created_by=vault.user.id))
+        s.commit()
     release(vault, held)
     report = job.destroy_due()
     assert [i.id for i in report.items] == [a.id]
     assert report.engagements_destroyed == [a.engagement_id]
+    with Session(vault.engine) as s:
+        rec = s.get(ExportRecord, "x" * 32)
+        assert rec is not None and rec.bag_name == rec.id   # no engagement name left
     with Session(vault.engine) as s:
         eng = s.get(Engagement, a.engagement_id)
         assert eng is not None and eng.destroyed_at is not None

@@ -49,6 +49,7 @@ from vault.metadata.models import (
     Engagement,
     EngagementKey,
     EvidenceItem,
+    ExportRecord,
     KeyGrant,
     LegalHold,
 )
@@ -500,6 +501,9 @@ def _tombstone_engagements(cx: Context, run_id: str) -> list[str]:
             erased = a.s.execute(sa.delete(KeyGrant).where(col(KeyGrant.key_id).in_(keys)))
             eng.name, eng.client, eng.destroyed_at = eng.id, "", cx.clock()
             a.s.add(eng)
+            # an export's bag was named after the engagement: the record keeps only its id
+            a.s.execute(sa.update(ExportRecord).where(col(ExportRecord.engagement_id) == eng_id)
+                        .values(bag_name=ExportRecord.id))
             a.event("engagement.destroy", eng_id, {
                 "run": run_id, "key_grants_erased": int(erased.rowcount or 0)})  # type: ignore[attr-defined]
     return gone
