@@ -124,3 +124,17 @@ def test_cli_recipient_disclosure_and_item_set(initialised: Callable[..., Result
     assert r.code == 0 and r.json()["roc_refs"] == ["DOC-2"]  # type: ignore[index]
     assert run("recipient", "remove", "QA").code == 0
     assert run("recipient", "list", "--json").json() == []
+
+
+def test_roc_refs_at_ingest_of_several_files_at_once(vault: Vault, engagement: str) -> None:
+    """Several small files go through the batched ingest: each keeps the references too."""
+    from tests.conftest import src
+    from vault.service import IngestOptions
+    results = vault.ingest(engagement, [src(f"s{i}.txt", f"sample {i}\n".encode())
+                                        for i in range(3)], IngestOptions(roc_refs=("DOC-7",)))
+    for r in results:
+        item = r.view.item  # type: ignore[union-attr]
+        assert vault.item(item.id).roc_refs == ("DOC-7",)
+    details = [json.loads(e.detail or "{}") for e in vault.audit_events(engagement)
+               if e.action == "item.ingest"]
+    assert [d["roc_refs"] for d in details] == [["DOC-7"]] * 3

@@ -371,6 +371,9 @@ def _finalise_batch(cx: Context, a: Act, eng: Engagement, files: list[_Pending],
             for r in dict.fromkeys(opts.requirements)]
     if reqs:
         s.execute(sa.insert(ItemRequirement), reqs)
+    refs = [{"item_id": f.item_id, "ref": r} for f in landing for r in opts.roc_refs]
+    if refs:
+        s.execute(sa.insert(ItemRocRef), refs)
     flagging.add_flags_many(s, flags, cx.clock())
     members = [{"item_id": f.item_id, "seq": i, "path": where[:4096], "size": size,
                 "note": why[:300] if why else None}
@@ -383,12 +386,14 @@ def _finalise_batch(cx: Context, a: Act, eng: Engagement, files: list[_Pending],
             a.event("item.ingest", eng.id, {"error": type(f.failed).__name__},
                     outcome=failure_outcome(f.failed))
         elif f.duplicate_of is None:
-            a.event("item.ingest", f.item_id, _ingest_detail(items[f.item_id], f.outcome))
+            a.event("item.ingest", f.item_id,
+                    _ingest_detail(items[f.item_id], f.outcome, opts))
     return landing
 
 
-def _ingest_detail(item: EvidenceItem, outcome: ScanOutcome | None) -> dict[str, Any]:
-    """What an item's ingest event records (as :func:`_finalise` does for one file)."""
+def _ingest_detail(item: EvidenceItem, outcome: ScanOutcome | None,
+                   opts: IngestOptions) -> dict[str, Any]:
+    """What an item's ingest event records, alone or in a batch."""
     assert outcome is not None
     detail: dict[str, Any] = {"sha256": item.sha256, "size": item.size}
     if outcome.drafts:
@@ -400,6 +405,8 @@ def _ingest_detail(item: EvidenceItem, outcome: ScanOutcome | None) -> dict[str,
         detail["members"] = len(outcome.members) + outcome.members_not_kept
     if item.supersedes_id:
         detail["supersedes"] = item.supersedes_id
+    if opts.roc_refs:
+        detail["roc_refs"] = list(opts.roc_refs)
     return detail
 
 
@@ -609,19 +616,7 @@ def _finalise(cx: Context, a: Act, eng: Engagement, pending: EvidenceItem,
             s.add_all(ItemMember(item_id=item.id, seq=i, path=where[:4096], size=size,
                                  note=why[:300] if why else None)
                       for i, (where, size, why) in enumerate(outcome.members))
-            detail: dict[str, Any] = {"sha256": sealed.sha256, "size": sealed.size}
-            if outcome.drafts:
-                detail["flags"] = counts
-                detail["state"] = item.state
-            if outcome.dropped:
-                detail["flags_not_kept"] = outcome.dropped
-            if outcome.members:
-                detail["members"] = len(outcome.members) + outcome.members_not_kept
-            if item.supersedes_id:
-                detail["supersedes"] = item.supersedes_id
-            if opts.roc_refs:
-                detail["roc_refs"] = list(opts.roc_refs)
-            a.obj, a.detail = item.id, detail
+            a.obj, a.detail = item.id, _ingest_detail(item, outcome, opts)
             return IngestResult(item_view(s, item, eng), duplicate=False, flags=counts)
     existing = s.exec(select(EvidenceItem).where(
         EvidenceItem.engagement_id == eng.id, EvidenceItem.sha256 == sealed.sha256)).one()
