@@ -211,7 +211,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, err
                   errno.ENOSYS}
 
 
-def _install(tmp: str, dest: Path, overwrite: bool) -> None:
+def install(tmp: str | Path, dest: Path, overwrite: bool) -> None:
     """Make the finished temporary file `dest`: renamed over it, or, when `dest` must not be
     replaced, hard-linked to it (which fails if something appeared there meanwhile)."""
     try:
@@ -268,7 +268,7 @@ def publish(item: EvidenceItem, store: ObjectStore, key: X25519Identity, dest: P
                     syncer.close()
         except OSError as exc:  # the destination's disk (the store's are StorageErrors)
             raise OutputError(f"cannot write {dest}: {_reason(exc)}") from None
-        _install(tmp, dest, overwrite)
+        install(tmp, dest, overwrite)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import functools
 import gc
 import hashlib
@@ -33,6 +32,7 @@ from typing import Any, Protocol
 from vault.age import X25519Recipient, encrypt_payload, new_file_key, write_header
 from vault.crypto.feeder import Feeder
 from vault.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
+from vault.evidence import retrieve
 
 BLOCK = 512
 RECORD = 20 * BLOCK
@@ -338,29 +338,10 @@ def write_partial(pieces: Iterable[bytes], recipient: X25519Recipient, dest: Pat
 
 
 def install(tmp: Path, dest: Path, force: bool) -> None:
-    """Make the finished partial file `dest`: renamed over it with `force`, else hard-linked
-    (which fails if something appeared there meanwhile); then the directory is fsynced."""
-    try:
-        if force:
-            os.replace(tmp, dest)
-        else:
-            try:
-                os.link(tmp, dest)
-            except FileExistsError:
-                raise AlreadyExists(f"output file exists: {dest}",
-                                    hint="use --force to replace it") from None
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP,
-                                     errno.EXDEV, errno.EMLINK, errno.ENOSYS):
-                    raise
-                if os.path.lexists(dest):
-                    raise AlreadyExists(f"output file exists: {dest}",
-                                        hint="use --force to replace it") from None
-                os.replace(tmp, dest)
-            else:
-                os.unlink(tmp)
-    except OSError as exc:
-        raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    """Make the finished partial file `dest` as `vault get` makes its output (renamed over it
+    with `force`, else hard-linked, which fails if something appeared there meanwhile); then
+    the directory is fsynced."""
+    retrieve.install(tmp, dest, force)
     with contextlib.suppress(OSError):
         dfd = os.open(dest.parent, os.O_RDONLY)
         try:
