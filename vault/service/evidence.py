@@ -427,13 +427,7 @@ def _batch_results(cx: Context, eng: Engagement, files: list[_Pending],
     def hold(part: list[_Pending]) -> None:
         for f in part:
             try:
-                protect(cx.store, rows[f.item_id], eng.completed_on, eng.retention_years)
-                # a hold on the whole engagement holds new evidence too
-                failed = mirror(cx.store, [rows[f.item_id].object_key], True) \
-                    if f.item_id in held else []
-                if failed:
-                    raise StorageError("could not set the legal hold on its payload: "
-                                       f"{failed[0]}")
+                _hold_payload(cx, rows[f.item_id], eng, f.item_id in held)
             except StorageError as exc:
                 problems[f.item_id] = exc
     try:
@@ -552,18 +546,25 @@ def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
     # Held until its destruction date only now that the record is committed: a payload
     # locked before a failed commit could be neither read (no header) nor deleted.
     try:
-        protect(cx.store, result.view.item, eng.completed_on, eng.retention_years)
-        with cx.session() as s:  # a hold on the whole engagement holds new evidence too
+        with cx.session() as s:
             held = is_held(s, result.view.item)
-        failed = mirror(cx.store, [result.view.item.object_key], True) if held else []
-        if failed:
-            raise StorageError(f"could not set the legal hold on its payload: {failed[0]}")
+        _hold_payload(cx, result.view.item, eng, held)
     except StorageError as exc:
         raise StorageError(f"{result.view.item.original_name!r} is stored as item "
                            f"{result.view.item.id[:12]}, but {exc.message}",
                            hint="`vault doctor --repair` sets it once the store answers"
                            ) from None
     return result
+
+
+def _hold_payload(cx: Context, item: EvidenceItem, eng: Engagement, held: bool) -> None:
+    """Hold a committed item's payload in the store until its destruction date and, when a
+    vault hold covers it (a hold on the whole engagement holds new evidence too), set the
+    store's legal-hold flag. StorageError when the store refuses either."""
+    protect(cx.store, item, eng.completed_on, eng.retention_years)
+    failed = mirror(cx.store, [item.object_key], True) if held else []
+    if failed:
+        raise StorageError(f"could not set the legal hold on its payload: {failed[0]}")
 
 
 def _drop_pending(cx: Context, pending: tuple[str, str]) -> None:
