@@ -9,8 +9,8 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -77,6 +77,21 @@ except OSError:  # pragma: no cover - no C library to load (not on Linux or macO
     _LIBC = None
 
 
+def _temp_file(directory: Path) -> tuple[int, str]:
+    """A new, exclusive (``O_EXCL``), mode 0600 file ``~tmp-<random>`` in ``directory``: its
+    descriptor (open for writing) and path."""
+    for _ in range(_MKSTEMP_ATTEMPTS):
+        path = f"{directory}/{_TMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            return os.open(path, _TEMP_FLAGS, 0o600), path
+        except FileExistsError:  # pragma: no cover - 64 random bits met an existing name
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
+
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 def _not_found(key: str) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, "no such object", key)
 
@@ -116,6 +131,8 @@ class LocalStore:
         self.root = Path(root).expanduser().resolve()
         self.clock: Clock = clock if clock is not None else system_clock
         self._url = self.root.as_uri()
+        self._root_text = str(self.root)
+        self._lock_path = f"{self._root_text}/{_LOCK_FILE}"
         self._deferred = threading.local()
         self.root.parent.mkdir(parents=True, exist_ok=True)
         with suppress(FileExistsError):
@@ -192,15 +209,16 @@ class LocalStore:
     # ------------------------------------------------------------------ paths & locking
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*check_key(key).split("/"))
+        # a valid key has no empty, "." or ".." segment: joined as text, it stays under root
+        return Path(f"{self._root_text}/{check_key(key)}")
 
     def _meta_path(self, key: str) -> Path:
         digest = hashlib.sha256(key.encode("ascii")).hexdigest()
-        return self.root / _META_DIR / digest[:2] / f"{digest}.json"
+        return Path(f"{self._root_text}/{_META_DIR}/{digest[:2]}/{digest}.json")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        fd = os.open(self.root / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -250,11 +268,11 @@ class LocalStore:
         for _ in range(_MKSTEMP_ATTEMPTS - 1):
             try:
                 self._makedirs(directory, key)
-                return tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
+                return _temp_file(directory)
             except FileNotFoundError:  # a concurrent delete pruned a directory we just made
                 continue
         self._makedirs(directory, key)
-        return tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
+        return _temp_file(directory)
 
     def _is_object(self, path: Path) -> os.stat_result | None:
         try:
@@ -295,7 +313,7 @@ class LocalStore:
             "retain_until": None if meta.retain_until is None else meta.retain_until.isoformat(),
             "legal_hold": meta.legal_hold,
         }
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+        fd, tmp = _temp_file(path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(json.dumps(body, sort_keys=True).encode("ascii"))

@@ -11,6 +11,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.pii.test_office import make_cfb, mime
 from vault.pii.extract import UnreadableFile
@@ -141,6 +143,43 @@ def test_looks_like_message() -> None:
     assert looks_like_message(data)
     assert not looks_like_message(b"just some text\nwith: colons\n")
     assert not looks_like_message(b"Note: one line\n\nbody")
+
+
+def _looks_like_message_by_definition(head: bytes) -> bool:
+    """The docstring's rule, line by line (the function itself skips most texts early)."""
+    import re
+    fields: list[bytes] = []
+    for line in head[:16384].replace(b"\r\n", b"\n").split(b"\n")[:200]:
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            continue
+        if not re.match(rb"[!-9;-~]+:[ \t]?\S", line):
+            return False
+        fields.append(line.split(b":", 1)[0].lower())
+    known = {b"from", b"to", b"subject", b"date", b"message-id", b"mime-version"}
+    return len(fields) >= 2 and bool(known.intersection(fields))
+
+
+_LINES = st.sampled_from([
+    b"From: a@example.com", b"to: b@example.com", b"SUBJECT: x", b"Date: today",
+    b"Message-ID: <1@x>", b"MIME-Version: 1.0", b"Received: by x", b"X-Note: y",
+    b"2026-12-07T10:00:00Z sw-01 login accepted", b" continued", b"\tfolded", b"",
+    b"plain words here", b"From : spaced", b"from:x", b"to:", b"\r", b"Subject: a\r"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LINES, max_size=30), st.sampled_from([b"\n", b"\r\n"]))
+def test_looks_like_message_follows_its_definition(lines: list[bytes], eol: bytes) -> None:
+    head = eol.join(lines)
+    assert looks_like_message(head) == _looks_like_message_by_definition(head)
+
+
+def test_a_long_log_is_not_a_message() -> None:
+    log = b"".join(b"2026-12-07T10:%02d:00Z sw-%02d login accepted\n" % (i % 60, i % 9)
+                   for i in range(1000))
+    assert not looks_like_message(log)
+    assert looks_like_message(b"Subject: logs\nFrom: a@example.com\n\n" + log)
 
 
 # --- .msg -------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ SKIPPED_HEADERS = frozenset({"dkim-signature", "arc-seal", "arc-message-signatur
 
 _EXTENSIONS = mimetypes.MimeTypes()  # Python's own table only: the same on every machine
 _HEADER_START = re.compile(rb"[!-9;-~]+:[ \t]?\S")
+_KNOWN_FIELD = re.compile(rb"(?im)^(?:from|to|subject|date|message-id|mime-version):")
 
 
 def looks_like_message(head: bytes) -> bool:
@@ -63,9 +64,11 @@ def looks_like_message(head: bytes) -> bool:
     walker can ask this of text files. True when the first lines up to the first blank line
     are at least two header fields, one of them From, To, Subject, Date, Message-ID or
     MIME-Version."""
-    lines = head[:16384].replace(b"\r\n", b"\n").split(b"\n")
+    head = head[:16384]
+    if not _KNOWN_FIELD.search(head):  # a log's lines look like fields: most texts end here
+        return False
     fields: list[bytes] = []
-    for line in lines[:200]:
+    for line in head.replace(b"\r\n", b"\n").split(b"\n", 200)[:200]:
         if not line:
             break
         if line[:1] in (b" ", b"\t") and fields:

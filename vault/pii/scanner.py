@@ -75,6 +75,8 @@ if _native is not None:
     _native.configure_labels(_NEG_WORDS, _NEG_SUFFIXES)
 
 HAVE_NATIVE = _native is not None
+_CPUS = min(2, os.cpu_count() or 1)
+"""Scanner threads for a stream of several chunks (glibc reads /sys for the count: once)."""
 DEFAULT_OVERLAP = 16384  # must be > 2 x the longest finding (PEM block <= ~7.1k chars)
 _INF = 1 << 62
 _HASH_CACHE_SIZE = 1 << 16  # value -> keyed hash, per scanner
@@ -599,7 +601,7 @@ class Scanner:
         if values not in ("hash", "clear", "none"):
             raise ValueError(f"unknown values mode {values!r}")
         if workers is None:
-            workers = min(2, os.cpu_count() or 1) if self._hs_args is not None else 1
+            workers = _CPUS if self._hs_args is not None else 1
         known = size if size is not None else _remaining(f)
         chunk = _ChunkSize(chunk_chars or THREAD_CHUNK)
         jobs = ((*j, values, render) for j in self._jobs(_pieces(f, encoding, chunk), overlap))
