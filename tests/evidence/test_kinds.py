@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ingest_one
 from vault.evidence.kinds import guess_kind
@@ -66,3 +68,34 @@ def test_ingest_guesses_when_no_kind_is_given(vault: Vault, engagement: str) -> 
     named = ingest_one(vault, engagement, "x.txt", LOGS["iso"].encode(), kind="other")
     assert (log.view.item.kind, cfg.view.item.kind, named.view.item.kind) == (
         "log_export", "config_export", "other")
+
+
+def _kind_by_definition(mime: str, head: bytes) -> str:
+    """guess_kind as first written: every line of the head decoded, the first 200 judged."""
+    from vault.evidence import kinds
+    if not mime.startswith("text/"):
+        return guess_kind(mime, head)
+    lines = [line.strip("\r") for line in head.decode("utf-8", errors="replace").splitlines()
+             [:kinds._LINES] if line.strip()]
+    if len(lines) >= 3:
+        stamped = sum(1 for line in lines if kinds._TIMESTAMP.search(line[:48]))
+        if stamped * 10 >= len(lines) * 6:
+            return "log_export"
+        statements = sum(1 for line in lines if kinds._CONFIG.match(line.strip()))
+        if statements >= 3 and statements * 10 >= len(lines) * 2:
+            return "config_export"
+    return "other"
+
+
+_MIXED = st.lists(st.sampled_from([
+    "2026-12-07T10:00:00Z sw-01 login accepted", "hostname core-sw-1", "interface vlan10",
+    "plain words", "", "  ", "Mar  1 12:00:00 fw1 deny", "!", "caf\u00e9 \u2028 sep",
+    "\r", "x\x0bvertical tab", "\x85next line"]), max_size=450)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_MIXED, st.sampled_from(["\n", "\r\n"]))
+def test_only_the_first_200_lines_are_read_with_the_same_answer(lines: list[str],
+                                                                 eol: str) -> None:
+    head = eol.join(lines).encode()
+    assert guess_kind("text/plain", head) == _kind_by_definition("text/plain", head)

@@ -34,8 +34,14 @@ def guess_kind(mime: str, head: bytes = b"") -> str:
         return "document"
     if not (mime.startswith("text/") or mime in ("application/json", "application/xml")):
         return "other"
+    cut = -1  # the first _LINES lines end before the _LINES-th newline byte: decode no more
+    for _ in range(_LINES):
+        cut = head.find(b"\n", cut + 1)
+        if cut < 0:
+            break
+    text = head[:cut] if cut >= 0 else head
     lines = [line.strip("\r") for line in
-             head.decode("utf-8", errors="replace").splitlines()[:_LINES] if line.strip()]
+             text.decode("utf-8", errors="replace").splitlines()[:_LINES] if line.strip()]
     if len(lines) >= 3:
         stamped = sum(1 for line in lines if _TIMESTAMP.search(line[:48]))
         if stamped * 10 >= len(lines) * 6:

@@ -28,10 +28,13 @@ def protect(store: ObjectStore, item: EvidenceItem, completed_on: date | None,
         return
     until = destruction_date(completed_on, item.ingested_at, years)
     try:
-        held = store.head(item.object_key).retain_until
-        if held is not None and held >= until:
-            return  # e.g. a bucket's default retention already holds it longer
-        store.set_retention(item.object_key, until)
+        try:
+            store.set_retention(item.object_key, until)  # one call: a new payload's case
+        except PermissionError:  # shortening is refused, and so may be the call itself
+            held = store.head(item.object_key).retain_until
+            if held is None or held < until:
+                raise
+            # else e.g. a bucket's default retention already holds it longer
     except OSError as exc:
         raise StorageError(f"could not protect item {item.id[:12]} with retention: "
                            f"{exc.strerror or exc}") from None
