@@ -215,8 +215,10 @@ def _strings(f: Any) -> Iterator[str]:
         final = not new
         found, kept = run_texts(buf, final, _MAX_RUN)
         carry = bytes(memoryview(buf)[len(buf) - kept:]) if kept else b""
-        batch += found
-        size += sum(map(len, found))
+        if found:  # one string per read: a random file has ~250 short runs a MiB
+            text = "\n".join(found)
+            batch.append(text)
+            size += len(text)
         if size >= CHUNK:
             yield "\n".join(batch)
             batch, size = [], 0
