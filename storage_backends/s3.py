@@ -14,7 +14,9 @@ import builtins
 import errno
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +52,8 @@ from .base import (
 __all__ = ["ERROR_TABLE", "PART_SIZE", "MultipartUpload", "S3Store"]
 
 PART_SIZE = 8 << 20
+PARTS_IN_FLIGHT = 2
+"""Parts of one put uploaded at once (each on its own thread) while the next is filled."""
 """Multipart part size (8 MiB); ``put`` buffers at most one part."""
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -195,7 +199,8 @@ class S3Store:
 
     Promises, on a bucket with Object Lock (which implies versioning):
 
-    * ``put`` streams in constant memory (one 8 MiB part buffered; a smaller object is one
+    * ``put`` streams in constant memory (one 8 MiB part filled while up to
+      :data:`PARTS_IN_FLIGHT` are sent, each on its own thread; a smaller object is one
       PutObject), sends a SHA-256 checksum with every part, is create-only through
       ``If-None-Match: *`` (race-free on AWS, SeaweedFS and MinIO) after a cheap HEAD check that
       avoids uploading a doomed object, and aborts its multipart upload on any failure, the
@@ -266,11 +271,28 @@ class S3Store:
             s3={"addressing_style": "path" if path_style else "auto"},
             request_checksum_calculation="when_required",  # we send SHA-256 ourselves
         )
-        self._client: Any = (session or boto3.session.Session()).client(
+        self._session = session or boto3.session.Session()
+        self._config = config
+        self._client: Any = self._session.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=config
         )
+        self._parts_client: Any = None
         self._capabilities: frozenset[str] | None = None
         self._conditional_writes = True
+
+    def _part_uploader(self) -> Any:
+        """The client for UploadPart (made on the first multipart upload): its requests carry
+        the part's SHA-256 in the signed ``x-amz-checksum-sha256`` header, which the server
+        checks the body against, so the body is not hashed a second time for the signature
+        (botocore does that on plain http:// otherwise). Every other request is signed as
+        usual."""
+        if self._parts_client is None:
+            s3 = {"addressing_style": "path" if self.path_style else "auto",
+                  "payload_signing_enabled": False}
+            self._parts_client = self._session.client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region,
+                config=self._config.merge(Config(s3=s3)))
+        return self._parts_client
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None) -> S3Store:
@@ -693,7 +715,9 @@ class S3Store:
 
 
 class _Upload:
-    """One put: a single PutObject when it fits in a part, else a multipart upload."""
+    """One put: a single PutObject when it fits in a part, else a multipart upload whose parts
+    are sent on :data:`PARTS_IN_FLIGHT` threads (checksummed there too) while the next part is
+    filled; the parts are committed in order."""
 
     def __init__(self, store: S3Store, full: str, lock: dict[str, Any]) -> None:
         self.store = store
@@ -701,27 +725,36 @@ class _Upload:
         self.lock = lock
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._sending: deque[Future[dict[str, Any]]] = deque()
+        self._numbered = 0
 
     def run(self, chunks: Iterable[bytes]) -> tuple[int, str | None]:
         buffer = bytearray()
         size = 0
-        for chunk in chunks:
-            if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise TypeError(f"chunks must be bytes, not {type(chunk).__name__}")
-            view = memoryview(chunk).cast("B")
-            size += len(view)
-            while view:
-                room = PART_SIZE - len(buffer)
-                buffer += view[:room]
-                view = view[room:]
-                if len(buffer) == PART_SIZE:
-                    self._send_part(buffer)
-                    buffer.clear()
-        if self.upload_id is None:
-            return size, self._put_single(bytes(buffer))
-        if buffer:
-            self._send_part(buffer)
-        return size, self._complete()
+        try:
+            for chunk in chunks:
+                if not isinstance(chunk, bytes | bytearray | memoryview):
+                    raise TypeError(f"chunks must be bytes, not {type(chunk).__name__}")
+                view = memoryview(chunk).cast("B")
+                size += len(view)
+                while view:
+                    room = PART_SIZE - len(buffer)
+                    buffer += view[:room]
+                    view = view[room:]
+                    if len(buffer) == PART_SIZE:
+                        self._send_part(bytes(buffer))
+                        buffer.clear()
+            if self.upload_id is None:
+                return size, self._put_single(bytes(buffer))
+            if buffer:
+                self._send_part(bytes(buffer))
+            del buffer
+            while self._sending:
+                self.parts.append(self._sending.popleft().result())
+            return size, self._complete()
+        finally:
+            self._stop()
 
     def _put_single(self, data: bytes) -> str | None:
         s = self.store
@@ -732,7 +765,9 @@ class _Upload:
         )
         return response.get("VersionId")
 
-    def _send_part(self, data: bytearray) -> None:
+    def _send_part(self, data: bytes) -> None:
+        """Start sending `data` as the next part; waits while PARTS_IN_FLIGHT are on their way
+        and raises what a finished one raised."""
         s = self.store
         if self.upload_id is None:
             response = s._call(
@@ -741,12 +776,23 @@ class _Upload:
                 ContentType="application/octet-stream", **self.lock,
             )
             self.upload_id = str(response["UploadId"])
-        number = len(self.parts) + 1
+            self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT,
+                                            thread_name_prefix="s3-part")
+        assert self._pool is not None
+        self._numbered += 1
+        client = s._part_uploader()
+        self._sending.append(self._pool.submit(self._upload_part, client, self._numbered, data))
+        while self._sending and (len(self._sending) >= PARTS_IN_FLIGHT
+                                 or self._sending[0].done()):
+            self.parts.append(self._sending.popleft().result())
+
+    def _upload_part(self, client: Any, number: int, data: bytes) -> dict[str, Any]:
+        s = self.store
         checksum = _b64_sha256(data)
         response = s._call(
-            "UploadPart", self.full, s._client.upload_part,
+            "UploadPart", self.full, client.upload_part,
             Key=self.full, UploadId=self.upload_id, PartNumber=number,
-            Body=bytes(data), ChecksumSHA256=checksum,
+            Body=data, ChecksumSHA256=checksum,
         )
         echoed = response.get("ChecksumSHA256")
         if echoed is not None and echoed != checksum:
@@ -754,9 +800,18 @@ class _Upload:
                 errno.EIO, f"UploadPart {number}: server stored a different SHA-256",
                 s._where(self.full),
             )
-        self.parts.append(
-            {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
-        )
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
+    def _stop(self) -> None:
+        """Wait for the parts still on their way (after a failure: their outcome no longer
+        matters, but an abort must not race an UploadPart) and stop the threads."""
+        if self._pool is None:
+            return
+        for future in self._sending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        self._pool = None
+        self._sending.clear()
 
     def _complete(self) -> str | None:
         s = self.store

@@ -72,7 +72,7 @@ def test_content_that_does_not_match_its_size_stops_the_stream() -> None:
 def test_malloc_is_tuned_for_the_stream_with_glibc_only() -> None:
     import platform
 
-    from vault.export import bag as bag_module
+    from vault.crypto.feeder import tune_malloc
     glibc = platform.libc_ver()[0] == "glibc"
-    assert bag_module._tune_malloc() is glibc
-    assert bag_module._tune_malloc() is glibc  # once per process
+    assert tune_malloc() is glibc
+    assert tune_malloc() is glibc  # once per process

@@ -22,7 +22,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from storage_backends import ObjectStore, open_store
-from storage_backends.s3 import PART_SIZE, S3Store
+from storage_backends import s3 as s3_module
+from storage_backends.s3 import PART_SIZE, PARTS_IN_FLIGHT, S3Store
 
 from .contract import (
     Boom,
@@ -583,3 +584,102 @@ def test_server_killed_during_put(seaweed: Server, bucket: str, s3: Any) -> None
     assert not store.exists("interrupted")
     store.put("interrupted", [b"second try"])
     assert read(store, "interrupted") == b"second try"
+
+
+# --------------------------------------------------------------------------- parts on threads
+# A multipart put sends its parts on threads, PARTS_IN_FLIGHT at once, and commits them in
+# order; a part's body is bound by its signed SHA-256 checksum header (checked by the server),
+# not hashed again for the signature; a part that fails stops the put with nothing left.
+
+
+def _text(headers: Any) -> dict[str, str]:
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in headers.items()}
+
+
+def _parts(n: int) -> list[bytes]:
+    return [bytes([i]) * PART_SIZE for i in range(n)]
+
+
+def test_parts_go_out_on_threads_a_few_at_once_and_are_committed_in_order(
+        store: S3Store, s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = threading.Lock()
+    busy, most, threads = 0, 0, set()
+    real = s3_module._Upload._upload_part
+
+    def counted(self: Any, client: Any, number: int, data: bytes) -> dict[str, Any]:
+        nonlocal busy, most
+        with lock:
+            busy += 1
+            most = max(most, busy)
+            threads.add(threading.current_thread().name)
+        try:
+            return real(self, client, number, data)
+        finally:
+            with lock:
+                busy -= 1
+
+    monkeypatch.setattr(s3_module._Upload, "_upload_part", counted)
+    data = _parts(5)
+    assert store.put("many", iter([*data, b"end"])).size == 5 * PART_SIZE + 3
+    assert read(store, "many") == b"".join(data) + b"end"
+    assert 1 < most <= PARTS_IN_FLIGHT and all(t.startswith("s3-part") for t in threads)
+    head = s3.head_object(Bucket=bucket, Key=f"{store.prefix}many", PartNumber=6)
+    assert head["PartsCount"] == 6 and head["ContentLength"] == 3
+    assert open_uploads(s3, bucket, store.prefix) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("s3-part")]
+
+
+def test_a_part_is_bound_by_its_signed_checksum_not_a_second_hash(store: S3Store, s3: Any,
+                                                                  bucket: str) -> None:
+    seen: list[dict[str, str]] = []
+    client = store._part_uploader()
+    client.meta.events.register("before-send.s3.UploadPart",
+                                lambda request, **_: seen.append(_text(request.headers)))
+    store.put("bound", iter(_parts(2)))
+    assert len(seen) == 2
+    for headers in seen:
+        signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+        assert "x-amz-checksum-sha256" in signed
+        assert headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+    # the server checks the body against that checksum: a body that does not match is refused
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=f"{store.prefix}x",
+                                        ChecksumAlgorithm="SHA256")
+    wrong = s3_module._b64_sha256(b"something else")
+    with pytest.raises(Exception, match="(?i)checksum|digest|BadDigest|InvalidRequest"):
+        client.upload_part(Bucket=bucket, Key=f"{store.prefix}x", UploadId=upload["UploadId"],
+                           PartNumber=1, Body=b"a" * MiB, ChecksumSHA256=wrong)
+    s3.abort_multipart_upload(Bucket=bucket, Key=f"{store.prefix}x",
+                              UploadId=upload["UploadId"])
+    # every other request is signed with its body's hash as before
+    other: list[str] = []
+    store._client.meta.events.register(
+        "before-send.s3.PutObject",
+        lambda request, **_: other.append(_text(request.headers)["X-Amz-Content-SHA256"]))
+    store.put("small", [b"small"])
+    assert other == [hashlib.sha256(b"small").hexdigest()]
+
+
+def test_a_failing_part_stops_the_put_and_leaves_no_upload(
+        store: S3Store, s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = s3_module._Upload._upload_part
+
+    def third_fails(self: Any, client: Any, number: int, data: bytes) -> dict[str, Any]:
+        if number == 3:
+            raise ConnectionError("link down")
+        return real(self, client, number, data)
+
+    monkeypatch.setattr(s3_module._Upload, "_upload_part", third_fails)
+    pulled = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal pulled
+        for part in _parts(8):
+            pulled += 1
+            yield part
+
+    with pytest.raises(ConnectionError, match="link down"):
+        store.put("failed", chunks())
+    assert pulled < 8  # stopped at the failure, not after reading everything
+    assert open_uploads(s3, bucket, store.prefix) == []
+    assert not store.exists("failed")
+    assert not [t for t in threading.enumerate() if t.name.startswith("s3-part")]

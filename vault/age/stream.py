@@ -1,10 +1,12 @@
 """The age v1 payload: a 16-byte nonce, then STREAM-chunked ChaCha20-Poly1305, in parallel.
 
-Chunks are processed in batches of ``BATCH_CHUNKS`` chunks (4 MiB of plaintext) per thread-pool
+Chunks are processed in batches of ``BATCH_CHUNKS`` chunks (1 MiB of plaintext) per thread-pool
 task; at most ``2 * workers`` batches are in flight, so memory stays bounded whatever the input
 size. ``cryptography`` releases the GIL while sealing/opening, so the batches really run in
 parallel. Input is re-chunked without copying (memoryviews over the caller's bytes; only
-chunks straddling two input pieces are copied), and output is yielded chunk by chunk.
+chunks straddling two input pieces are copied), and output is yielded a batch at a time (one
+buffer, written in place with ``encrypt_into``/``decrypt_into`` where ``cryptography`` has
+them), so a consumer makes one write, one hash update per batch rather than per chunk.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -28,7 +30,7 @@ CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16
 NONCE_SIZE = 16
 ENC_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
-BATCH_CHUNKS = 64
+BATCH_CHUNKS = 16
 _MAX_COUNTER = 1 << 88
 _T = TypeVar("_T")
 
@@ -49,6 +51,13 @@ def _nonce(counter: int, last: bool) -> bytes:
 Rope = list[memoryview]
 
 
+class _Batch(bytearray):
+    """A batch's output, written in place here and never changed once handed out: it may come
+    back as input (an export re-encrypting decrypted evidence) and is then taken without the
+    copy a caller's mutable buffer gets. Typed as bytes for the consumers: they only read it
+    (a store's put, a file's write, a hash, ``len``, ``b"".join``)."""
+
+
 def _segments(pieces: Iterable[bytes | memoryview], size: int) -> Iterator[tuple[Rope, bool]]:
     """Re-chunk ``pieces`` lazily into (segment, is_last), a segment being a list of memoryviews
     over the input (no copy). Every segment but the last holds exactly ``size`` bytes; the last
@@ -60,7 +69,7 @@ def _segments(pieces: Iterable[bytes | memoryview], size: int) -> Iterator[tuple
         if not piece:
             continue
         view = memoryview(piece)
-        if not isinstance(view.obj, bytes):  # a mutable buffer could be reused by the caller
+        if not isinstance(view.obj, bytes | _Batch):  # a caller's buffer could be reused
             view = memoryview(bytes(view))
         parts.append(view)
         have += len(piece)
@@ -130,14 +139,30 @@ def _pipeline(
         pool.shutdown(wait=True)
 
 
+def _sealed_size(rope: Rope) -> int:
+    n = sum(map(len, rope))
+    return n + TAG_SIZE * max(1, -(-n // CHUNK_SIZE))
+
+
 def _seal_batch(key: bytes, rope: Rope, counter: int, final: bool) -> list[bytes]:
+    """The batch's chunks sealed into one buffer (one write for the consumer, not one per
+    chunk)."""
     aead = ChaCha20Poly1305(key)
     chunks = list(_chunks(rope, CHUNK_SIZE)) or [b""]
     last = len(chunks) - 1
-    return [
-        aead.encrypt(_nonce(counter + i, final and i == last), chunk, None)
-        for i, chunk in enumerate(chunks)
-    ]
+    out = _Batch(_sealed_size(rope))
+    view = memoryview(out)
+    into = getattr(aead, "encrypt_into", None)  # cryptography >= 45
+    off = 0
+    for i, chunk in enumerate(chunks):
+        end = off + len(chunk) + TAG_SIZE
+        nonce = _nonce(counter + i, final and i == last)
+        if into is not None:
+            into(nonce, chunk, None, view[off:end])
+        else:  # pragma: no cover - older cryptography
+            view[off:end] = aead.encrypt(nonce, chunk, None)
+        off = end
+    return [cast(bytes, out)]
 
 
 def encrypt_payload(
@@ -199,18 +224,27 @@ def _opens(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview |
 
 
 def _open_batch(key: bytes, rope: Rope, counter: int, final: bool) -> list[bytes]:
+    """The batch's chunks opened into one buffer, returned only once every chunk authenticated
+    (nothing of a batch with a bad chunk is handed out)."""
     chunks = list(_chunks(rope, ENC_CHUNK_SIZE))
     if not chunks:
         raise PayloadError("payload has no chunks")
     if len(chunks[-1]) < TAG_SIZE:
         raise PayloadError("payload chunk is shorter than the authentication tag")
     aead = ChaCha20Poly1305(key)
-    out = []
+    out = _Batch(sum(map(len, chunks)) - TAG_SIZE * len(chunks))
+    view = memoryview(out)
+    into = getattr(aead, "decrypt_into", None)  # cryptography >= 45
+    off = 0
     for i, chunk in enumerate(chunks):
         c = counter + i
         last = final and i == len(chunks) - 1
+        end = off + len(chunk) - TAG_SIZE
         try:
-            out.append(aead.decrypt(_nonce(c, last), chunk, None))
+            if into is not None:
+                into(_nonce(c, last), chunk, None, view[off:end])
+            else:  # pragma: no cover - older cryptography
+                view[off:end] = aead.decrypt(_nonce(c, last), chunk, None)
         except InvalidTag:
             if not last and _opens(aead, c, True, chunk):
                 raise PayloadError("data after the final payload chunk") from None
@@ -219,7 +253,8 @@ def _open_batch(key: bytes, rope: Rope, counter: int, final: bool) -> list[bytes
             raise PayloadError("payload chunk failed authentication") from None
         if last and len(chunk) == TAG_SIZE and c != 0:
             raise PayloadError("empty final chunk after other chunks")
-    return out
+        off = end
+    return [cast(bytes, out)]
 
 
 def decrypt_payload(

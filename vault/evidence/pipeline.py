@@ -1,8 +1,10 @@
 """The streaming ingest pipeline: read -> SHA-256 -> type detection -> age encryption -> store.
 
-Constant memory: the source is read in blocks, hashed in this thread (hashlib releases the GIL)
-while worker threads encrypt earlier blocks. The age header is returned for the metadata DB; the
-payload goes to the object store under a create-only key.
+Constant memory: the source is read in blocks; from the second block on, they are hashed on a
+helper thread (hashlib releases the GIL) while this thread reads and writes and worker threads
+encrypt earlier blocks, so SHA-256 (the slowest step, one core) overlaps the rest. The age
+header is returned for the metadata DB; the payload goes to the object store under a
+create-only key.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import BinaryIO
 
 from storage_backends import ObjectStore
 from vault.age import Stanza, X25519Recipient, encrypt_payload, new_file_key, write_header
+from vault.crypto.feeder import Feeder, tune_malloc
 from vault.errors import InvalidInput
 from vault.evidence.sources import SourceChanged
 from vault.pii.filetype import MAGIC_BYTES, detect_mime
 
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 1 << 20
+"""Read size: small blocks keep what the hash, scan and encryption queues hold small (peak RSS)."""
 
 Progress = Callable[[int], None]
 """Called with the number of plaintext bytes just read."""
@@ -77,13 +81,16 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
         fd, before = None, None
     digest = hashlib.sha256()
     state = {"size": 0, "head": b""}
+    # the first block is hashed here (a small file starts no thread); from the second on, on a
+    # helper thread, in order
+    hashing: Feeder | None = None
 
     # A regular file is read up to one byte past its size at the start: a file that keeps
     # growing (a live log) is detected as changed instead of being read forever.
     remaining = before[2] + 1 if before is not None else None
 
     def blocks() -> Iterator[bytes]:
-        nonlocal remaining
+        nonlocal remaining, hashing
         while remaining is None or remaining > 0:
             want = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
             try:
@@ -102,7 +109,12 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
                 remaining -= len(block)
             if not state["head"]:
                 state["head"] = block[:MAGIC_BYTES]
-            digest.update(block)
+                digest.update(block)
+            else:
+                if hashing is None:  # a file of several blocks: a stream worth tuning for
+                    tune_malloc()
+                    hashing = Feeder([digest.update], depth=4, name="seal-hash")
+                hashing.update(block)
             state["size"] += len(block)  # type: ignore[operator]
             if tap is not None:
                 tap(block)
@@ -112,7 +124,13 @@ def seal(src: BinaryIO, store: ObjectStore, object_key: str, recipient: X25519Re
 
     file_key = new_file_key(rng)
     header = write_header(file_key, [recipient], rng, labels)
-    store.put(object_key, encrypt_payload(file_key, blocks(), rng=rng))
+    try:
+        store.put(object_key, encrypt_payload(file_key, blocks(), rng=rng))
+        if hashing is not None:
+            hashing.close()
+    finally:
+        if hashing is not None:
+            hashing.abort()
     size = int(state["size"])  # type: ignore[call-overload]
     if before is not None and fd is not None:
         after = _fingerprint(fd)

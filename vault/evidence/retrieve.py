@@ -42,14 +42,14 @@ from typing import BinaryIO
 from storage_backends import ObjectStore
 from storage_backends.durable import BackgroundSync
 from vault.age import AgeError, X25519Identity, decrypt_payload, unwrap_file_key
-from vault.crypto.feeder import Feeder
+from vault.crypto.feeder import Feeder, tune_malloc
 from vault.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
 from vault.evidence.binding import check_bound
 from vault.metadata.models import EvidenceItem
 
 Progress = Callable[[int], None]
 
-SMALL = 4 << 20
+SMALL = 1 << 20
 """Payloads up to this size are decrypted on the calling thread (one batch of chunks)."""
 
 TEMP_PREFIX = ".vault-get-"
@@ -103,6 +103,8 @@ def plaintext(item: EvidenceItem, store: ObjectStore, key: X25519Identity
     size = 0
     # a payload of one batch gains nothing from threads: decrypted inline, without a pool
     big = item.size > SMALL
+    if big:
+        tune_malloc()
     blocks = decrypt_payload(file_key, chunks, workers=2 if big else 1)
     # a big payload is hashed on a helper thread while the next blocks are decrypted
     hashing = Feeder([digest.update], name="get-hash") if big else None

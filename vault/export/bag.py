@@ -17,8 +17,6 @@ directory named like the bag.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import gc
 import hashlib
 import os
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vault.age import X25519Recipient, encrypt_payload, new_file_key, write_header
-from vault.crypto.feeder import Feeder
+from vault.crypto.feeder import Feeder, tune_malloc
 from vault.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
 from vault.evidence import retrieve
 
@@ -271,24 +269,6 @@ def check_output(dest: Path, force: bool, vault_dirs: Iterable[Path] = ()) -> Pa
     return dest
 
 
-M_TRIM_THRESHOLD, M_ARENA_MAX = -1, -8  # glibc's malloc.h
-
-
-@functools.cache
-def _tune_malloc() -> bool:
-    """With glibc: at most 2 malloc arenas, and up to 16 MiB free at a heap's top kept rather
-    than handed back to the kernel. The stream allocates and frees 64 KiB blocks on several
-    threads: by default each thread gets an arena of its own (more RSS), and freed memory goes
-    back to the kernel only to be faulted in and zeroed again (about a tenth of the export's
-    CPU). Once per process; True if applied (False on another C library)."""
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_ARENA_MAX, 2)) and bool(mallopt(M_TRIM_THRESHOLD, 16 << 20))
-
-
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
     """No cyclic garbage collection while the bag streams: its blocks, futures and lists make
@@ -313,7 +293,7 @@ def write_partial(pieces: Iterable[bytes], recipient: X25519Recipient, dest: Pat
     except OSError as exc:
         raise StorageError(f"cannot write in {dest.parent}: {exc.strerror or exc}") from None
     digest, size = hashlib.sha256(), 0
-    _tune_malloc()
+    tune_malloc()
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f, _no_gc():
             file_key = new_file_key(rng)

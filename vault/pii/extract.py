@@ -124,10 +124,11 @@ def _starts(mask: int, stride: int, n: int) -> bytes:
     return acc.to_bytes(n, "little")
 
 
-try:  # the optional C accelerator (setup.py); the function below is its reference
+try:  # the optional C accelerator (setup.py); the functions below are its reference
     from vault.pii._runs import runs as _native_runs
+    from vault.pii._runs import texts as _native_texts
 except ImportError:  # pragma: no cover - depends on the build
-    _native_runs = None
+    _native_runs = _native_texts = None
 
 HAVE_NATIVE_RUNS = _native_runs is not None
 
@@ -172,28 +173,52 @@ def py_printable_runs(part: bytes) -> Iterator[tuple[int, int, str]]:
         pos = e
 
 
+_KEEP = _PRINTABLE + b"\x00"
+
+
+def run_texts(buf: bytes, final: bool, max_carry: int = _MAX_RUN) -> tuple[list[str], int]:
+    """The decoded text of every run :func:`printable_runs` finds in `buf`, and how many bytes
+    at its end were left out: unless `final`, a stretch of printable or NUL bytes touching the
+    end and shorter than `max_carry` (a run the next read may go on with). The C version when
+    built (one call, no Python step per run)."""
+    if _native_texts is not None:
+        found, carried = _native_texts(buf, final, max_carry)
+        return found, carried
+    return py_run_texts(buf, final, max_carry)
+
+
+def py_run_texts(buf: bytes, final: bool, max_carry: int = _MAX_RUN) -> tuple[list[str], int]:
+    """Reference version of :func:`run_texts`."""
+    buf = bytes(buf)
+    cut = len(buf)
+    if not final:
+        tail = len(buf) - len(buf.rstrip(_KEEP))
+        if 0 < tail < max_carry:
+            cut -= tail
+    part = buf[:cut]
+    return [part[s:e].decode(enc) for s, e, enc in py_printable_runs(part)], len(buf) - cut
+
+
 def _strings(f: Any) -> Iterator[str]:
+    """The printable runs of a binary stream, joined by newlines into pieces of about CHUNK
+    characters. Read 4 CHUNKs at a time (a whole block of the ingest's scan feed, handed over
+    without a copy); an unfinished run touching the end of a read (up to _MAX_RUN bytes) is
+    carried over to the next."""
     carry = b""
     batch: list[str] = []
     size = 0
-    keep = _PRINTABLE + b"\x00"
     while True:
-        new = f.read(CHUNK)
+        new = f.read(4 * CHUNK)
         buf = carry + new if carry else new
         if not buf:
             break
         final = not new
-        # keep an unfinished run (touching the end) for the next read, up to _MAX_RUN
-        cut = len(buf)
-        if not final:
-            tail = len(buf) - len(buf.rstrip(keep))
-            if 0 < tail < _MAX_RUN:
-                cut = len(buf) - tail
-        part, carry = buf[:cut], buf[cut:]
-        for start, end, enc in printable_runs(part):
-            s = part[start:end].decode(enc)
-            batch.append(s)
-            size += len(s)
+        found, kept = run_texts(buf, final, _MAX_RUN)
+        carry = bytes(memoryview(buf)[len(buf) - kept:]) if kept else b""
+        if found:  # one string per read: a random file has ~250 short runs a MiB
+            text = "\n".join(found)
+            batch.append(text)
+            size += len(text)
         if size >= CHUNK:
             yield "\n".join(batch)
             batch, size = [], 0
