@@ -52,9 +52,9 @@ from .base import (
 __all__ = ["ERROR_TABLE", "PART_SIZE", "MultipartUpload", "S3Store"]
 
 PART_SIZE = 8 << 20
+"""Multipart part size (8 MiB); ``put`` fills one part while PARTS_IN_FLIGHT are sent."""
 PARTS_IN_FLIGHT = 2
 """Parts of one put uploaded at once (each on its own thread) while the next is filled."""
-"""Multipart part size (8 MiB); ``put`` buffers at most one part."""
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
