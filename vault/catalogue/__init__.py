@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 STANDARDS = ("pci-dss-4.0.1", "pci-3ds-1.0")
@@ -298,6 +297,8 @@ def builtin(standard: str) -> Catalogue:
     """The shipped catalogue of `standard` (one of STANDARDS); KeyError for another."""
     if standard not in STANDARDS:
         raise KeyError(standard)
+    from importlib import resources  # tempfile, shutil, zipfile: for the commands that read one
+
     raw = json.loads(resources.files(__package__).joinpath(f"{standard}.json").read_text("utf-8"))
     reqs = tuple(Requirement(r["id"], r["title"]) for r in raw["requirements"])
     return Catalogue(raw["standard"], raw["title"], reqs, RENUMBERED.get(standard, ()))

@@ -15,10 +15,10 @@ import argparse
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vault import catalogue
 from vault.cli.agent import Session
@@ -55,7 +55,30 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands for the parser of a command the command line does not name: every argument,
+    subcommand and group added to it is dropped (building all of them cost some 15 ms of CPU
+    on every command)."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unused]:
+        return lambda *args, **kwargs: self
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command `argv` names: its first word after the top level's --json; None when
+    anything else comes first (the top level's help, a mistake)."""
+    return next((a for a in argv if a != "--json"), None)
+
+
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; given `argv`, one holding only the command it names (the
+    same parse, usage and errors), else every command (help, a mistyped command)."""
+    chosen = _command_word(argv) if argv is not None else None
+    p, named = _build(chosen)
+    return p if chosen is None or named else _build(None)[0]
+
+
+def _build(chosen: str | None) -> tuple[argparse.ArgumentParser, bool]:
     # --json before or after the command; a subcommand's default must not undo a --json given
     # before it (argparse lets a subparser's defaults override the parent's values)
     common = argparse.ArgumentParser(add_help=False)
@@ -66,7 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
+    named = False
+
     def cmd(name: str, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        nonlocal named
+        if parent is sub and chosen is not None:
+            if name != chosen:
+                return cast(argparse.ArgumentParser, _Unused())
+            named = True
         return parent.add_parser(name, help=help, parents=[common])  # type: ignore[no-any-return]
 
     c = cmd("init", "create the vault and your personal identity (safe to re-run)")
@@ -318,7 +348,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("item", nargs="?")
     c.add_argument("--all", action="store_true")
     c.add_argument("--engagement")
-    return p
+    return p, named
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -328,7 +358,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     settings = Settings.from_env()
     try:
         return run(args, settings)

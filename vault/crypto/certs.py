@@ -23,14 +23,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.x509.oid import NameOID
 
 from vault.crypto import signing
+
+if TYPE_CHECKING:  # X.509 loads where a certificate is made or read, not on every opening
+    from cryptography import x509
 
 CA_YEARS = 20
 """A CA certificate's validity: the firm key is rotated, not expired."""
@@ -71,6 +73,9 @@ def _serial(seed: str) -> int:
 
 
 def ca_name(firm_key_id: str) -> x509.Name:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     return x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORG),
         x509.NameAttribute(NameOID.COMMON_NAME, f"Evidence Vault firm CA {firm_key_id[:16]}"),
@@ -87,6 +92,8 @@ def _pem(cert: x509.Certificate) -> str:
 
 def ca_certificate(firm_key: Ed25519PrivateKey, created_at: datetime) -> str:
     """The self-signed CA certificate of one firm-key generation (PEM), deterministic."""
+    from cryptography import x509
+
     public = firm_key.public_key()
     kid = signing.key_id(public)
     name = ca_name(kid)
@@ -112,6 +119,9 @@ def issue(firm_key: Ed25519PrivateKey, ca_pem: str, person: str, public: Ed25519
     """A certificate for `person`'s signing key, valid `days` from `now`, signed by the CA."""
     if days < 1:
         raise ValueError("a certificate must be valid at least one day")
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     ca = x509.load_pem_x509_certificate(ca_pem.encode("ascii"))
     start = now.replace(microsecond=0)
     subject = x509.Name([
@@ -137,6 +147,9 @@ def issue(firm_key: Ed25519PrivateKey, ca_pem: str, person: str, public: Ed25519
 
 
 def info(pem: str) -> CertInfo:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     public = cert.public_key()
     if not isinstance(public, Ed25519PublicKey):
@@ -150,6 +163,8 @@ def info(pem: str) -> CertInfo:
 
 def issued_by(pem: str, ca_pem: str) -> bool:
     """Whether the certificate's signature verifies with the CA's key."""
+    from cryptography import x509
+
     cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     ca = x509.load_pem_x509_certificate(ca_pem.encode("ascii"))
     try:

@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, cast
 
 from vault.errors import VaultError
 from vault.pii.distinct import Distinct, Kept
 from vault.pii.model import KINDS
-from vault.pii.scanner import Scanner
+
+if TYPE_CHECKING:  # the caller brings its scanner: the scanner module loads with it
+    from vault.pii.scanner import Scanner
 
 MAX_MEMBERS_KEPT = 10_000
 """A container's table of contents is kept up to this many members (the rest counted)."""

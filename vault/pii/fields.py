@@ -6,10 +6,13 @@ typed it, it is refused; where a file name carries it, it is masked (first 6, la
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from vault.errors import InvalidInput
 from vault.pii.model import CARD_KINDS, Finding
-from vault.pii.scanner import Scanner
+
+if TYPE_CHECKING:  # the scanner loads with the first text checked, not with this module
+    from vault.pii.scanner import Scanner
 
 _lock = threading.Lock()
 _scanner: Scanner | None = None
@@ -17,6 +20,8 @@ _scanner: Scanner | None = None
 
 def _default() -> Scanner:
     global _scanner
+    from vault.pii.scanner import Scanner
+
     with _lock:
         if _scanner is None:
             _scanner = Scanner(kinds=tuple(sorted(CARD_KINDS)))

@@ -27,8 +27,10 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow loads with the first image, not with every scan of a text file
+    from PIL import Image
 
 from .extract import UnreadableFile
 
@@ -117,6 +119,8 @@ def load_image(data: bytes) -> Image.Image:
     Raises :class:`UnreadableFile` for anything else, a truncated or corrupt image, or one
     larger than :data:`MAX_PIXELS`.
     """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if len(data) > MAX_IMAGE_BYTES:
         raise UnreadableFile(f"image larger than {MAX_IMAGE_BYTES >> 20} MiB: not OCRed")
     try:
@@ -146,6 +150,8 @@ def prepare(im: Image.Image) -> tuple[Image.Image, bool, int]:
     (median pixel darker than mid-grey) are inverted: Tesseract reads light-on-dark text
     markedly worse and slower.
     """
+    from PIL import Image, ImageOps
+
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -343,6 +349,8 @@ def ocr_image(data: bytes, *, langs: str | None = None, workers: int | None = No
 def ocr_loaded(im: Image.Image, *, langs: str | None = None, workers: int | None = None,
                timeout: float = TIMEOUT_S) -> OcrText:
     """:func:`ocr_image` for an already decoded image (e.g. a rendered PDF page)."""
+    from PIL import Image
+
     exe = tesseract_path()
     if exe is None:
         raise OcrUnavailable("cannot OCR images: tesseract is not installed",

@@ -10,6 +10,7 @@ item is the lifecycle's (:mod:`vault.evidence.lifecycle`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -20,8 +21,11 @@ from vault.errors import InvalidInput
 from vault.evidence.lifecycle import QUARANTINE_KINDS, ItemState, move
 from vault.metadata.db import driver_value
 from vault.metadata.models import EvidenceItem, Flag
-from vault.pii import CARD_KINDS, KINDS, Scanner
+from vault.pii import CARD_KINDS, KINDS
 from vault.pii.feed import FlagDraft
+
+if TYPE_CHECKING:
+    from vault.pii import Scanner
 
 DECISIONS = ("false_positive", "redact", "retain")
 """What a reviewer may decide: not what the detector thought; store a masked version and

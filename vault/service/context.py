@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -49,8 +49,11 @@ from vault.metadata.models import (
     User,
 )
 from vault.people import access, grants
-from vault.pii import CARD_KINDS, Scanner
+from vault.pii import CARD_KINDS
 from vault.review.flags import flag_hash_key
+
+if TYPE_CHECKING:  # the scanner loads where a command scans, not on every opening
+    from vault.pii import Scanner
 
 _ID = re.compile(r"[0-9a-f]{32}")
 _ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
@@ -321,6 +324,7 @@ class Context:
         """The engagement's scanner: flag values hashed with a key only its members derive.
         `cards_only`: one for card data alone (a few milliseconds to make, for short texts such
         as file names; the full scanner's database is compiled where it scans content)."""
+        from vault.pii import Scanner
         if cards_only:
             sc = self._scanners.get("cards:" + eng.id)
             if sc is None:

@@ -22,8 +22,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 from sqlmodel import Session, col, select
 
 from vault.age import X25519Identity, X25519Recipient
@@ -360,6 +358,9 @@ def _audit_excerpt(s: Session, p: _Plan, signer: bag.Signer, at: datetime
 
 def _firm(ca_pem: str) -> str:
     """The firm's name, as its CA certificate has it (organisation, else common name)."""
+    from cryptography import x509  # loaded by an export, not by every command
+    from cryptography.x509.oid import NameOID
+
     subject = x509.load_pem_x509_certificate(ca_pem.encode("ascii")).subject
     for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
         found = subject.get_attributes_for_oid(oid)

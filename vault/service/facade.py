@@ -3,6 +3,10 @@
 Each public verb is a short delegation to the module of its concept (``engagements``,
 ``evidence``, ``browse``, ``review``, ``people``, ``audit``, ``store``, ``catalogue``), where it
 goes through ``Context.act()``: permission check, work, audit event.
+
+The concepts no quick command reaches (retention, destruction and its certificates, the audit
+log's verbs, exports) are imported by their verbs, not here: every command pays for what this
+module imports (``tests/cli/test_startup.py``).
 """
 
 from __future__ import annotations
@@ -11,13 +15,11 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy.engine import Engine
 
 from storage_backends import ObjectStore
-from vault.audit.prune import Pruned
-from vault.audit.verify import VerifyReport
 from vault.catalogue import Catalogue
 from vault.crypto import certs
 from vault.crypto.keys import PersonalKey
@@ -35,27 +37,20 @@ from vault.metadata.models import (
     SigningKey,
     User,
 )
-from vault.retention.report import RunReport
 from vault.service import (
-    audit,
     browse,
     catalogue,
-    destruction,
     disclosure,
     engagements,
     evidence,
-    exports,
     people,
     recipients,
     review,
     store,
 )
-from vault.service import certificates as destruction_certs
-from vault.service import retention as retention_
 from vault.service.catalogue import CatalogueInfo, Loaded, RequirementLookup
 from vault.service.context import Clock, Context, Rng, utcnow
 from vault.service.evidence import OnResult
-from vault.service.exports import ExportResult, Scope
 from vault.service.views import (
     EngagementView,
     FlagView,
@@ -67,6 +62,14 @@ from vault.service.views import (
     Resolution,
     VerifyResult,
 )
+
+if TYPE_CHECKING:  # the concepts a quick command never reaches load with their first verb
+    from vault.audit.prune import Pruned
+    from vault.audit.verify import VerifyReport
+    from vault.retention.report import RunReport
+    from vault.service import certificates as destruction_certs
+    from vault.service import retention as retention_
+    from vault.service.exports import ExportResult, Scope
 
 
 class Vault(Context):
@@ -172,25 +175,31 @@ class Vault(Context):
     # -- retention and legal holds -------------------------------------------------------------
 
     def set_retention(self, ref: str, years: int) -> Engagement:
+        from vault.service import retention as retention_
         return retention_.set_retention(self, ref, years)
 
     def retention_status(self, ref: str | None = None, *, upcoming: int | None = None
                          ) -> list[retention_.RetentionRow]:
+        from vault.service import retention as retention_
         return retention_.retention_status(self, ref, upcoming=upcoming)
 
     def place_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        from vault.service import retention as retention_
         return retention_.place_hold(self, ref, reason)
 
     def release_hold(self, ref: str, reason: str) -> retention_.HoldView:
+        from vault.service import retention as retention_
         return retention_.release_hold(self, ref, reason)
 
     def holds(self, ref: str | None = None, *, include_released: bool = False
               ) -> list[retention_.HoldView]:
+        from vault.service import retention as retention_
         return retention_.list_holds(self, ref, include_released=include_released)
 
     # -- destruction at the end of retention ---------------------------------------------------
 
     def destroy_due(self, *, dry_run: bool = False, limit: int | None = None) -> RunReport:
+        from vault.service import destruction
         return destruction.destroy_due(self, dry_run=dry_run, limit=limit)
 
     # -- requirement catalogues ----------------------------------------------------------------
@@ -253,33 +262,42 @@ class Vault(Context):
     def audit_events(self, engagement: str | None = None, *, limit: int | None = None,
                      actor: str | None = None, action: str | None = None
                      ) -> list[AuditEvent]:
+        from vault.service import audit
         return audit.audit_events(self, engagement, limit=limit, actor=actor, action=action)
 
     def audit_checkpoint(self) -> AuditCheckpoint:
+        from vault.service import audit
         return audit.audit_checkpoint(self)
 
     def audit_verify(self) -> VerifyReport:
+        from vault.service import audit
         return audit.audit_verify(self)
 
     def audit_proof(self, seq: int) -> dict[str, Any]:
+        from vault.service import audit
         return audit.audit_proof(self, seq)
 
     def audit_export(self, dest: Path) -> int:
+        from vault.service import audit
         return audit.audit_export(self, dest)
 
     def audit_prune(self) -> Pruned:
+        from vault.service import audit
         return audit.audit_prune(self)
 
     # -- destruction certificates --------------------------------------------------------------
 
     def certificates(self, engagement: str | None = None
                      ) -> list[destruction_certs.CertificateInfo]:
+        from vault.service import certificates as destruction_certs
         return destruction_certs.certificates(self, engagement)
 
     def certificate(self, ref: str, engagement: str | None = None) -> dict[str, Any]:
+        from vault.service import certificates as destruction_certs
         return destruction_certs.certificate(self, ref, engagement)
 
     def export_certificate(self, ref: str, dest: Path) -> dict[str, Any]:
+        from vault.service import certificates as destruction_certs
         return destruction_certs.export_certificate(self, ref, dest)
 
     # -- disclosure and export -----------------------------------------------------------------
@@ -308,9 +326,11 @@ class Vault(Context):
                scope: Scope | None = None, dry_run: bool = False, force: bool = False,
                progress: Progress | None = None,
                on_plan: Callable[[ExportResult], None] | None = None) -> ExportResult:
+        from vault.service import exports
         return exports.export(self, ref, to=to, request_ref=request_ref, output=output,
-                              scope=scope or Scope(), dry_run=dry_run, force=force,
+                              scope=scope or exports.Scope(), dry_run=dry_run, force=force,
                               progress=progress, on_plan=on_plan)
 
     def exports(self, ref: str) -> list[ExportRecord]:
+        from vault.service import exports
         return exports.exports(self, ref)
