@@ -52,6 +52,7 @@ from typing import cast
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench import bench_core  # noqa: E402
 from tests.pii.corpus import BRAND_SPECS, fmt_pan, lookalike, make_pan, track1, track2  # noqa: E402
 
 TARGET_RATIO = 10.0
@@ -189,12 +190,7 @@ def accuracy(found_lines: list[int], planted: dict[int, str]) -> dict[str, float
             "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0}  # fmt: skip
 
 
-def vault_cli() -> str:
-    local = Path(sys.executable).parent / "vault"
-    found = str(local) if local.exists() else shutil.which("vault")
-    if not found:
-        sys.exit("vault CLI not found (run with the project's venv python)")
-    return found
+vault_cli = bench_core.vault_cli
 
 
 def bench(args: argparse.Namespace, tmp: Path) -> int:

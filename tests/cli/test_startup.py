@@ -37,8 +37,9 @@ NEVER = ("textual", "tui", "boto3", "botocore", "alembic", "PIL", "pypdfium2",
          "vault.service.certificates", "vault.service.retention", "vault.service.audit",
          "vault.export.bag", "vault.retention.certificate")
 """Loaded by no quick command and by no ingest of a text file."""
-SCANNER = ("hyperscan", "vault.pii.scanner", "vault.pii.rules", "multiprocessing")
-"""Loaded where content is scanned: ingest, scan, a preview; not by status, ls, show, get."""
+SCANNER = ("hyperscan", "magic", "vault.pii.scanner", "vault.pii.rules", "multiprocessing")
+"""Loaded where content is typed and scanned: ingest, scan, a preview; not by status, ls,
+show, get."""
 
 _PROBE = """
 import contextlib, io, json, sys

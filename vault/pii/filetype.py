@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import magic
+if TYPE_CHECKING:
+    import magic
 
 MAGIC_BYTES = 1 << 16
 """How much of a file's head the type detection reads."""
@@ -29,6 +31,7 @@ def detect_mime(head: bytes) -> str:
         return last[1]  # type: ignore[no-any-return]
     m = getattr(_local, "magic", None)
     if m is None:  # loading the database costs about a millisecond: once per thread
+        import magic  # with the first file typed, not with every command (~4 ms)
         m = _local.magic = magic.Magic(mime=True)
     found = _plain_text(m, head) or str(m.from_buffer(head))
     _local.last = (bytes(head), found)
