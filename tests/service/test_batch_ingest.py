@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,12 +50,12 @@ def test_a_folder_lands_as_batches_each_file_scanned_flagged_and_audited(
         vault: Vault, engagement: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ev, "BATCH_FILES", 4)  # 10 files: batches of 4, 4 and 2
     batches: list[int] = []
-    real = ev._ingest_batch
+    real = ev._begin_batch
 
     def counted(cx, eng, srcs, *a):  # type: ignore[no-untyped-def]
         batches.append(len(srcs))
         return real(cx, eng, srcs, *a)
-    monkeypatch.setattr(ev, "_ingest_batch", counted)
+    monkeypatch.setattr(ev, "_begin_batch", counted)
     d = _folder(tmp_path, 9)
     (d / "z-card.txt").write_bytes(CARD)
     seen: list[str] = []
@@ -262,3 +263,62 @@ def test_the_stores_final_sync_failing_keeps_none_of_the_batch(
     assert str(results[0]).startswith("could not make the stored files durable: Input/output")
     assert _rows(vault) == [] and _payloads(vault) == []
     assert _events(vault)[-1].outcome == "error"
+
+
+def _started_event(monkeypatch: pytest.MonkeyPatch, batch_size: int
+                   ) -> tuple[dict[str, threading.Event], list[str]]:
+    """Batches of `batch_size`; an event set when each batch's sealing starts (keyed by its
+    first file's name), and the order in which sealing and finalising began and ended."""
+    monkeypatch.setattr(ev, "BATCH_FILES", batch_size)
+    started: dict[str, threading.Event] = {}
+    order: list[str] = []
+    real_seal, real_finalise = ev._seal_all, ev._finalise_batch
+
+    def seal(cx, files, *a):  # type: ignore[no-untyped-def]
+        name = files[0].name
+        order.append(f"seal {name}")
+        started.setdefault(name, threading.Event()).set()
+        real_seal(cx, files, *a)
+
+    def finalise(cx, a, eng, files, opts):  # type: ignore[no-untyped-def]
+        order.append(f"finalise {files[0].name}")
+        return real_finalise(cx, a, eng, files, opts)
+    monkeypatch.setattr(ev, "_seal_all", seal)
+    monkeypatch.setattr(ev, "_finalise_batch", finalise)
+    return started, order
+
+
+def test_the_next_batch_is_sealed_while_the_one_before_is_recorded(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    started, order = _started_event(monkeypatch, 2)
+    real = ev._finalise_batch
+    waited: list[bool] = []
+
+    def finalise(cx, a, eng, files, opts):  # type: ignore[no-untyped-def]
+        if files[0].name == "0.txt":  # the first batch's record waits for the second's seal
+            waited.append(started.setdefault("2.txt", threading.Event()).wait(10))
+        return real(cx, a, eng, files, opts)
+    monkeypatch.setattr(ev, "_finalise_batch", finalise)
+    results = vault.ingest(engagement, [src(f"{i}.txt", b"file %d" % i) for i in range(5)],
+                           IngestOptions())
+    assert waited == [True]
+    assert order.index("seal 2.txt") < order.index("finalise 2.txt")
+    assert [r.view.item.original_name for r in results  # type: ignore[union-attr]
+            ] == [f"{i}.txt" for i in range(5)]
+    assert [e.outcome for e in _events(vault)] == ["ok"] * 5
+    assert vault.audit_verify().ok
+
+
+def test_an_interrupt_undoes_the_batch_being_sealed_too(
+        vault: Vault, engagement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    started, _order = _started_event(monkeypatch, 2)
+
+    def finalise(*_a: object) -> None:
+        started.setdefault("2.txt", threading.Event()).wait(10)
+        raise KeyboardInterrupt  # Ctrl-C while the first batch is recorded
+    monkeypatch.setattr(ev, "_finalise_batch", finalise)
+    with pytest.raises(KeyboardInterrupt):
+        vault.ingest(engagement, [src(f"{i}.txt", b"file %d" % i) for i in range(4)],
+                     IngestOptions())
+    assert "2.txt" in started  # the second batch was under way
+    assert _rows(vault) == [] and _payloads(vault) == []

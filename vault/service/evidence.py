@@ -7,7 +7,8 @@ import mimetypes
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -128,35 +129,37 @@ def ingest(cx: Context, ref: str, sources: Iterable[Source], opts: IngestOptions
 
     run: list[Source] = []  # small files in a row: ingested as a batch
     run_bytes = 0
+    with _Pipeline(cx, eng, opts, progress, done) as batches:
 
-    def flush() -> None:
-        nonlocal run_bytes
-        run_bytes = 0
-        if len(run) > 1:
-            for src, r in zip(run, _ingest_batch(cx, eng, run, opts, progress), strict=True):
-                done(src, r)
-        elif run:
-            one(run[0])
-        run.clear()
+        def flush() -> None:
+            nonlocal run_bytes
+            run_bytes = 0
+            if len(run) > 1:
+                batches.add(list(run))
+            elif run:
+                batches.drain()
+                one(run[0])
+            run.clear()
 
-    def one(src: Source) -> None:
-        r: IngestResult | VaultError
-        try:
-            r = ingest_one(cx, eng, src, opts, progress)
-        except VaultError as exc:
-            r = exc
-        done(src, r)
+        def one(src: Source) -> None:
+            r: IngestResult | VaultError
+            try:
+                r = ingest_one(cx, eng, src, opts, progress)
+            except VaultError as exc:
+                r = exc
+            done(src, r)
 
-    for src in sources:
-        if not _batchable(src):
-            flush()
-            one(src)
-            continue
-        run.append(src)
-        run_bytes += src.size or 0
-        if len(run) >= BATCH_FILES or run_bytes >= BATCH_BYTES:
-            flush()
-    flush()
+        for src in sources:
+            if not _batchable(src):
+                flush()
+                batches.drain()
+                one(src)
+                continue
+            run.append(src)
+            run_bytes += src.size or 0
+            if len(run) >= BATCH_FILES or run_bytes >= BATCH_BYTES:
+                flush()
+        flush()
     return results
 
 
@@ -188,31 +191,101 @@ class _Pending:
     duplicate_of: str | None = None
 
 
-def _ingest_batch(cx: Context, eng: Engagement, srcs: list[Source], opts: IngestOptions,
-                  progress: pipeline.Progress | None) -> list[IngestResult | VaultError]:
-    """Small files as one batch, each still committed fully or not at all.
+@dataclass
+class _Batch:
+    """A batch under way: its sources, their pending files, the early results (an invalid
+    name, or the batch's own failure), and the sealing running in the background."""
 
-    Their pending rows are committed together (a crash leaves what `vault doctor` finds);
-    each payload is sealed and scanned in this thread, without a durable write of its own;
-    the store makes them all durable at once (:func:`storage_backends.deferred_sync`) before
-    the one transaction that turns the rows active (or quarantined) with their flags,
-    requirements and audit events. A file that fails (unreadable, changed while read, its
-    payload refused by the store) is put aside: its row and payload go, its failure is audited
-    in that transaction, the others land. A failure of the batch itself (the database, the
-    store's final sync) fails every file of it and leaves none of them."""
+    srcs: list[Source]
+    out: list[IngestResult | VaultError | None]
+    files: list[_Pending]
+    recipient: X25519Recipient | None = None
+    scanner: Any = None
+    sealing: Future[None] | None = None
+
+
+class _Pipeline:
+    """Batches of small files, each still committed fully or not at all, with the sealing of
+    one batch (its files read, hashed, scanned, encrypted and stored on SEAL_THREADS threads)
+    overlapping the database work of the one before: its record, its payloads' retention and
+    its results. Results reach `done` in the sources' order. Leaving the block finishes (or,
+    on an exception, undoes) the batch still under way."""
+
+    def __init__(self, cx: Context, eng: Engagement, opts: IngestOptions,
+                 progress: pipeline.Progress | None,
+                 done: Callable[[Source, IngestResult | VaultError], None]) -> None:
+        self.cx, self.eng, self.opts, self.done = cx, eng, opts, done
+        self.progress = _serialised(progress)
+        self.ahead: _Batch | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-batch")
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        try:
+            if kind is None:
+                self.drain()
+            elif self.ahead is not None:  # interrupted: the batch under way is undone
+                batch, self.ahead = self.ahead, None
+                if batch.sealing is not None:
+                    with suppress(BaseException):
+                        batch.sealing.result()
+                _drop_batch(self.cx, batch.files)
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def add(self, srcs: list[Source]) -> None:
+        """Start a batch (its pending rows committed, its sealing under way), then finish the
+        one before it while this one is sealed."""
+        batch = _begin_batch(self.cx, self.eng, srcs, self.opts)
+        if batch.files and batch.recipient is not None:
+            batch.sealing = self.pool.submit(_seal_all, self.cx, batch.files,
+                                             batch.recipient, batch.scanner, self.opts,
+                                             self.progress)
+        before, self.ahead = self.ahead, batch
+        if before is not None:
+            self._finish(before)
+
+    def drain(self) -> None:
+        """Finish the batch under way, if any."""
+        batch, self.ahead = self.ahead, None
+        if batch is not None:
+            self._finish(batch)
+
+    def _finish(self, batch: _Batch) -> None:
+        results = _end_batch(self.cx, self.eng, batch, self.opts)
+        for src, r in zip(batch.srcs, results, strict=True):
+            self.done(src, r)
+
+
+def _serialised(progress: pipeline.Progress | None) -> pipeline.Progress | None:
+    """`progress` made safe to call from the sealing threads: callers' callbacks need not be
+    thread-safe (the TUI's and the CLI's keep a running total)."""
+    if progress is None:
+        return None
+    lock, report = threading.Lock(), progress
+
+    def serialised(done: int) -> None:
+        with lock:
+            report(done)
+    return serialised
+
+
+def _begin_batch(cx: Context, eng: Engagement, srcs: list[Source], opts: IngestOptions
+                 ) -> _Batch:
+    """A batch's pending rows, committed together (a killed ingest leaves what `vault doctor`
+    finds); each file's name masked where it holds card data."""
     out: list[IngestResult | VaultError | None] = [None] * len(srcs)
     for i, src in enumerate(srcs):
         if len(src.name) > 4096 or not src.name:
             out[i] = InvalidInput("a file name must be 1-4096 characters")
     files: list[_Pending] = []
-    committed: list[_Pending] = []
     try:
         with cx.act("item.ingest", eng) as a:
-            a.record = False  # one event per file, below
+            a.record = False  # one event per file, when the batch lands
             s = a.s
             key = cx.current_key(s, eng)
-            recipient = X25519Recipient.from_str(key.recipient)
-            scanner = cx.scanner(s, eng)
             cards = cx.scanner(s, eng, cards_only=True)
             rows = []
             for i, src in enumerate(srcs):
@@ -230,10 +303,31 @@ def _ingest_batch(cx: Context, eng: Engagement, srcs: list[Source], opts: Ingest
                     "system": opts.system, "description": opts.description,
                     "disclosure": opts.disclosure, "state": ItemState.PENDING,
                     "supersedes_id": None, "object_key": f"payload/{item_id}"})
-            s.execute(sa.insert(EvidenceItem), rows)
-            s.commit()  # a killed ingest leaves pending rows that `vault doctor` finds
-            _seal_all(cx, files, recipient, scanner, opts, progress)
-            # every payload is durable now: only from here may a record say it is there
+            if rows:
+                s.execute(sa.insert(EvidenceItem), rows)
+            recipient = X25519Recipient.from_str(key.recipient)
+            scanner = cx.scanner(s, eng)
+    except VaultError as exc:  # nothing of the batch was written
+        return _Batch(srcs, [r if r is not None else exc for r in out], [])
+    return _Batch(srcs, out, files, recipient, scanner)
+
+
+def _end_batch(cx: Context, eng: Engagement, batch: _Batch, opts: IngestOptions
+               ) -> list[IngestResult | VaultError]:
+    """Once its files are sealed (every payload durable: only from then may a record say it
+    is there), the batch's one transaction turns its rows active (or quarantined) with their
+    flags, requirements and audit events. A file that failed (unreadable, changed while read,
+    its payload refused by the store) is put aside: its row and payload go, its failure is
+    audited in that transaction, the others land. A failure of the batch itself (the
+    database, the store's final sync) fails every file of it and leaves none of them."""
+    files, out = batch.files, batch.out
+    if batch.sealing is None:
+        return [r for r in out if r is not None]
+    committed: list[_Pending] = []
+    try:
+        with cx.act("item.ingest", eng) as a:
+            a.record = False  # one event per file, below
+            batch.sealing.result()
             committed = _finalise_batch(cx, a, eng, files, opts)
             a.commit()
     except VaultError as exc:  # the batch's own failure: none of its files is kept
@@ -252,15 +346,7 @@ def _seal_all(cx: Context, files: list[_Pending], recipient: X25519Recipient, sc
               opts: IngestOptions, progress: pipeline.Progress | None) -> None:
     """Seal and scan the batch's files on SEAL_THREADS threads (libmagic, hashing, the scan
     and the writes release the GIL), each thread's writes made durable together when it is
-    done (:func:`storage_backends.deferred_sync`)."""
-    n = max(1, min(SEAL_THREADS, len(files)))
-    if progress is not None and n > 1:  # callers' callbacks need not be thread-safe
-        lock, report = threading.Lock(), progress
-
-        def progress(done: int) -> None:
-            with lock:
-                report(done)
-
+    done (:func:`storage_backends.deferred_sync`); `progress` must be thread-safe."""
     def seal(part: list[_Pending]) -> None:
         for f in part:
             _seal_small(cx, f, recipient, scanner, opts, progress)
