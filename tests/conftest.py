@@ -7,10 +7,12 @@ import io
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +191,16 @@ def files(tmp_path: Path) -> Iterator[Path]:
     (d / "notes.md").write_text("# interview\nthe admin reviews rules twice a year\n")
     (d / "empty.log").write_bytes(b"")
     yield d
+
+
+def serve_agent(ident: X25519Identity, tmp_path: Path) -> tuple[Any, threading.Thread]:
+    """An unlock agent for `ident` serving on a thread (stop it with ``server.stop()``)."""
+    from vault.crypto import agent
+
+    d = tmp_path / "agent"
+    d.mkdir(mode=0o700)
+    server = agent.Agent(ident, d / "a.sock", lifetime=60)
+    server.bind()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    return server, thread

@@ -18,14 +18,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import PASSPHRASE, Result
+from tests.conftest import PASSPHRASE, Result, serve_agent
 from vault.config import Settings
 from vault.crypto import keys
 
@@ -56,17 +55,10 @@ def agent_env(initialised: Run, cli_env: Settings, tmp_path: Path
               ) -> Iterator[dict[str, str]]:
     """The environment of a `vault` process using an unlock agent (served on a thread) that
     holds the initialised vault's identity: no passphrase, no scrypt per process."""
-    from vault.crypto import agent
-
     ident = keys.load_identity(cli_env.identity_path, PASSPHRASE)
-    d = tmp_path / "agent"
-    d.mkdir(mode=0o700)
-    server = agent.Agent(ident, d / "a.sock", lifetime=120)
-    server.bind()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
+    server, thread = serve_agent(ident, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "VAULT_PASSPHRASE"}
-    env["VAULT_AGENT_SOCK"] = str(d / "a.sock")
+    env["VAULT_AGENT_SOCK"] = str(tmp_path / "agent" / "a.sock")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     yield env
     server.stop()

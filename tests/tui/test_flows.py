@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 from textual.worker import WorkerState
 
+from tests.conftest import serve_agent
 from tui.app import make_app
 from tui.screens.engagements import EngagementsScreen
 from tui.screens.error import ErrorModal
@@ -316,19 +316,6 @@ def test_unlock_screen(settings: Settings, make_vault: Any) -> None:
         assert isinstance(pilot.app.screen, EngagementsScreen)
         assert pilot.app.vault is not None and pilot.app.vault.user.name == "alice"
     drive(make_app(settings=settings), script)
-
-
-def serve_agent(ident: X25519Identity, tmp_path: Path) -> tuple[Any, threading.Thread]:
-    """An unlock agent for `ident` serving on a thread (stop it with ``server.stop()``)."""
-    from vault.crypto import agent
-
-    d = tmp_path / "agent"
-    d.mkdir(mode=0o700)
-    server = agent.Agent(ident, d / "a.sock", lifetime=60)
-    server.bind()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    return server, thread
 
 
 def test_unlock_screen_asks_the_agent_first(settings: Settings, make_vault: Any,
