@@ -47,7 +47,25 @@ def _plain_text(m: magic.Magic, head: bytes) -> str | None:
     if len(head) <= TEXT_BYTES or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return None
     rest = head[TEXT_BYTES:]
-    if len(rest.translate(None, _NOT_TEXT)) != len(rest):
+    if len(rest.translate(None, _NOT_TEXT)) != len(rest) or not _csv_decided(head[:TEXT_BYTES]):
         return None
     found = str(m.from_buffer(head[:TEXT_BYTES]))
     return found if found == "text/plain" else None
+
+
+_CSV_LINES = 10
+"""libmagic's CSV test (``is_csv.c``) decides on a text's first lines: this many."""
+
+
+def _csv_decided(prefix: bytes) -> bool:
+    """Whether libmagic's CSV test gives `prefix` the answer it gives the whole head: it has
+    ``_CSV_LINES`` complete lines, or its complete lines already fail the test (the first has no
+    comma, or two have different numbers of commas). Not when a quote is in it (a quoted field
+    may hold a newline)."""
+    if b'"' in prefix:
+        return False
+    lines = prefix.split(b"\n")[:-1]  # the complete ones
+    if len(lines) >= _CSV_LINES:
+        return True
+    commas = {line.count(b",") for line in lines}
+    return bool(lines) and (lines[0].count(b",") == 0 or len(commas) > 1)
