@@ -74,6 +74,10 @@ def test_a_long_plain_text_is_typed_from_its_first_8_kib(
     monkeypatch.setattr(filetype._local, "last", None, raising=False)
     log = _log(1000)[:MAGIC_BYTES]
     assert detect_mime(log) == "text/plain" and asked == [TEXT_BYTES]
+    asked.clear()  # quotes, as in a web server's log, keep the shortcut
+    access = b"".join(b'10.0.0.%d - - [07/Dec/2026:10:00:%02d +0000] "GET / HTTP/1.1" 200 '
+                      b'512 "-" "curl/8"\n' % (i % 250, i % 60) for i in range(1000))
+    assert detect_mime(access[:MAGIC_BYTES]) == "text/plain" and asked == [TEXT_BYTES]
     asked.clear()  # a binary tail: only the whole head is asked about
     tail = log[:20000] + b"\x01\x02\x03 and more"
     assert detect_mime(tail) == "application/octet-stream"
