@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,43 @@ def _plain_text(m: magic.Magic, head: bytes) -> str | None:
     if len(head) <= TEXT_BYTES or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return None
     rest = head[TEXT_BYTES:]
-    if len(rest.translate(None, _NOT_TEXT)) != len(rest):
+    if len(rest.translate(None, _NOT_TEXT)) != len(rest) or not _csv_decided(head[:TEXT_BYTES]):
         return None
     found = str(m.from_buffer(head[:TEXT_BYTES]))
     return found if found == "text/plain" else None
+
+
+_CSV_LINES = 10
+"""libmagic's CSV test (``is_csv.c``) decides on a text's first lines: this many."""
+_CSV_TOKEN = re.compile(rb'[",\n]')
+
+
+def _csv_decided(prefix: bytes) -> bool:
+    """Whether libmagic's CSV test (``csv_parse`` in ``is_csv.c``) decides on `prefix`, so
+    the whole head gets the same answer: it stops at a newline (the ``_CSV_LINES``-th, a
+    first line without a comma, or a line whose commas differ from the first's) before the
+    end of `prefix`, quoted fields (which may hold newlines) skipped as it skips them."""
+    fields = first = lines = 0
+    at, end = 0, len(prefix)
+    while True:
+        m = _CSV_TOKEN.search(prefix, at)
+        if m is None:
+            return False
+        c, at = m.group(), m.end()
+        if c == b'"':  # up to the closing quote ("" is an escaped one)
+            while True:
+                q = prefix.find(b'"', at)
+                if q < 0 or q + 1 >= end:
+                    return False
+                if prefix[q + 1] != 0x22:
+                    at = q + 1
+                    break
+                at = q + 2
+        elif c == b",":
+            fields += 1
+        else:
+            lines += 1
+            if lines == _CSV_LINES or (first == 0 and fields == 0) or \
+                    (first != 0 and first != fields):
+                return True
+            first, fields = first or fields, 0

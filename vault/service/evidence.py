@@ -555,11 +555,16 @@ def _delete_payload(cx: Context, object_key: str) -> None:
 
 
 def _drop_batch(cx: Context, files: list[_Pending]) -> None:
-    """Undo a batch that did not commit: its payloads, then its pending rows."""
+    """Undo a batch that did not commit: its payloads, then its pending rows. A file whose
+    record did land keeps its payload: an interrupt can come just after the commit."""
     if not files:
         return
+    landed = _landed(cx, [f.item_id for f in files])
+    if landed is None:
+        return  # the database cannot be read: `vault doctor` finds rows and payloads
     for f in files:
-        _delete_payload(cx, f.object_key)
+        if f.item_id not in landed:
+            _delete_payload(cx, f.object_key)
     try:
         with cx.session() as s:
             s.execute(sa.delete(EvidenceItem).where(
@@ -568,6 +573,18 @@ def _drop_batch(cx: Context, files: list[_Pending]) -> None:
             s.commit()
     except sa.exc.OperationalError:
         pass  # the database cannot be written: `vault doctor` finds the pending rows
+
+
+def _landed(cx: Context, ids: list[str]) -> set[str] | None:
+    """Which of these items have a committed record that is no longer pending (their payloads
+    must stay); None when the database cannot be read."""
+    try:
+        with cx.session() as s:
+            return set(s.exec(select(EvidenceItem.id).where(
+                col(EvidenceItem.id).in_(ids),
+                col(EvidenceItem.state) != ItemState.PENDING)).all())
+    except sa.exc.OperationalError:
+        return None
 
 
 def ingest_one(cx: Context, eng: Engagement, src: Source, opts: IngestOptions,
@@ -654,8 +671,11 @@ def _hold_payload(cx: Context, item: EvidenceItem, eng: Engagement, held: bool) 
 
 
 def _drop_pending(cx: Context, pending: tuple[str, str]) -> None:
-    """Delete a pending item's payload, then its row (`pending`: its id and object key)."""
+    """Delete a pending item's payload, then its row (`pending`: its id and object key);
+    nothing when its record is no longer pending."""
     item_id, object_key = pending
+    if _landed(cx, [item_id]) != set():
+        return  # its record landed (an interrupt just after the commit), or cannot be read
     try:
         cx.store.delete(object_key)
     except PermissionError:
