@@ -5,6 +5,7 @@ there (the search works)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from sqlmodel import Session
 
 from tests.conftest import StepClock
 from tests.retention.destroykit import CARD, bulk_items, ingest, open_firm
+from vault.evidence.sources import Source
 from vault.metadata.models import EvidenceItem
+from vault.service import IngestOptions, IngestResult
 from vault.service import destruction as destroying
 
 
@@ -70,3 +73,47 @@ def test_erased_headers_are_not_left_in_the_sqlite_file_or_its_wal(tmp_path: Pat
     assert all(_found(h, files) for h in kept_headers)
     with f.admin.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA secure_delete")).scalar() == 1
+
+
+def _sqlite_temp_files(engine: sa.engine.Engine) -> list[str]:
+    """Records the temporary files SQLite has open (statement journals, sorts; opened under
+    /var/tmp and unlinked at once, so only /proc shows them) after each statement run on
+    `engine`; returns the list it fills."""
+    seen: list[str] = []
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def look(*_args: object) -> None:
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                target = str(fd.readlink())
+            except OSError:
+                continue
+            if "etilqs_" in target:
+                seen.append(target)
+    return seen
+
+
+def test_sqlite_keeps_its_temporary_files_in_memory(tmp_path: Path) -> None:
+    # A statement journal holds the pages a statement changes as they were before it: an
+    # erased header and file name among them. Written to /var/tmp and unlinked, its blocks
+    # keep them, out of reach of secure_delete and the WAL checkpoint above.
+    f = open_firm(tmp_path / "v", StepClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    v = f.admin
+    seen = _sqlite_temp_files(v.engine)
+    v.create_engagement("done", client="c", standard="pci-dss-4.0.1")
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    bulk_items(v, "done", [at + timedelta(seconds=n) for n in range(200)])
+    files = [Source(name=f"config-{n}.log", size=len(data), open=lambda d=data: io.BytesIO(d))
+             for n, data in enumerate(f"hostname sw-{n}\n".encode() * 40 for n in range(30))]
+    assert all(isinstance(r, IngestResult) for r in v.ingest("done", files, IngestOptions()))
+    card = ingest(v, "done", "cards-of-2026.log", CARD)
+    [flag] = v.flags("done", kind="pan")
+    v.resolve_flag(flag.flag.id, "redact", "mask the card")
+    v.complete_engagement("done", date(2026, 3, 31))
+    f.clock.now = datetime(2029, 4, 2, tzinfo=UTC)
+    f.job.engine.dispose()
+    seen += _sqlite_temp_files(f.job.engine)
+    assert len(destroying.destroy_due(f.job).items) == 232 and card.id
+    assert seen == []
+    with f.admin.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA temp_store")).scalar() == 2  # MEMORY

@@ -70,6 +70,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA secure_delete=ON")  # freed cells and pages are zeroed, not left behind
+    # statement journals and sorts in memory: on disk (/var/tmp, unlinked at once) their
+    # blocks would keep the pages an erasing statement changed, an erased header among them
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
